@@ -1,0 +1,146 @@
+package org.deepscm.flow;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The named trainable arrays of a model (float32, gradients attached), owned by one NDManager
+ * that lives as long as the model.
+ *
+ * <p>Computation never starts from a stored array directly: DJL attaches an operation's result to
+ * the manager of its first operand, so results of operations on stored arrays would pile up in the
+ * model's manager. {@link #scoped(NDManager)} gives views that live in a caller's short-lived
+ * manager (one per training step or per request) and still carry gradients to the stored arrays.
+ */
+public final class ParameterSet {
+  private final NDManager manager;
+  private final Map<String, NDArray> arrays = new LinkedHashMap<>();
+
+  public ParameterSet(NDManager manager) {
+    this.manager = manager;
+  }
+
+  public NDManager manager() {
+    return manager;
+  }
+
+  /** Adds a parameter drawn from N(0, std^2) with the given seed stream (std 0 gives zeros). */
+  public NDArray create(String name, Shape shape, double std, Random random) {
+    float[] values = new float[Math.toIntExact(shape.size())];
+    for (int k = 0; k < values.length; k++) {
+      values[k] = (float) (std * random.nextGaussian());
+    }
+    return put(name, manager.create(values, shape));
+  }
+
+  /** Adds or replaces a parameter with the given values (copied to float32 in this set's manager). */
+  public NDArray put(String name, NDArray values) {
+    NDArray stored = values.toType(DataType.FLOAT32, true);
+    if (stored.getManager() != manager) {
+      stored.attach(manager);
+    }
+    stored.setName(name);
+    stored.setRequiresGradient(true);
+    NDArray old = arrays.put(name, stored);
+    if (old != null && old != stored) {
+      old.close();
+    }
+    return stored;
+  }
+
+  public NDArray get(String name) {
+    NDArray a = arrays.get(name);
+    if (a == null) {
+      throw new IllegalArgumentException("no parameter named '" + name + "'; have " + arrays.keySet());
+    }
+    return a;
+  }
+
+  public boolean contains(String name) {
+    return arrays.containsKey(name);
+  }
+
+  public Map<String, NDArray> all() {
+    return Collections.unmodifiableMap(arrays);
+  }
+
+  public long count() {
+    return arrays.values().stream().mapToLong(a -> a.getShape().size()).sum();
+  }
+
+  /** Views of every parameter that live in {@code scope} and pass gradients through. */
+  public Scoped scoped(NDManager scope) {
+    Map<String, NDArray> views = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : arrays.entrySet()) {
+      NDArray p = e.getValue();
+      // zeros(scope) + p: a new array in scope whose gradient flows to p
+      views.put(e.getKey(), scope.zeros(p.getShape(), p.getDataType()).add(p));
+    }
+    return new Scoped(views);
+  }
+
+  /** Parameters as seen by one computation. */
+  public static final class Scoped {
+    private final Map<String, NDArray> views;
+
+    Scoped(Map<String, NDArray> views) {
+      this.views = views;
+    }
+
+    public NDArray get(String name) {
+      NDArray a = views.get(name);
+      if (a == null) {
+        throw new IllegalArgumentException("no parameter named '" + name + "'; have " + views.keySet());
+      }
+      return a;
+    }
+  }
+
+  /** A named copy of every parameter in {@code target}'s manager (for saving or for a best-so-far snapshot). */
+  public NDList snapshot(NDManager target) {
+    NDList list = new NDList();
+    for (Map.Entry<String, NDArray> e : arrays.entrySet()) {
+      NDArray copy = target.create(e.getValue().toFloatArray(), e.getValue().getShape());
+      copy.setName(e.getKey());
+      list.add(copy);
+    }
+    return list;
+  }
+
+  /**
+   * Copies values from {@code list} into the parameters of the same names. Every parameter must be
+   * present with the same shape; a missing or misshapen one is an error that names it.
+   */
+  public void restore(NDList list, String source) {
+    Map<String, NDArray> byName = new LinkedHashMap<>();
+    for (NDArray a : list) {
+      byName.put(a.getName(), a);
+    }
+    for (Map.Entry<String, NDArray> e : Map.copyOf(arrays).entrySet()) {
+      NDArray saved = byName.get(e.getKey());
+      if (saved == null) {
+        throw new IllegalArgumentException(source + " has no weights for parameter '" + e.getKey() + "'");
+      }
+      if (!saved.getShape().equals(e.getValue().getShape())) {
+        throw new IllegalArgumentException(
+            source + ": parameter '" + e.getKey() + "' has shape " + saved.getShape()
+                + " but the model needs " + e.getValue().getShape());
+      }
+      float[] values = saved.toType(DataType.FLOAT32, false).toFloatArray();
+      for (float v : values) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException(
+              source + ": parameter '" + e.getKey() + "' contains NaN or infinite values");
+        }
+      }
+      put(e.getKey(), manager.create(values, saved.getShape()));
+    }
+  }
+}

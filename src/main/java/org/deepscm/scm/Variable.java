@@ -1,0 +1,104 @@
+package org.deepscm.scm;
+
+import java.util.List;
+
+/**
+ * A node of the causal graph: its name, kind, unit and support. Continuous supports are open
+ * intervals (lower, upper); discrete variables are coded 0 .. K-1 with {@code categories} naming
+ * the codes.
+ */
+public record Variable(
+    String name, VariableKind kind, String unit, double lower, double upper, List<String> categories) {
+
+  public Variable {
+    if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+      throw new InvalidModelException(
+          "variable name '" + name + "' must start with a letter or '_' and hold only letters, digits and '_'");
+    }
+    categories = categories == null ? List.of() : List.copyOf(categories);
+    unit = unit == null ? "" : unit;
+    if (kind.isDiscrete() && categories.size() < 2) {
+      throw new InvalidModelException("discrete variable '" + name + "' needs at least two categories");
+    }
+    if (kind == VariableKind.BINARY && categories.size() != 2) {
+      throw new InvalidModelException("binary variable '" + name + "' needs exactly two categories");
+    }
+    if (!(lower < upper)) {
+      throw new InvalidModelException(
+          "variable '" + name + "' has an empty support (" + lower + ", " + upper + ")");
+    }
+  }
+
+  public static Variable positive(String name, String unit) {
+    return new Variable(name, VariableKind.POSITIVE, unit, 0, Double.POSITIVE_INFINITY, List.of());
+  }
+
+  public static Variable bounded(String name, String unit, double lower, double upper) {
+    return new Variable(name, VariableKind.BOUNDED, unit, lower, upper, List.of());
+  }
+
+  public static Variable real(String name, String unit) {
+    return new Variable(
+        name, VariableKind.BOUNDED, unit, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, List.of());
+  }
+
+  public static Variable binary(String name, String zero, String one) {
+    return new Variable(name, VariableKind.BINARY, "", 0, 1, List.of(zero, one));
+  }
+
+  public static Variable categorical(String name, List<String> categories) {
+    return new Variable(name, VariableKind.CATEGORICAL, "", 0, categories.size() - 1, categories);
+  }
+
+  /**
+   * Checks one value against the support; the message names the variable, the value and why it
+   * is refused.
+   */
+  public void check(double value) {
+    String what = name + (unit.isEmpty() ? "" : " [" + unit + "]");
+    if (Double.isNaN(value)) {
+      throw new InvalidValueException(what + " is NaN (not a number)");
+    }
+    if (Double.isInfinite(value)) {
+      throw new InvalidValueException(what + " is infinite");
+    }
+    if (kind.isDiscrete()) {
+      if (value != Math.rint(value) || value < 0 || value >= categories.size()) {
+        throw new InvalidValueException(
+            what + " = " + value + " is not a category code 0.." + (categories.size() - 1) + " " + categories);
+      }
+      return;
+    }
+    boolean aboveLower = kind == VariableKind.POSITIVE ? value > lower : value >= lower;
+    if (!aboveLower || value > upper) {
+      throw new InvalidValueException(
+          what + " = " + value + " is outside its support " + supportText());
+    }
+  }
+
+  public String supportText() {
+    if (kind.isDiscrete()) {
+      return categories.toString();
+    }
+    if (kind == VariableKind.POSITIVE) {
+      return "(0, inf)";
+    }
+    return "[" + lower + ", " + upper + "]";
+  }
+
+  /** Parses a category name or a number into the variable's coded value. */
+  public double parse(String text) {
+    String t = text.trim();
+    int code = categories.indexOf(t);
+    if (code >= 0) {
+      return code;
+    }
+    try {
+      return Double.parseDouble(t);
+    } catch (NumberFormatException e) {
+      throw new InvalidValueException(
+          "value '" + text + "' for " + name + " is not a number"
+              + (kind.isDiscrete() ? " or one of " + categories : ""));
+    }
+  }
+}
