@@ -30,11 +30,11 @@ public final class AffineNormalisation implements Transform {
 
   @Override
   public Transformed forward(NDArray x) {
-    return new Transformed(x.mul(scale).add(shift), x.zerosLike().add(Math.log(Math.abs(scale))));
+    return new Transformed(Scalars.times(x, scale).add(shift), x.zerosLike().add(Math.log(Math.abs(scale))));
   }
 
   @Override
   public Transformed inverse(NDArray y) {
-    return new Transformed(y.sub(shift).div(scale), y.zerosLike().sub(Math.log(Math.abs(scale))));
+    return new Transformed(Scalars.dividedBy(y.sub(shift), scale), y.zerosLike().sub(Math.log(Math.abs(scale))));
   }
 }

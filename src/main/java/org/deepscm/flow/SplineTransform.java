@@ -67,13 +67,12 @@ public final class SplineTransform implements Transform {
       dLeft = one.concat(inner);
       dRight = inner.concat(one);
       lambda =
-          Activation.sigmoid(rawLambdas.toType(type, false))
-              .mul(1 - 2 * MIN_LAMBDA)
+          Scalars.times(Activation.sigmoid(rawLambdas.toType(type, false)), 1 - 2 * MIN_LAMBDA)
               .add(MIN_LAMBDA);
     }
 
     private NDArray normalisedSizes(NDArray raw, double min) {
-      return raw.softmax(0).mul(1 - min * bins).add(min).mul(2 * bound);
+      return Scalars.times(Scalars.times(raw.softmax(0), 1 - min * bins).add(min), 2 * bound);
     }
 
     private NDArray leftEdges(NDArray sizes) {
@@ -134,8 +133,8 @@ public final class SplineTransform implements Transform {
     NDArray denLeft = p.lam.sub(thetaL).add(p.wc.mul(thetaL));
     NDArray numRight = p.wb.mul(p.wc).mul(p.lam.neg().add(1)).mul(yb.sub(p.yc));
     NDArray denRight = p.wc.mul(thetaR.neg().add(1)).add(p.wb.mul(thetaR.sub(p.lam)));
-    NDArray logLeft = numLeft.log().sub(denLeft.log().mul(2));
-    NDArray logRight = numRight.log().sub(denRight.log().mul(2));
+    NDArray logLeft = numLeft.log().sub(Scalars.times(denLeft.log(), 2));
+    NDArray logRight = numRight.log().sub(Scalars.times(denRight.log(), 2));
     return NDArrays.where(left, logLeft, logRight).sub(p.wk.log());
   }
 

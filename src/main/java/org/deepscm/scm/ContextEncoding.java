@@ -1,6 +1,7 @@
 package org.deepscm.scm;
 
 import ai.djl.ndarray.NDArray;
+import org.deepscm.flow.Scalars;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import java.util.List;
@@ -21,7 +22,7 @@ public record ContextEncoding(String parent, boolean log, double shift, double s
 
   public NDArray encode(NDArray value) {
     NDArray v = log ? value.log() : value;
-    return v.sub(shift).div(scale);
+    return Scalars.dividedBy(v.sub(shift), scale);
   }
 
   /** (N, P) context matrix of the encoded parents, in the given order; null when there are none. */

@@ -11,6 +11,7 @@ import java.util.Random;
 import org.deepscm.flow.ComposedTransform;
 import org.deepscm.flow.FlowStep;
 import org.deepscm.flow.ParameterSet;
+import org.deepscm.flow.Scalars;
 import org.deepscm.flow.Transform;
 
 /**
@@ -105,7 +106,7 @@ public final class FlowMechanism implements Mechanism {
   public NDArray logProb(NDArray value, Map<String, NDArray> parents) {
     var back = transform(value, parents).inverse(value);
     NDArray eps = back.value();
-    return eps.square().mul(-0.5).sub(LOG_SQRT_2PI).add(back.logDet());
+    return Scalars.times(eps.square(), -0.5).sub(LOG_SQRT_2PI).add(back.logDet());
   }
 
   @Override

@@ -34,7 +34,7 @@ public final class Adam {
     return steps;
   }
 
-  /** One update from the gradients the last backward pass left on each parameter; clears them. */
+  /** One update from the gradients the last backward pass left on each parameter. */
   public void step(ParameterSet params) {
     steps++;
     double c1 = 1 - Math.pow(beta1, steps);
@@ -52,7 +52,6 @@ public final class Adam {
             .div(tmp.zeros(v.getShape(), v.getDataType()).add(v).div(c2).sqrt().add(epsilon))
             .mul(learningRate);
         w.subi(update);
-        g.muli(0);
       }
     }
   }

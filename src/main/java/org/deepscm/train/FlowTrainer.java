@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
@@ -112,16 +113,24 @@ public final class FlowTrainer {
           int[] rows = java.util.Arrays.copyOfRange(order, from, to);
           try (NDManager step = root.newSubManager()) {
             Map<String, NDArray> batch = train.select(rows).toArrays(step, names);
-            NDArray loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-              loss = negativeLogLikelihood(scm, batch).mean();
-              gc.backward(loss);
-            }
-            adam.step(params);
+            NDArray loss = backward(scm, batch);
             double l = loss.getFloat();
+            if (gradientsFinite(params)) {
+              adam.step(params);
+            } else {
+              l = Double.NaN;
+            }
             if (!Double.isFinite(l)) {
+              StringBuilder which = new StringBuilder();
+              for (String name : names) {
+                NDArray term = scm.mechanism(name).logProb(batch.get(name), batch);
+                if (!Float.isFinite(term.sum().getFloat())) {
+                  which.append(which.length() == 0 ? "" : ", ").append(name);
+                }
+              }
               throw new IllegalStateException("training diverged: the loss became " + l + " at epoch " + epoch
-                  + "; try a lower learning rate (e.g. --lr 1e-3)");
+                  + ", batch " + (from / o.batchSize() + 1) + " (log-likelihood of " + which
+                  + "); try a lower learning rate (e.g. --lr 1e-3)");
             }
             sum += l * rows.length;
             seen += rows.length;
@@ -156,6 +165,29 @@ public final class FlowTrainer {
       double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
       return new Result(epoch, bestEpoch, best, seconds, stoppedEarly, cancelled, history);
     }
+  }
+
+  /** Clears the gradients (a fill, not a multiply by zero, which would keep a NaN), then runs forward and backward. */
+  private static NDArray backward(StructuralCausalModel scm, Map<String, NDArray> batch) {
+    for (NDArray p : scm.parameters().all().values()) {
+      p.getGradient().set(new NDIndex(":"), 0);
+    }
+    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      NDArray loss = negativeLogLikelihood(scm, batch).mean();
+      gc.backward(loss);
+      return loss;
+    }
+  }
+
+  private static boolean gradientsFinite(ParameterSet params) {
+    for (NDArray p : params.all().values()) {
+      for (float g : p.getGradient().toFloatArray()) {
+        if (!Float.isFinite(g)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** -sum_k log p(x_k | pa_k) per row, without re-validating data checked before training. */
