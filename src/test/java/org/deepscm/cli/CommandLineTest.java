@@ -1,0 +1,167 @@
+package org.deepscm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The CLI as a user runs it, on the shipped models. */
+class CommandLineTest {
+  @TempDir
+  Path dir;
+
+  record Run(int code, String out, String err) {}
+
+  static Run run(String... args) {
+    CommandLine cl = DeepScmCommand.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void sampleSheetHasOneRowPerUnit() {
+    Run r = run("sample", "-n", "7", "--csv");
+    assertEquals(0, r.code(), r.err());
+    String[] lines = r.out().strip().split("\n");
+    assertEquals("t,i", lines[0]);
+    assertEquals(8, lines.length);
+    for (int k = 1; k < lines.length; k++) {
+      String[] cells = lines[k].split(",");
+      assertTrue(Double.parseDouble(cells[0]) > 0, "thickness is positive");
+      double i = Double.parseDouble(cells[1]);
+      assertTrue(i >= 0 && i <= 255, "intensity in 0..255");
+    }
+  }
+
+  @Test
+  void interveningOnThicknessMovesIntensityAsTheTrueScm() {
+    Run r = run("intervene", "--do", "t=3", "-n", "20000", "--csv");
+    assertEquals(0, r.code(), r.err());
+    String iRow = r.out().lines().filter(l -> l.startsWith("i,")).findFirst().orElseThrow();
+    double meanDo = Double.parseDouble(iRow.split(",")[4]);
+    assertEquals(MorphoMnistTrueScm.interventionalIntensityMean(3), meanDo, 2.0);
+    String tRow = r.out().lines().filter(l -> l.startsWith("t,")).findFirst().orElseThrow();
+    assertEquals(3.0, Double.parseDouble(tRow.split(",")[4]), 1e-4);
+  }
+
+  @Test
+  void counterfactualIsCloseToTheTrueOneAndConsistent() {
+    double t = 2.1;
+    double i = 150;
+    Run r = run("counterfactual", "--observed", "t=" + t + ",i=" + i, "--do", "t=3.5", "--csv");
+    assertEquals(0, r.code(), r.err());
+    String[] cells = r.out().strip().split("\n")[1].split(",");
+    double trueCf = MorphoMnistTrueScm.intensity(3.5, MorphoMnistTrueScm.abductIntensityNoise(t, i));
+    assertEquals(3.5, Double.parseDouble(cells[2]), 1e-4);
+    assertEquals(trueCf, Double.parseDouble(cells[3]), 3.0, "model vs true counterfactual intensity");
+
+    Run same = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=2.1", "--csv");
+    String[] back = same.out().strip().split("\n")[1].split(",");
+    assertEquals(i, Double.parseDouble(back[3]), 1e-2, "do(t := observed t) gives the observation back");
+  }
+
+  @Test
+  void counterfactualsOfACsvAreWrittenToAFile() throws IOException {
+    Path in = dir.resolve("cases.csv");
+    Files.writeString(in, "t,i\n1.5,100\n2.5,160\n4.0,230\n");
+    Path out = dir.resolve("answers.csv");
+    Run r = run("counterfactual", "--input", in.toString(), "--do", "t+=1", "--output", out.toString());
+    assertEquals(0, r.code(), r.err());
+    var lines = Files.readAllLines(out);
+    assertEquals("t,i,t_cf,i_cf", lines.get(0));
+    assertEquals(4, lines.size());
+    assertEquals(2.5, Double.parseDouble(lines.get(1).split(",")[2]), 1e-4);
+    assertTrue(Double.parseDouble(lines.get(1).split(",")[3]) > 100, "thicker strokes are brighter");
+  }
+
+  @Test
+  void badInputGivesOneClearErrorAndExitCode2() throws IOException {
+    Run negative = run("counterfactual", "--observed", "t=-1,i=150", "--do", "t=3");
+    assertEquals(2, negative.code());
+    assertTrue(negative.err().contains("t [pixels] = -1.0 is outside its support"), negative.err());
+    assertTrue(!negative.err().contains("Exception"), "no stack trace: " + negative.err());
+
+    Run nan = run("counterfactual", "--observed", "t=NaN,i=150", "--do", "t=3");
+    assertEquals(2, nan.code());
+    assertTrue(nan.err().contains("NaN"), nan.err());
+
+    Run missing = run("counterfactual", "--observed", "t=2", "--do", "t=3");
+    assertTrue(missing.err().contains("no value for i"), missing.err());
+
+    Run noModel = run("sample", "--model", dir.resolve("absent").toString());
+    assertEquals(2, noModel.code());
+    assertTrue(noModel.err().contains("does not exist"), noModel.err());
+
+    Path csv = dir.resolve("bad.csv");
+    Files.writeString(csv, "t,intensity\n2,100\n");
+    Run badCsv = run("counterfactual", "--input", csv.toString(), "--do", "t=3");
+    assertEquals(2, badCsv.code());
+    assertTrue(badCsv.err().contains("has no column i"), badCsv.err());
+
+    Run badDo = run("intervene", "--do", "t:=3");
+    assertEquals(2, badDo.code());
+    assertTrue(badDo.err().contains("cannot read intervention"), badDo.err());
+
+    Run extrapolation = run("counterfactual", "--observed", "t=2,i=150", "--do", "t=9", "--csv");
+    assertEquals(0, extrapolation.code());
+    assertTrue(extrapolation.err().contains("extrapolation"), extrapolation.err());
+    assertTrue(!extrapolation.out().contains("NaN"));
+  }
+
+  @Test
+  void shippedFullModelMeetsTheTargetsAndWritesFlatJson() throws IOException {
+    Path json = dir.resolve("measures.json");
+    Run r = run("evaluate", "--model", "models/morphomnist-covariates", "--json", json.toString());
+    assertEquals(0, r.code(), r.err());
+    JsonObject m = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+    assertTrue(m.get("log_p_t").getAsDouble() >= -0.95, "log p(t) " + m.get("log_p_t"));
+    assertTrue(m.get("log_p_i_given_t").getAsDouble() >= -4.35, "log p(i | t) " + m.get("log_p_i_given_t"));
+    for (int t = 1; t <= 4; t++) {
+      double model = m.get("do_t_" + t + "_i_mean_model").getAsDouble();
+      double truth = m.get("do_t_" + t + "_i_mean_true").getAsDouble();
+      assertEquals(truth, model, 2.0, "E[i | do(t := " + t + ")]");
+    }
+    assertTrue(m.get("do_t_mean_abs_error").getAsDouble() < 2.0);
+    assertEquals(MorphoMnistTrueScm.thicknessMean(), m.get("do_i_t_mean_model").getAsDouble(), 0.03,
+        "p(t | do(i)) = p(t)");
+    m.entrySet().forEach(e -> assertTrue(e.getValue().isJsonPrimitive(), "flat JSON: " + e.getKey()));
+  }
+
+  @Test
+  void shippedIndependentModelSitsNearTheMarginalLikelihood() {
+    Run r = run("evaluate", "--model", "models/morphomnist-covariates-independent");
+    assertEquals(0, r.code(), r.err());
+    String row = r.out().lines().filter(l -> l.startsWith("log_p_i ")).findFirst().orElseThrow();
+    double logPi = Double.parseDouble(row.trim().split("\\s+")[1]);
+    assertEquals(-5.19, logPi, 0.05, "an i independent of t: log p(i)");
+  }
+
+  @Test
+  void trainWritesAModelFolderThatEvaluates() {
+    Path out = dir.resolve("tiny");
+    Run r = run("train", "--dataset", "morphomnist-covariates", "--out", out.toString(), "--epochs", "2",
+        "--checkpoint", dir.resolve("ck").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("epoch    1/2"), r.err());
+    assertTrue(Files.exists(out.resolve("model.json")) && Files.exists(out.resolve("MODEL_CARD.md")));
+    Run again = run("train", "--dataset", "morphomnist-covariates", "--out", out.toString(), "--epochs", "3",
+        "--checkpoint", dir.resolve("ck").toString(), "--resume");
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.err().contains("resumed from") && again.err().contains("epoch    3/3")
+        && !again.err().contains("epoch    1/3"), again.err());
+  }
+}
