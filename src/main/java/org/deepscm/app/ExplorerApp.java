@@ -84,7 +84,7 @@ public final class ExplorerApp extends Application {
   void load(Path folder) {
     SavedModel loaded;
     try {
-      loaded = ModelFolder.load(folder);
+      loaded = ModelFolder.load(ModelOption.resolve(folder));
     } catch (RuntimeException e) {
       Alert alert = new Alert(Alert.AlertType.ERROR, e.getMessage());
       alert.setHeaderText("Cannot open model " + folder);

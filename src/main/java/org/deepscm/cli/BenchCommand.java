@@ -44,10 +44,10 @@ final class BenchCommand implements Callable<Integer> {
       Engine.getInstance().setRandomSeed(1);
       Map<String, NDArray> units = scm.sample(nd, batch);
       String root = scm.variableNames().get(0);
-      double target = units.get(root).toType(ai.djl.ndarray.types.DataType.FLOAT64, false).mean().getDouble();
+      double target = Math.round(100 * units.get(root).toType(ai.djl.ndarray.types.DataType.FLOAT64, false).mean().getDouble()) / 100.0;
       Map<String, Intervention> dos = Map.of(root, Intervention.set(target));
-      out.printf("model %s, device %s, %d cores, batch %d, %d timed calls after %d warm-up%n", m.name(),
-          Engine.getInstance().defaultDevice(), Runtime.getRuntime().availableProcessors(), batch, repeats, warmup);
+      out.printf("model %s, device %s, batch %d, %d timed calls after %d warm-up%n", m.name(),
+          org.deepscm.DeviceInfo.describe(), batch, repeats, warmup);
       Table t = new Table(List.of("operation", "median_ms", "p95_ms", "units_per_s"));
       time(t, "sample (association)", nd, sub -> scm.sample(sub, batch));
       time(t, "log-likelihood", nd, sub -> scm.logProb(copy(units, sub)));

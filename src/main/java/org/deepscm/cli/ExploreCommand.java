@@ -13,7 +13,13 @@ final class ExploreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ExplorerApp.open(model.model);
+    try {
+      ExplorerApp.open(model.model);
+    } catch (UnsupportedOperationException e) {
+      // JavaFX on Linux draws through GTK 3; a server without it can still use every CLI command
+      throw new IllegalArgumentException("cannot open the explorer window: " + e.getMessage()
+          + " (on Linux install GTK 3, e.g. `apt-get install libgtk-3-0`; the CLI commands work without it)", e);
+    }
     return 0;
   }
 }
