@@ -84,7 +84,7 @@ public final class ExplorerApp extends Application {
   void load(Path folder) {
     SavedModel loaded;
     try {
-      loaded = ModelFolder.load(ModelOption.resolve(folder));
+      loaded = ModelFolder.load(org.deepscm.AppPaths.resolve(folder));
     } catch (RuntimeException e) {
       Alert alert = new Alert(Alert.AlertType.ERROR, e.getMessage());
       alert.setHeaderText("Cannot open model " + folder);

@@ -10,15 +10,16 @@ import org.apache.commons.math3.random.RandomGenerator;
 import org.deepscm.data.CovariateTable;
 
 /**
- * The true causal world of the Morpho-MNIST experiment (paper Eq. 7) for the covariates:
+ * The true causal world of the Morpho-MNIST experiment (paper Eq. 7):
  *
  * <pre>
  *   t := 0.5 + eps_T,                          eps_T ~ Gamma(shape 10, rate 5)
  *   i := 64 + 191 * sigmoid(0.5 eps_I + 2 t - 5), eps_I ~ N(0, 1)
+ *   x := SetIntensity(SetThickness(digit, t), i),   digit a real MNIST digit
  * </pre>
  *
- * Draws keep their exogenous noise (columns eps_t and eps_i) so that the true answer to any
- * intervention or counterfactual can be computed for every unit.
+ * Draws keep their exogenous noise (columns eps_t and eps_i, and for images the digit) so that the
+ * true answer to any intervention or counterfactual can be computed for every unit.
  */
 public final class MorphoMnistTrueScm {
   public static final double GAMMA_SHAPE = 10;
@@ -86,6 +87,36 @@ public final class MorphoMnistTrueScm {
     // integral of f(x) exp(-x^2) dx with eps = sqrt(2) x
     double s = HERMITE.integrate(x -> intensity(t, Math.sqrt(2) * x));
     return s / Math.sqrt(Math.PI);
+  }
+
+  /** The image mechanism: x = SetIntensity(SetThickness(digit, t), i), pixels 0..255. */
+  public static double[] image(double[] digit, double t, double i) {
+    return Morphology.setIntensity(Morphology.setThickness(digit, t), i);
+  }
+
+  /**
+   * The true counterfactual (t', i') of a unit with noise (epsT, epsI) under the given
+   * interventions (null for none): abduction is exact, the noise is the unit's own.
+   */
+  public static double[] counterfactualCovariates(double epsT, double epsI, org.deepscm.scm.Intervention doT,
+      org.deepscm.scm.Intervention doI) {
+    double t = apply(doT, thickness(epsT));
+    double i = apply(doI, intensity(t, epsI));
+    return new double[] {t, i};
+  }
+
+  private static double apply(org.deepscm.scm.Intervention action, double natural) {
+    if (action == null) {
+      return natural;
+    }
+    return action.isAtomic() ? action.amount() : natural + action.amount();
+  }
+
+  /** The true counterfactual image of a unit (its digit and noise) under interventions on t and i. */
+  public static double[] counterfactualImage(double[] digit, double epsT, double epsI,
+      org.deepscm.scm.Intervention doT, org.deepscm.scm.Intervention doI) {
+    double[] ti = counterfactualCovariates(epsT, epsI, doT, doI);
+    return image(digit, ti[0], ti[1]);
   }
 
   /** E[t], unchanged by any intervention on i. */
