@@ -60,15 +60,7 @@ final class InterveneCommand implements Callable<Integer> {
       Engine.getInstance().setRandomSeed(seed);
       Map<String, NDArray> under = m.scm().sample(nd, count, dos);
       if (samples) {
-        Table t = new Table(vars.stream().map(Variable::name).toList());
-        for (int r = 0; r < count; r++) {
-          Object[] row = new Object[vars.size()];
-          for (int c = 0; c < row.length; c++) {
-            row[c] = Values.show(vars.get(c), under.get(vars.get(c).name()).getFloat(r), csv);
-          }
-          t.row(row);
-        }
-        t.print(out, csv);
+        Values.samples(vars, under, csv).print(out, csv);
         return 0;
       }
       String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());

@@ -3,13 +3,9 @@ package org.deepscm.cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.scm.SavedModel;
-import org.deepscm.scm.Variable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,19 +38,7 @@ final class SampleCommand implements Callable<Integer> {
     try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
       Engine.getInstance().setRandomSeed(seed);
       Map<String, NDArray> s = m.scm().sample(nd, count);
-      List<Variable> vars = m.scm().graph().variables();
-      Table table = new Table(vars.stream().map(Variable::name).toList());
-      List<double[]> cols = new ArrayList<>();
-      vars.forEach(v -> cols.add(Values.column(s.get(v.name()))));
-      for (int r = 0; r < count; r++) {
-        Object[] row = new Object[vars.size()];
-        for (int c = 0; c < row.length; c++) {
-          row[c] = Values.show(vars.get(c), cols.get(c)[r], csv);
-        }
-        table.row(row);
-      }
-      PrintWriter out = spec.commandLine().getOut();
-      table.print(out, csv);
+      Values.samples(m.scm().graph().variables(), s, csv).print(spec.commandLine().getOut(), csv);
     }
     return 0;
   }

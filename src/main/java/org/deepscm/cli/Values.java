@@ -44,6 +44,21 @@ final class Values {
     return value;
   }
 
+  /** One row per unit, one column per variable, categories by name unless CSV. */
+  static Table samples(List<Variable> vars, Map<String, NDArray> values, boolean csv) {
+    Table table = new Table(vars.stream().map(Variable::name).toList());
+    List<double[]> cols = vars.stream().map(v -> column(values.get(v.name()))).toList();
+    int rows = cols.isEmpty() ? 0 : cols.get(0).length;
+    for (int r = 0; r < rows; r++) {
+      Object[] row = new Object[vars.size()];
+      for (int c = 0; c < row.length; c++) {
+        row[c] = show(vars.get(c), cols.get(c)[r], csv);
+      }
+      table.row(row);
+    }
+    return table;
+  }
+
   /** Warns on stderr about intervention targets outside the training range (allowed, but extrapolation). */
   static void warnExtrapolation(SavedModel model, Map<String, Intervention> interventions, PrintWriter err) {
     interventions.forEach((name, action) -> {
