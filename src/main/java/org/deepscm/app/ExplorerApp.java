@@ -107,22 +107,11 @@ public final class ExplorerApp extends Application {
   }
 
   static Pane graphView(CausalGraph graph) {
-    // layers by longest path from a root, nodes spread evenly in each layer
-    Map<String, Integer> depth = new HashMap<>();
-    for (String v : graph.topologicalOrder()) {
-      depth.put(v, graph.parents(v).stream().mapToInt(p -> depth.get(p) + 1).max().orElse(0));
-    }
-    Map<Integer, List<String>> layers = new java.util.TreeMap<>();
-    graph.topologicalOrder().forEach(v -> layers.computeIfAbsent(depth.get(v), k -> new java.util.ArrayList<>()).add(v));
-    double w = 520;
     double nodeW = 120;
     double nodeH = 44;
+    GraphLayout.Placement placement = GraphLayout.layout(graph, nodeW, nodeH);
     Map<String, double[]> pos = new HashMap<>();
-    layers.forEach((d, vs) -> {
-      for (int k = 0; k < vs.size(); k++) {
-        pos.put(vs.get(k), new double[] {w * (k + 1) / (vs.size() + 1), 50 + d * 110});
-      }
-    });
+    placement.topLeft().forEach((v, p) -> pos.put(v, new double[] {40 + p[0] + nodeW / 2, 30 + p[1] + nodeH / 2}));
     Group g = new Group();
     for (String[] e : graph.edges()) {
       double[] a = pos.get(e[0]);

@@ -5,10 +5,18 @@ import java.util.List;
 /**
  * A node of the causal graph: its name, kind, unit and support. Continuous supports are open
  * intervals (lower, upper); discrete variables are coded 0 .. K-1 with {@code categories} naming
- * the codes.
+ * the codes. An image variable has a {@code shape} (channels, height, width) and its support is
+ * the range of one pixel; scalar variables have an empty shape.
  */
 public record Variable(
-    String name, VariableKind kind, String unit, double lower, double upper, List<String> categories) {
+    String name, VariableKind kind, String unit, double lower, double upper, List<String> categories,
+    List<Integer> shape) {
+
+  /** A scalar variable (empty shape). */
+  public Variable(
+      String name, VariableKind kind, String unit, double lower, double upper, List<String> categories) {
+    this(name, kind, unit, lower, upper, categories, List.of());
+  }
 
   public Variable {
     if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
@@ -22,6 +30,15 @@ public record Variable(
     }
     if (kind == VariableKind.BINARY && categories.size() != 2) {
       throw new InvalidModelException("binary variable '" + name + "' needs exactly two categories");
+    }
+    shape = shape == null ? List.of() : List.copyOf(shape);
+    if (kind == VariableKind.IMAGE
+        && (shape.size() != 3 || shape.stream().anyMatch(d -> d == null || d < 1))) {
+      throw new InvalidModelException(
+          "image variable '" + name + "' needs a shape (channels, height, width) of positive sizes, got " + shape);
+    }
+    if (kind != VariableKind.IMAGE && !shape.isEmpty()) {
+      throw new InvalidModelException("scalar variable '" + name + "' cannot have a shape " + shape);
     }
     if (!(lower < upper)) {
       throw new InvalidModelException(
@@ -44,6 +61,16 @@ public record Variable(
 
   public static Variable binary(String name, String zero, String one) {
     return new Variable(name, VariableKind.BINARY, "", 0, 1, List.of(zero, one));
+  }
+
+  /** A grey-level image of height x width pixels, each 0..255. */
+  public static Variable image(String name, int height, int width) {
+    return image(name, 1, height, width);
+  }
+
+  /** An image of channels x height x width pixels, each 0..255. */
+  public static Variable image(String name, int channels, int height, int width) {
+    return new Variable(name, VariableKind.IMAGE, "0-255", 0, 255, List.of(), List.of(channels, height, width));
   }
 
   public static Variable categorical(String name, List<String> categories) {

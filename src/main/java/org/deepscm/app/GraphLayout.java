@@ -1,0 +1,52 @@
+package org.deepscm.app;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.deepscm.scm.CausalGraph;
+import org.deepscm.scm.Variable;
+import org.eclipse.elk.alg.layered.options.LayeredMetaDataProvider;
+import org.eclipse.elk.alg.layered.options.LayeredOptions;
+import org.eclipse.elk.core.RecursiveGraphLayoutEngine;
+import org.eclipse.elk.core.data.LayoutMetaDataService;
+import org.eclipse.elk.core.options.CoreOptions;
+import org.eclipse.elk.core.options.Direction;
+import org.eclipse.elk.core.util.BasicProgressMonitor;
+import org.eclipse.elk.graph.ElkNode;
+import org.eclipse.elk.graph.util.ElkGraphUtil;
+
+/**
+ * Places the nodes of a causal graph in layers from top (causes) to bottom (effects) with ELK's
+ * layered algorithm (Sugiyama style: few crossings, edges pointing down).
+ */
+public final class GraphLayout {
+  /** Top-left corner of each node, and the size of the whole drawing. */
+  public record Placement(Map<String, double[]> topLeft, double width, double height) {}
+
+  static {
+    LayoutMetaDataService.getInstance().registerLayoutMetaDataProviders(new LayeredMetaDataProvider());
+  }
+
+  private GraphLayout() {}
+
+  public static Placement layout(CausalGraph graph, double nodeWidth, double nodeHeight) {
+    ElkNode root = ElkGraphUtil.createGraph();
+    root.setProperty(CoreOptions.ALGORITHM, LayeredOptions.ALGORITHM_ID);
+    root.setProperty(LayeredOptions.DIRECTION, Direction.DOWN);
+    root.setProperty(LayeredOptions.SPACING_NODE_NODE, 40.0);
+    root.setProperty(LayeredOptions.SPACING_NODE_NODE_BETWEEN_LAYERS, 50.0);
+    Map<String, ElkNode> nodes = new LinkedHashMap<>();
+    for (Variable v : graph.variables()) {
+      ElkNode n = ElkGraphUtil.createNode(root);
+      n.setIdentifier(v.name());
+      n.setDimensions(nodeWidth, nodeHeight);
+      nodes.put(v.name(), n);
+    }
+    for (String[] e : graph.edges()) {
+      ElkGraphUtil.createSimpleEdge(nodes.get(e[0]), nodes.get(e[1]));
+    }
+    new RecursiveGraphLayoutEngine().layout(root, new BasicProgressMonitor());
+    Map<String, double[]> placed = new LinkedHashMap<>();
+    nodes.forEach((name, n) -> placed.put(name, new double[] {n.getX(), n.getY()}));
+    return new Placement(placed, root.getWidth(), root.getHeight());
+  }
+}
