@@ -5,19 +5,29 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.deepscm.AppPaths;
+import org.deepscm.DeviceInfo;
 import org.deepscm.data.CovariateTable;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.Measures;
+import org.deepscm.eval.MorphoMnistEvaluation;
+import org.deepscm.image.ImageData;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ImageTrainer;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;
 import org.deepscm.train.FlowTrainer;
 import org.deepscm.train.ModelCard;
-import org.deepscm.train.MorphoMnistCovariateModels;
+import org.deepscm.train.MorphoMnistModels;
 import org.deepscm.train.ScmBuilder;
 import org.deepscm.train.TrainingListener;
 import picocli.CommandLine.Command;
@@ -26,15 +36,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = {"Fit a model by maximum likelihood (Adam, minibatches, early stopping on a validation split) "
-        + "and save it as a model folder with its model card. Resumable with --resume.",
-        "Example: train --dataset morphomnist-covariates --graph full --out models/morphomnist-covariates"})
+    description = {"Fit a model (flows by maximum likelihood with early stopping on a validation split; the image "
+        + "mechanism by its ELBO) and save it as a model folder with its model card. Resumable with --resume.",
+        "Example: train --dataset morphomnist-covariates --graph full --out models/morphomnist-covariates",
+        "         train --dataset morphomnist --graph full --image-epochs 30 --out models/morphomnist-full"})
 final class TrainCommand implements Callable<Integer> {
   @Option(names = "--dataset", required = true, description = "morphomnist-covariates: (t, i) from the true SCM of "
-      + "paper Eq. 7, 60,000 training draws (10% held out for validation) and 10,000 test draws")
+      + "paper Eq. 7, 60,000 training draws (10% held out for validation) and 10,000 test draws; morphomnist: "
+      + "the real digits with t, i and images from Eq. 7 (7,000 / 1,000 / 2,000)")
   String dataset;
 
-  @Option(names = "--graph", description = "full (t -> i) or independent (default: ${DEFAULT-VALUE})")
+  @Option(names = "--graph", description = "full (t -> i, and t, i -> x), conditional (t, i -> x) or independent "
+      + "(default: ${DEFAULT-VALUE})")
   String graph = "full";
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "model folder to write")
@@ -43,23 +56,39 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "random seed (default: ${DEFAULT-VALUE})")
   long seed = 42;
 
-  @Option(names = "--epochs", description = "most epochs (default: ${DEFAULT-VALUE})")
+  @Option(names = "--epochs", description = "most epochs of the flows (default: ${DEFAULT-VALUE})")
   int epochs = 200;
 
-  @Option(names = "--patience", description = "stop after this many epochs without validation improvement "
-      + "(default: ${DEFAULT-VALUE})")
+  @Option(names = "--patience", description = "stop the flows after this many epochs without validation "
+      + "improvement (default: ${DEFAULT-VALUE})")
   int patience = 20;
 
-  @Option(names = "--lr", description = "Adam learning rate (default: ${DEFAULT-VALUE}, as the paper)")
+  @Option(names = "--lr", description = "Adam learning rate of the flows (default: ${DEFAULT-VALUE}, as the paper)")
   double learningRate = 5e-3;
 
   @Option(names = "--batch", description = "minibatch size (default: ${DEFAULT-VALUE})")
   int batch = 256;
 
   @Option(names = "--context-hidden", split = ",", paramLabel = "SIZES",
-      description = "hidden layer sizes of the context network of conditional mechanisms, e.g. 8,16 "
+      description = "hidden layer sizes of the context network of conditional flows, e.g. 8,16 "
           + "(default: none, a linear context network as the paper)")
-  java.util.List<Integer> contextHidden = new java.util.ArrayList<>();
+  List<Integer> contextHidden = new ArrayList<>();
+
+  @Option(names = "--image-epochs", description = "epochs of the image mechanism (default: ${DEFAULT-VALUE})")
+  int imageEpochs = 20;
+
+  @Option(names = "--image-batch", description = "minibatch size of the image mechanism (default: ${DEFAULT-VALUE})")
+  int imageBatch = 256;
+
+  @Option(names = "--image-lr", description = "Adam learning rate of the image networks (default: ${DEFAULT-VALUE})")
+  double imageLearningRate = 1e-4;
+
+  @Option(names = "--minutes", description = "stop image training at the first epoch end past this many minutes "
+      + "(default: no limit); --resume continues later")
+  double minutes = Double.POSITIVE_INFINITY;
+
+  @Option(names = "--eval-units", description = "test units for the image measures (default: ${DEFAULT-VALUE})")
+  int evalUnits = 500;
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
   Path checkpoint;
@@ -70,37 +99,185 @@ final class TrainCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  private PrintWriter log;
+
   @Override
   public Integer call() throws IOException {
-    if (!dataset.equals("morphomnist-covariates")) {
-      throw new IllegalArgumentException("unknown dataset '" + dataset + "'; available: morphomnist-covariates");
+    if (!dataset.equals("morphomnist-covariates") && !dataset.equals("morphomnist")) {
+      throw new IllegalArgumentException(
+          "unknown dataset '" + dataset + "'; available: morphomnist-covariates, morphomnist");
     }
-    if (epochs < 1 || patience < 1 || batch < 1 || !(learningRate > 0)) {
-      throw new IllegalArgumentException("--epochs, --patience, --batch and --lr must be positive");
+    if (epochs < 1 || patience < 1 || batch < 1 || !(learningRate > 0) || imageEpochs < 0 || !(minutes > 0)) {
+      throw new IllegalArgumentException("--epochs, --patience, --batch, --lr and --minutes must be positive");
     }
-    PrintWriter log = spec.commandLine().getErr();
+    log = spec.commandLine().getErr();
+    boolean images = dataset.equals("morphomnist");
     String name = out.toAbsolutePath().normalize().getFileName().toString();
     Path checkpoints = checkpoint != null ? checkpoint : Path.of("checkpoints", name);
-    ScmBuilder builder = MorphoMnistCovariateModels.builder(graph);
+    ScmBuilder builder = MorphoMnistModels.builder(graph, images);
     for (var v : builder.graph().variables()) {
-      if (!builder.graph().parents(v.name()).isEmpty()) {
+      if (v.kind().isScalar() && !builder.graph().parents(v.name()).isEmpty()) {
         builder.hidden(v.name(), contextHidden.toArray(new Integer[0]));
       }
     }
-    CovariateTable all = MorphoMnistTrueScm.trainingSet();
-    int validationSize = all.rows() / 10;
-    CovariateTable train = all.slice(0, all.rows() - validationSize);
-    CovariateTable validation = all.slice(all.rows() - validationSize, all.rows());
+
+    CovariateTable train;
+    CovariateTable validation;
+    MnistDigits digits = null;
+    MorphoMnistDataset trainSet = null;
+    MorphoMnistDataset validationSet = null;
+    if (images) {
+      digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+      trainSet = dataset(digits, MorphoMnistDataset.Split.TRAIN);
+      validationSet = dataset(digits, MorphoMnistDataset.Split.VALIDATION);
+      train = trainSet.covariates();
+      validation = validationSet.covariates();
+    } else {
+      CovariateTable all = MorphoMnistTrueScm.trainingSet();
+      int validationSize = all.rows() / 10;
+      train = all.slice(0, all.rows() - validationSize);
+      validation = all.slice(all.rows() - validationSize, all.rows());
+    }
     StructuralCausalModel scm = builder.build(train, seed);
     log.printf("training %s (%s graph) on %d units, validating on %d; checkpoints in %s%n", name, graph,
         train.rows(), validation.rows(), checkpoints);
-    FlowTrainer.Options options = new FlowTrainer.Options(learningRate, batch, epochs, patience, seed, checkpoints,
-        resume);
-    FlowTrainer.Result r = new FlowTrainer().fit(scm, train, validation, options, new TrainingListener() {
+
+    FlowTrainer.Options options = new FlowTrainer.Options(learningRate, batch, epochs, patience, seed,
+        checkpoints.resolve("flows"), resume);
+    FlowTrainer.Result r = new FlowTrainer().fit(scm.scalarPart(), train, validation, options, progress("flows"));
+    if (r.cancelled()) {
+      log.println("cancelled; resume with --resume");
+      return 130;
+    }
+    log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %s after %d epochs, %.1f s%n",
+        r.bestEpoch(), r.bestValidationNll(), r.stoppedEarly() ? "stopped early" : "reached --epochs", r.epochs(),
+        r.seconds());
+
+    JsonObject training = new JsonObject();
+    training.addProperty("dataset", dataset);
+    training.addProperty("graph", graph);
+    training.addProperty("command", command());
+    training.addProperty("seed", seed);
+    training.addProperty("train_size", train.rows());
+    training.addProperty("validation_size", validation.rows());
+    training.addProperty("flow_optimiser", "Adam, lr " + learningRate + ", batch " + batch);
+    training.addProperty("flow_epochs", r.epochs());
+    training.addProperty("flow_best_epoch", r.bestEpoch());
+    training.addProperty("flow_best_validation_nll", r.bestValidationNll());
+    double seconds = r.seconds();
+
+    Map<String, Double> measures;
+    if (images) {
+      ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+      ImageTrainer.Result ir = trainImage(image, trainSet, validationSet, checkpoints.resolve("image"));
+      training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
+          + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
+      training.addProperty("image_epochs", ir.epochs());
+      if (!ir.history().isEmpty()) {
+        double[] last = ir.history().get(ir.history().size() - 1);
+        training.addProperty("image_train_elbo", last[1]);
+        training.addProperty("image_validation_elbo", last[2]);
+      }
+      seconds += ir.seconds();
+      // save before the (long) evaluation, so the weights are never lost
+      save(scm, builder, train, training, name, seconds, null);
+      log.printf("evaluating on %d test units…%n", evalUnits);
+      MorphoMnistDataset testSet = dataset(digits, MorphoMnistDataset.Split.TEST);
+      measures = MorphoMnistEvaluation.evaluate(scm, digits, testSet, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
+          done -> {
+            log.printf("\revaluated %d units", done);
+            log.flush();
+          });
+      log.println();
+    } else {
+      measures = CovariateEvaluation.morphoMnist(scm, 1);
+    }
+    save(scm, builder, train, training, name, seconds, measures);
+    PrintWriter stdout = spec.commandLine().getOut();
+    stdout.println("saved " + out);
+    measures.forEach((k, v) -> stdout.printf(Locale.ROOT, "%s = %.4f%n", k, v));
+    scm.close();
+    return 0;
+  }
+
+  private MorphoMnistDataset dataset(MnistDigits digits, MorphoMnistDataset.Split split) throws IOException {
+    return MorphoMnistDataset.load(digits, split, MorphoMnistDataset.DEFAULT_SEED, AppPaths.cache(),
+        (done, total) -> {
+          if (done % 1000 == 0 || done == total) {
+            log.printf("rendering %s digits: %d / %d%n", split.name().toLowerCase(Locale.ROOT), done, total);
+            log.flush();
+          }
+        }, () -> Thread.currentThread().isInterrupted());
+  }
+
+  private ImageTrainer.Result trainImage(ImageMechanism image, MorphoMnistDataset trainSet,
+      MorphoMnistDataset validationSet, Path checkpoints) throws IOException {
+    long started = System.nanoTime();
+    double budgetSeconds = minutes * 60;
+    boolean[] stop = {false};
+    TrainingListener listener = new TrainingListener() {
+      @Override
+      public void epochEnded(int epoch, int max, double trainNll, double validationNll, boolean best, double s) {
+        log.printf(Locale.ROOT, "image epoch %3d/%d  train -ELBO %.2f  validation -ELBO %.2f  %.0f s%n", epoch, max,
+            trainNll, validationNll, s);
+        log.flush();
+        stop[0] = (System.nanoTime() - started) / 1e9 >= budgetSeconds;
+      }
+
+      @Override
+      public void message(String text) {
+        log.println(text);
+        log.flush();
+      }
+
+      @Override
+      public boolean cancelled() {
+        return stop[0] || Thread.currentThread().isInterrupted();
+      }
+    };
+    ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
+        .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume);
+    ImageTrainer.Result r = new ImageTrainer().train(image, imageData(image, trainSet), imageData(image, validationSet),
+        o, listener);
+    if (r.cancelled()) {
+      log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
+          r.epochs(), minutes);
+    }
+    return r;
+  }
+
+  private static ImageData imageData(ImageMechanism image, MorphoMnistDataset d) {
+    double[][] px = new double[d.size()][];
+    for (int u = 0; u < d.size(); u++) {
+      px[u] = d.image(u);
+    }
+    CovariateTable cov = d.covariates();
+    Map<String, double[]> parents = new java.util.LinkedHashMap<>();
+    for (String p : image.parents()) {
+      parents.put(p, cov.column(p));
+    }
+    return ImageData.of(px, parents);
+  }
+
+  private void save(StructuralCausalModel scm, ScmBuilder builder, CovariateTable train, JsonObject training,
+      String name, double seconds, Map<String, Double> measures) throws IOException {
+    training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
+    training.addProperty("machine", DeviceInfo.describe());
+    training.addProperty("trained_at", Instant.now().toString());
+    if (measures != null) {
+      training.add("measures", Measures.toJson(measures));
+    }
+    SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train), training, out);
+    ModelFolder.save(saved, out);
+    ModelCard.write(saved, description(), out);
+  }
+
+  private TrainingListener progress(String what) {
+    return new TrainingListener() {
       @Override
       public void epochEnded(int epoch, int max, double tr, double va, boolean best, double s) {
-        log.printf(Locale.ROOT, "epoch %4d/%d  train NLL %.4f  validation NLL %.4f%s  %.1f s%n", epoch, max, tr, va,
-            best ? "  (best)" : "", s);
+        log.printf(Locale.ROOT, "%s epoch %4d/%d  train NLL %.4f  validation NLL %.4f%s  %.1f s%n", what, epoch, max,
+            tr, va, best ? "  (best)" : "", s);
         log.flush();
       }
 
@@ -109,52 +286,41 @@ final class TrainCommand implements Callable<Integer> {
         log.println(text);
         log.flush();
       }
-    });
-    if (r.cancelled()) {
-      log.println("cancelled; resume with --resume");
-      return 130;
-    }
-    log.printf(Locale.ROOT, "best epoch %d (validation NLL %.4f), %s after %d epochs, %.1f s%n", r.bestEpoch(),
-        r.bestValidationNll(), r.stoppedEarly() ? "stopped early" : "reached --epochs", r.epochs(), r.seconds());
-
-    Map<String, Double> measures = CovariateEvaluation.morphoMnist(scm, 1);
-    JsonObject training = new JsonObject();
-    training.addProperty("dataset", dataset);
-    training.addProperty("graph", graph);
-    training.addProperty("command", "java -jar target/deepscm-explorer.jar train --dataset " + dataset + " --graph "
-        + graph + " --out " + out + " --seed " + seed + " --epochs " + epochs + " --patience " + patience
-        + " --lr " + learningRate + " --batch " + batch
-        + (contextHidden.isEmpty() ? "" : " --context-hidden " + contextHidden.toString().replaceAll("[\\[\\] ]", "")));
-    training.addProperty("seed", seed);
-    training.addProperty("train_size", train.rows());
-    training.addProperty("validation_size", validation.rows());
-    training.addProperty("test_size", MorphoMnistTrueScm.TEST_SIZE);
-    training.addProperty("optimiser", "Adam, lr " + learningRate + ", batch " + batch);
-    training.addProperty("epochs", r.epochs());
-    training.addProperty("best_epoch", r.bestEpoch());
-    training.addProperty("best_validation_nll", r.bestValidationNll());
-    training.addProperty("wall_seconds", Math.round(r.seconds() * 10) / 10.0);
-    training.addProperty("machine", Runtime.getRuntime().availableProcessors() + " CPU cores, "
-        + ai.djl.engine.Engine.getInstance().defaultDevice());
-    training.addProperty("trained_at", Instant.now().toString());
-    training.add("measures", Measures.toJson(measures));
-    SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train), training, out);
-    ModelFolder.save(saved, out);
-    ModelCard.write(saved, description(graph), out);
-    PrintWriter stdout = spec.commandLine().getOut();
-    stdout.println("saved " + out);
-    measures.forEach((k, v) -> stdout.printf(Locale.ROOT, "%s = %.4f%n", k, v));
-    scm.close();
-    return 0;
+    };
   }
 
-  private static String description(String graph) {
-    String g = graph.equals("full") ? "t -> i: thickness t causes intensity i"
-        : "t and i independent (no edge)";
-    return "Covariate model of the Morpho-MNIST case study (Pawlowski, Castro and Glocker 2020, Fig. 2), graph: " + g
+  private String command() {
+    StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset " + dataset
+        + " --graph " + graph + " --out " + out + " --seed " + seed + " --epochs " + epochs + " --patience "
+        + patience + " --lr " + learningRate + " --batch " + batch);
+    if (!contextHidden.isEmpty()) {
+      c.append(" --context-hidden ").append(String.join(",", contextHidden.stream().map(String::valueOf).toList()));
+    }
+    if (dataset.equals("morphomnist")) {
+      c.append(" --image-epochs ").append(imageEpochs).append(" --image-lr ").append(imageLearningRate)
+          .append(" --image-batch ").append(imageBatch);
+      if (Double.isFinite(minutes)) {
+        c.append(" --minutes ").append(minutes);
+      }
+    }
+    return c.toString();
+  }
+
+  private String description() {
+    String g = switch (graph) {
+      case "full" -> "t -> i" + (dataset.equals("morphomnist") ? ", t -> x <- i" : "") + ": thickness t causes intensity i";
+      case "conditional" -> "t -> x <- i, t and i independent";
+      default -> "t, i" + (dataset.equals("morphomnist") ? " and x" : "") + " independent";
+    };
+    return "Morpho-MNIST model (Pawlowski, Castro and Glocker 2020, Fig. 2), graph: " + g
         + ". Thickness t: Spline(8 bins, bound 3) -> normalisation of log t -> exp. Intensity i: "
         + (graph.equals("full") ? "conditional affine on normalised log t" : "affine -> spline")
-        + " -> sigmoid -> affine onto the training range. Data: draws from the true SCM of paper Eq. 7 "
-        + "(t = 0.5 + Gamma(10, rate 5); i = 64 + 191 sigmoid(0.5 eps + 2t - 5)).";
+        + " -> sigmoid -> affine onto the training range."
+        + (dataset.equals("morphomnist") ? " Image x: encoder/decoder (paper Appendix A.2, nearest upsampling + "
+            + "convolution instead of transposed convolution), fixed log-variance -5 in logit space, "
+            + "logit(0.05 + 0.95 x / 256) preprocessing." : "")
+        + " Data: the true SCM of paper Eq. 7 (t = 0.5 + Gamma(10, rate 5); i = 64 + 191 sigmoid(0.5 eps + 2t - 5)"
+        + (dataset.equals("morphomnist") ? "; x = SetIntensity(SetThickness(digit, t), i) on the real MNIST digits "
+            + "of resources/mnist" : "") + ").";
   }
 }

@@ -25,6 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.deepscm.flow.FlowStep;
 import org.deepscm.flow.ParameterSet;
+import org.deepscm.image.ImageMechanism;
 
 /**
  * Reads and writes model folders. A folder holds:
@@ -86,6 +87,11 @@ public final class ModelFolder {
     try (NDManager m = NDManager.newBaseManager();
         OutputStream out = Files.newOutputStream(weightsTmp)) {
       NDList list = scm.parameters().snapshot(m);
+      for (String name : scm.graph().topologicalOrder()) {
+        if (scm.mechanism(name) instanceof ImageMechanism image) {
+          list.addAll(image.snapshot(m));
+        }
+      }
       list.encode(out, NDList.Encoding.SAFETENSORS);
     }
     Path modelTmp = folder.resolve(MODEL_FILE + ".tmp");
@@ -103,6 +109,9 @@ public final class ModelFolder {
     o.add("upper", number(v.upper()));
     if (!v.categories().isEmpty()) {
       o.add("categories", GSON.toJsonTree(v.categories()));
+    }
+    if (!v.shape().isEmpty()) {
+      o.add("shape", GSON.toJsonTree(v.shape()));
     }
     return o;
   }
@@ -126,6 +135,8 @@ public final class ModelFolder {
       o.addProperty("type", "gumbel_max");
       o.add("context", contextJson(g.context()));
       o.add("hidden", GSON.toJsonTree(g.hidden()));
+    } else if (m instanceof ImageMechanism image) {
+      return image.toJson();
     } else {
       throw new IllegalArgumentException("cannot save a mechanism of type " + m.getClass().getSimpleName());
     }
@@ -257,6 +268,11 @@ public final class ModelFolder {
         }
         try {
           params.restore(list, weights.toString());
+          for (Mechanism m : mechanisms.values()) {
+            if (m instanceof ImageMechanism image) {
+              image.restore(list, weights.toString());
+            }
+          }
         } catch (IllegalArgumentException ex) {
           throw new InvalidModelException(ex.getMessage(), ex);
         }
@@ -293,7 +309,7 @@ public final class ModelFolder {
     }
     String unit = o.has("unit") ? r.string(o, "unit") : "";
     try {
-      return new Variable(name, kind, unit, lower, upper, categories);
+      return new Variable(name, kind, unit, lower, upper, categories, r.integers(o, "shape"));
     } catch (InvalidModelException e) {
       throw new InvalidModelException(r.file + ": " + e.getMessage(), e);
     }
@@ -320,8 +336,16 @@ public final class ModelFolder {
       case "gumbel_max" -> {
         return new GumbelMaxMechanism(v, context, r.integers(o, "hidden"), params);
       }
-      default -> throw new InvalidModelException(
-          r.file + ": mechanism of '" + v.name() + "' has unknown type '" + type + "' (known: flow, gumbel_max)");
+      case "image" -> {
+        // the image networks keep weights of their own (trained apart from the flows), freed with the model
+        try {
+          return ImageMechanism.fromJson(o, v, new ParameterSet(params.manager()));
+        } catch (RuntimeException e) {
+          throw new InvalidModelException(r.file + ": " + e.getMessage(), e);
+        }
+      }
+      default -> throw new InvalidModelException(r.file + ": mechanism of '" + v.name() + "' has unknown type '"
+          + type + "' (known: flow, gumbel_max, image)");
     }
   }
 

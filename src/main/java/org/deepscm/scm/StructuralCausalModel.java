@@ -142,6 +142,36 @@ public final class StructuralCausalModel implements AutoCloseable {
     return values;
   }
 
+  /**
+   * The model of a subset of the variables that holds every parent of each of them (e.g. the
+   * covariates of an image model), sharing mechanisms and parameters with this one: sampling or
+   * querying it skips the other variables' mechanisms. Do not close it separately.
+   */
+  public StructuralCausalModel marginal(java.util.Collection<String> keep) {
+    List<Variable> vars = new java.util.ArrayList<>();
+    Map<String, List<String>> parents = new LinkedHashMap<>();
+    Map<String, Mechanism> kept = new LinkedHashMap<>();
+    for (Variable v : graph.variables()) {
+      if (keep.contains(v.name())) {
+        for (String p : graph.parents(v.name())) {
+          if (!keep.contains(p)) {
+            throw new InvalidModelException(
+                "cannot keep '" + v.name() + "' without its parent '" + p + "'");
+          }
+        }
+        vars.add(v);
+        parents.put(v.name(), graph.parents(v.name()));
+        kept.put(v.name(), mechanisms.get(v.name()));
+      }
+    }
+    return new StructuralCausalModel(new CausalGraph(vars, parents), kept, params);
+  }
+
+  /** The scalar variables' model (everything but images). */
+  public StructuralCausalModel scalarPart() {
+    return marginal(graph.variables().stream().filter(v -> v.kind().isScalar()).map(Variable::name).toList());
+  }
+
   /** The graph after surgery for the atomic interventions among {@code interventions}. */
   public CausalGraph mutilatedGraph(Map<String, Intervention> interventions) {
     return graph.mutilate(interventions.entrySet().stream()

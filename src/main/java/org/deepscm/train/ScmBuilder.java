@@ -9,6 +9,8 @@ import java.util.Random;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.flow.FlowStep;
 import org.deepscm.flow.ParameterSet;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.image.ImageMechanism;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.ContextEncoding;
 import org.deepscm.scm.FlowMechanism;
@@ -29,7 +31,8 @@ import org.deepscm.scm.VariableKind;
  *   <li>positive with parents: ConditionalAffine(parents) -> Normalise -> Exp (volumes);
  *   <li>bounded root: Affine -> Spline -> Sigmoid -> Normalise(range) (independent intensity);
  *   <li>bounded with parents: ConditionalAffine(parents) -> Sigmoid -> Normalise(range) (intensity | t);
- *   <li>binary or categorical: Gumbel-max with logits linear in the parents (sex).
+ *   <li>binary or categorical: Gumbel-max with logits linear in the parents (sex);
+ *   <li>image: the amortised explicit mechanism (encoder, decoder, fixed-variance low-level flow).
  * </ul>
  *
  * Parents enter context networks normalised: positive ones as standardised log values, bounded
@@ -44,6 +47,7 @@ public final class ScmBuilder {
   private final List<Variable> variables = new ArrayList<>();
   private final Map<String, List<String>> parents = new LinkedHashMap<>();
   private final Map<String, List<Integer>> hidden = new LinkedHashMap<>();
+  private ImageArchitecture imageArchitecture;
 
   public ScmBuilder variable(Variable v, String... parentNames) {
     variables.add(v);
@@ -57,6 +61,12 @@ public final class ScmBuilder {
     return this;
   }
 
+  /** The networks of image variables (default: the paper's Morpho-MNIST sizes for their shape). */
+  public ScmBuilder imageArchitecture(ImageArchitecture architecture) {
+    this.imageArchitecture = architecture;
+    return this;
+  }
+
   public CausalGraph graph() {
     return new CausalGraph(variables, parents);
   }
@@ -65,6 +75,9 @@ public final class ScmBuilder {
   public StructuralCausalModel build(CovariateTable train, long seed) {
     CausalGraph graph = graph();
     for (Variable v : variables) {
+      if (v.kind() == VariableKind.IMAGE) {
+        continue;
+      }
       if (!train.has(v.name())) {
         throw new InvalidModelException("training data has no column for variable '" + v.name() + "'");
       }
@@ -84,6 +97,11 @@ public final class ScmBuilder {
         context.add(encoding(graph.variable(p), train.column(p)));
       }
       List<Integer> h = hidden.getOrDefault(name, List.of());
+      if (v.kind() == VariableKind.IMAGE) {
+        ImageArchitecture arch = imageArchitecture != null ? imageArchitecture : ImageArchitecture.morphoMnist();
+        mechanisms.put(name, new ImageMechanism(v, context, arch, new ParameterSet(manager)).initParameters(random));
+        continue;
+      }
       if (v.kind().isDiscrete()) {
         mechanisms.put(name, new GumbelMaxMechanism(v, context, h, params).initParameters(random));
         continue;
@@ -125,7 +143,9 @@ public final class ScmBuilder {
   public Map<String, double[]> trainingRanges(CovariateTable train) {
     Map<String, double[]> ranges = new LinkedHashMap<>();
     for (Variable v : variables) {
-      ranges.put(v.name(), new double[] {min(train.column(v.name())), max(train.column(v.name()))});
+      if (v.kind().isScalar()) {
+        ranges.put(v.name(), new double[] {min(train.column(v.name())), max(train.column(v.name()))});
+      }
     }
     return ranges;
   }

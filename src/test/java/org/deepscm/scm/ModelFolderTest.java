@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
-import org.deepscm.train.MorphoMnistCovariateModels;
+import org.deepscm.train.MorphoMnistModels;
 import org.deepscm.train.ScmBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +30,7 @@ class ModelFolderTest {
 
   private SavedModel sample(String graph) {
     CovariateTable train = MorphoMnistTrueScm.draw(2000, 5);
-    ScmBuilder builder = MorphoMnistCovariateModels.builder(graph);
+    ScmBuilder builder = MorphoMnistModels.builder(graph);
     SavedModel m = builder.buildSaved("test-" + graph, train, 3);
     // move the parameters away from their identity initialisation so the round trip means something
     m.scm().parameters().all().forEach((name, p) -> m.scm().parameters().put(name,

@@ -23,7 +23,7 @@ class FlowTrainerTest {
     CovariateTable train = MorphoMnistTrueScm.draw(8000, 11);
     CovariateTable validation = MorphoMnistTrueScm.draw(2000, 12);
     CovariateTable test = MorphoMnistTrueScm.draw(4000, 13);
-    try (StructuralCausalModel scm = MorphoMnistCovariateModels.builder("full").build(train, 1)) {
+    try (StructuralCausalModel scm = MorphoMnistModels.builder("full").build(train, 1)) {
       double before = FlowTrainer.evaluate(scm, test);
       FlowTrainer.Result r = new FlowTrainer().fit(scm, train, validation,
           new FlowTrainer.Options(5e-3, 256, 15, 5, 1, null, false), TrainingListener.SILENT);
@@ -41,20 +41,20 @@ class FlowTrainerTest {
     CovariateTable validation = MorphoMnistTrueScm.draw(1000, 22);
     FlowTrainer.Options straight = new FlowTrainer.Options(5e-3, 256, 6, 100, 3, dir.resolve("a"), false);
     double[] expected;
-    try (StructuralCausalModel scm = MorphoMnistCovariateModels.builder("full").build(train, 3)) {
+    try (StructuralCausalModel scm = MorphoMnistModels.builder("full").build(train, 3)) {
       new FlowTrainer().fit(scm, train, validation, straight, TrainingListener.SILENT);
       expected = scm.parameters().snapshot(scm.parameters().manager()).stream()
           .flatMap(a -> java.util.stream.Stream.of(a.toFloatArray())).map(FlowTrainerTest::toDoubles)
           .flatMapToDouble(java.util.Arrays::stream).toArray();
     }
     Path ck = dir.resolve("b");
-    try (StructuralCausalModel scm = MorphoMnistCovariateModels.builder("full").build(train, 3)) {
+    try (StructuralCausalModel scm = MorphoMnistModels.builder("full").build(train, 3)) {
       new FlowTrainer().fit(scm, train, validation, straight.withCheckpoints(ck, false).withMaxEpochs(3),
           TrainingListener.SILENT);
     }
     double[] resumed;
     FlowTrainer.Result r;
-    try (StructuralCausalModel scm = MorphoMnistCovariateModels.builder("full").build(train, 3)) {
+    try (StructuralCausalModel scm = MorphoMnistModels.builder("full").build(train, 3)) {
       r = new FlowTrainer().fit(scm, train, validation, straight.withCheckpoints(ck, true), TrainingListener.SILENT);
       resumed = scm.parameters().snapshot(scm.parameters().manager()).stream()
           .flatMap(a -> java.util.stream.Stream.of(a.toFloatArray())).map(FlowTrainerTest::toDoubles)

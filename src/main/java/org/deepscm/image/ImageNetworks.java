@@ -1,0 +1,299 @@
+package org.deepscm.image;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.core.Linear;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import org.deepscm.flow.ParameterSet;
+import org.deepscm.flow.Scalars;
+
+/**
+ * The encoder and decoder of an {@link ImageMechanism} (see {@link ImageArchitecture}), as plain
+ * functions of named weights: trainable arrays in a {@link ParameterSet}, batch-norm running
+ * statistics in a separate, non-trainable store. Every name starts with the mechanism's prefix
+ * (the image variable's name and a dot), e.g. {@code x.dec.fc1.weight}, {@code x.dec.bn1.running_mean}.
+ *
+ * <p>Batch norm uses libtorch's native kernel: in training mode it normalises with the batch
+ * statistics and updates the running statistics in place (momentum 0.1, unbiased variance, as
+ * PyTorch); in evaluation mode it uses the running statistics, so outputs do not depend on what
+ * else is in the batch.
+ *
+ * <p>Every computation starts from a data array, so results live in the data's (short-lived)
+ * manager, never in the weights' manager.
+ */
+public final class ImageNetworks {
+  static final float LEAKY_SLOPE = 0.1f;
+  static final float BN_EPS = 1e-5f;
+  /** DJL's momentum: running = momentum * running + (1 - momentum) * batch (PyTorch's 0.1). */
+  static final float BN_MOMENTUM = 0.9f;
+
+  private final ImageArchitecture arch;
+  private final int parents;
+  private final String prefix;
+  private final ParameterSet weights;
+  private final Map<String, NDArray> buffers = new LinkedHashMap<>();
+
+  /**
+   * @param parents number of (normalised) parent values fed to both networks
+   * @param prefix start of every weight name, e.g. "x."
+   */
+  public ImageNetworks(ImageArchitecture arch, int parents, String prefix, ParameterSet weights) {
+    this.arch = arch;
+    this.parents = parents;
+    this.prefix = prefix;
+    this.weights = weights;
+  }
+
+  public ImageArchitecture architecture() {
+    return arch;
+  }
+
+  public ParameterSet weights() {
+    return weights;
+  }
+
+  /** The batch-norm running statistics by name (live arrays; do not close). */
+  public Map<String, NDArray> buffers() {
+    return java.util.Collections.unmodifiableMap(buffers);
+  }
+
+  private int h4() {
+    return arch.height() / 4;
+  }
+
+  private int w4() {
+    return arch.width() / 4;
+  }
+
+  // ------------------------------------------------------------------ parameters
+
+  /** Fresh weights (He-normal for layers followed by a rectifier, zero biases, BN scale 1) and running statistics (0, 1). */
+  public void initParameters(Random random) {
+    int c = arch.channels();
+    int flat = arch.encConv2() * h4() * w4();
+    conv("enc.conv1", arch.encConv1(), c, 4, random, 2);
+    conv("enc.conv2", arch.encConv2(), arch.encConv1(), 4, random, 2);
+    batchNorm("enc.bn2", arch.encConv2());
+    linear("enc.fc", arch.encHidden(), flat, random, 2);
+    batchNorm("enc.bn3", arch.encHidden());
+    linear("enc.head", arch.headHidden(), arch.encHidden() + parents, random, 2);
+    linear("enc.mean", arch.zDim(), arch.headHidden(), random, 1);
+    // a small log-variance head: q starts near N(mean, 1) and cannot blow up early
+    linear("enc.logvar", arch.zDim(), arch.headHidden(), random, 0.01);
+    linear("dec.fc1", arch.decHidden(), arch.zDim() + parents, random, 2);
+    batchNorm("dec.bn1", arch.decHidden());
+    linear("dec.fc2", arch.decConv1() * h4() * w4(), arch.decHidden(), random, 2);
+    batchNorm("dec.bn2", arch.decConv1() * h4() * w4());
+    conv("dec.conv1", arch.decConv2(), arch.decConv1(), 3, random, 2);
+    batchNorm("dec.bn3", arch.decConv2());
+    conv("dec.conv2", c, arch.decConv2(), 3, random, 1);
+    conv("dec.out", c, c, 1, random, 1);
+  }
+
+  private void conv(String name, int out, int in, int k, Random random, double gain) {
+    weights.create(prefix + name + ".weight", new Shape(out, in, k, k), Math.sqrt(gain / (in * k * k)), random);
+    weights.create(prefix + name + ".bias", new Shape(out), 0, random);
+  }
+
+  private void linear(String name, int out, int in, Random random, double gain) {
+    weights.create(prefix + name + ".weight", new Shape(out, in), Math.sqrt(gain / in), random);
+    weights.create(prefix + name + ".bias", new Shape(out), 0, random);
+  }
+
+  private void batchNorm(String name, int features) {
+    NDManager m = weights.manager();
+    weights.put(prefix + name + ".gamma", m.ones(new Shape(features)));
+    weights.put(prefix + name + ".beta", m.zeros(new Shape(features)));
+    putBuffer(prefix + name + ".running_mean", m.zeros(new Shape(features)));
+    putBuffer(prefix + name + ".running_var", m.ones(new Shape(features)));
+  }
+
+  private void putBuffer(String name, NDArray values) {
+    NDArray stored = values.toType(DataType.FLOAT32, true);
+    if (stored.getManager() != weights.manager()) {
+      stored.attach(weights.manager());
+    }
+    stored.setName(name);
+    NDArray old = buffers.put(name, stored);
+    if (old != null && old != stored) {
+      old.close();
+    }
+  }
+
+  /** Named copies of every weight and running statistic, in {@code target}'s manager. */
+  public NDList snapshot(NDManager target) {
+    NDList list = weights.snapshot(target);
+    for (Map.Entry<String, NDArray> e : buffers.entrySet()) {
+      NDArray copy = target.create(e.getValue().toFloatArray(), e.getValue().getShape());
+      copy.setName(e.getKey());
+      list.add(copy);
+    }
+    return list;
+  }
+
+  /**
+   * Copies weights and running statistics from {@code list} by name; names not belonging to these
+   * networks (other mechanisms, optimiser state) are ignored.
+   *
+   * @throws IllegalArgumentException naming a missing, misshapen or non-finite array
+   */
+  public void restore(NDList list, String source) {
+    NDList mine = new NDList();
+    for (NDArray a : list) {
+      if (a.getName() != null && a.getName().startsWith(prefix) && weights.contains(a.getName())) {
+        mine.add(a);
+      }
+    }
+    weights.restore(mine, source);
+    Map<String, NDArray> byName = new LinkedHashMap<>();
+    for (NDArray a : list) {
+      byName.put(a.getName(), a);
+    }
+    for (Map.Entry<String, NDArray> e : Map.copyOf(buffers).entrySet()) {
+      NDArray saved = byName.get(e.getKey());
+      if (saved == null) {
+        throw new IllegalArgumentException(source + " has no values for '" + e.getKey() + "'");
+      }
+      if (!saved.getShape().equals(e.getValue().getShape())) {
+        throw new IllegalArgumentException(source + ": '" + e.getKey() + "' has shape " + saved.getShape()
+            + " but the model needs " + e.getValue().getShape());
+      }
+      float[] values = saved.toType(DataType.FLOAT32, false).toFloatArray();
+      for (float v : values) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException(source + ": '" + e.getKey() + "' contains NaN or infinite values");
+        }
+      }
+      putBuffer(e.getKey(), weights.manager().create(values, saved.getShape()));
+    }
+  }
+
+  // ------------------------------------------------------------------ forward passes
+
+  /**
+   * Where one computation reads its weights: scoped views inside a gradient collector (training),
+   * the stored arrays directly otherwise (inference: no copies).
+   */
+  public Function<String, NDArray> inference() {
+    return weights::get;
+  }
+
+  public Function<String, NDArray> training(NDManager scope) {
+    ParameterSet.Scoped scoped = weights.scoped(scope);
+    return scoped::get;
+  }
+
+  /**
+   * Encoder: y (N, c, h, w) in logit space and context (N, P) or null -> {mean, log-variance}, each (N, zDim).
+   */
+  public NDList encode(Function<String, NDArray> w, NDArray y, NDArray context, boolean train) {
+    NDArray h = conv2d(w, "enc.conv1", y, 2, 1, train);
+    h = Activation.leakyRelu(h, LEAKY_SLOPE);
+    h = conv2d(w, "enc.conv2", h, 2, 1, train);
+    h = bn(w, "enc.bn2", h, train);
+    h = Activation.leakyRelu(h, LEAKY_SLOPE);
+    h = h.reshape(h.getShape().get(0), -1);
+    h = linear(w, "enc.fc", h);
+    h = bn(w, "enc.bn3", h, train);
+    h = Activation.leakyRelu(h, LEAKY_SLOPE);
+    if (context != null) {
+      h = h.concat(context, 1);
+    }
+    h = Activation.relu(linear(w, "enc.head", h));
+    return new NDList(linear(w, "enc.mean", h), linear(w, "enc.logvar", h));
+  }
+
+  /** Decoder: z (N, zDim) and context (N, P) or null -> mean mu(z, pa) (N, c, h, w) in logit space. */
+  public NDArray decode(Function<String, NDArray> w, NDArray z, NDArray context, boolean train) {
+    NDArray h = context == null ? z : z.concat(context, 1);
+    h = Activation.relu(bn(w, "dec.bn1", linear(w, "dec.fc1", h), train));
+    h = Activation.relu(bn(w, "dec.bn2", linear(w, "dec.fc2", h), train));
+    h = h.reshape(h.getShape().get(0), arch.decConv1(), h4(), w4());
+    h = upsample(h);
+    h = Activation.relu(bn(w, "dec.bn3", conv2d(w, "dec.conv1", h, 1, 1, train), train));
+    h = upsample(h);
+    h = conv2d(w, "dec.conv2", h, 1, 1, train);
+    return conv2d(w, "dec.out", h, 1, 0, train);
+  }
+
+  private NDArray linear(Function<String, NDArray> w, String name, NDArray x) {
+    return Linear.linear(x, w.apply(prefix + name + ".weight"), w.apply(prefix + name + ".bias")).singletonOrThrow();
+  }
+
+  private NDArray conv2d(Function<String, NDArray> w, String name, NDArray x, int stride, int pad, boolean train) {
+    NDArray weight = w.apply(prefix + name + ".weight");
+    NDArray bias = w.apply(prefix + name + ".bias");
+    long k = weight.getShape().get(2);
+    if (stride != 1) {
+      return strided(x, weight, bias, stride, pad);
+    }
+    if (k == 1) {
+      // a 1x1 convolution is a linear map over channels
+      NDArray h = x.transpose(0, 2, 3, 1);
+      Shape ws = weight.getShape();
+      NDArray out = Linear.linear(h, weight.reshape(ws.get(0), ws.get(1)), bias).singletonOrThrow();
+      return out.transpose(0, 3, 1, 2);
+    }
+    // the widening is only needed for gradients; inference keeps the cheaper native kernel
+    return train ? sameSize(x, weight, bias, pad) : strided(x, weight, bias, 1, pad);
+  }
+
+  /** Fewest output channels for which libtorch's stride-1 convolution has right input gradients here. */
+  static final int MIN_OUTPUT_CHANNELS = 16;
+
+  /**
+   * A stride-1 convolution. With fewer than 16 output channels, libtorch 2.5.1's CPU kernel (oneDNN,
+   * AVX-512, seen on this project's machines) computes a wrong input gradient for 3x3 kernels (off
+   * by up to 2 against the float64 path, on every call); with 16 or more it is right. So small
+   * outputs are computed with zero-weight channels added, which are dropped again: same values, right
+   * gradients. ImageMechanismTest checks this against the float64 path.
+   */
+  static NDArray sameSize(NDArray x, NDArray weight, NDArray bias, int pad) {
+    long out = weight.getShape().get(0);
+    if (out >= MIN_OUTPUT_CHANNELS) {
+      return strided(x, weight, bias, 1, pad);
+    }
+    Shape ws = weight.getShape();
+    NDManager scope = x.getManager();
+    NDArray wide = weight.concat(scope.zeros(new Shape(MIN_OUTPUT_CHANNELS - out, ws.get(1), ws.get(2), ws.get(3)),
+        weight.getDataType()), 0);
+    NDArray wideBias = bias.concat(scope.zeros(new Shape(MIN_OUTPUT_CHANNELS - out), bias.getDataType()), 0);
+    return strided(x, wide, wideBias, 1, pad).get(":, 0:" + out);
+  }
+
+  private static NDArray strided(NDArray x, NDArray weight, NDArray bias, int stride, int pad) {
+    return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(pad, pad), new Shape(1, 1), 1)
+        .singletonOrThrow();
+  }
+
+  private NDArray bn(Function<String, NDArray> w, String name, NDArray x, boolean train) {
+    // axis -1: libtorch's own convention (channels on axis 1), without DJL's axis-swapping detour
+    return BatchNorm.batchNorm(x, buffers.get(prefix + name + ".running_mean"),
+        buffers.get(prefix + name + ".running_var"), w.apply(prefix + name + ".gamma"),
+        w.apply(prefix + name + ".beta"), -1, BN_MOMENTUM, BN_EPS, train).singletonOrThrow();
+  }
+
+  /** Nearest-neighbour x2 upsampling of (N, C, H, W). */
+  static NDArray upsample(NDArray x) {
+    Shape s = x.getShape();
+    long n = s.get(0);
+    long c = s.get(1);
+    long h = s.get(2);
+    long w = s.get(3);
+    return x.reshape(n, c, h, 1, w, 1).broadcast(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w);
+  }
+
+  /** z = mean + exp(log-var / 2) * eps. */
+  static NDArray reparameterise(NDArray mean, NDArray logVar, NDArray eps) {
+    return eps.mul(Scalars.times(logVar, 0.5).exp()).add(mean);
+  }
+}

@@ -1,0 +1,295 @@
+package org.deepscm.image;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.function.Function;
+import org.deepscm.flow.ParameterSet;
+import org.deepscm.train.Adam;
+import org.deepscm.train.TrainingListener;
+
+/**
+ * Trains an {@link ImageMechanism} by maximising the ELBO (paper Eq. 3): minibatch Adam, K
+ * particles, pixels dequantised with U(0, 1), batch norm in training mode.
+ *
+ * <p>Resumable: after every epoch a checkpoint holds the weights, the batch-norm running statistics,
+ * Adam's moments and step count, and the history; {@link Options#resume} continues from it. The data
+ * order and the random draws of an epoch depend only on (seed, epoch), so 3 + 3 resumed epochs give
+ * the same weights as 6 straight ones.
+ */
+public final class ImageTrainer {
+
+  /**
+   * @param learningRate Adam step size (paper: 1e-4 for the image networks)
+   * @param adamEpsilon Adam's epsilon (paper: 1e-5)
+   * @param batchSize images per step (paper: 256)
+   * @param particles ELBO particles per image (paper: 4)
+   * @param epochs train until this many epochs are done in all (a resumed run counts the earlier ones)
+   * @param checkpointDir where checkpoints go; null for none
+   * @param resume continue from the checkpoint in {@code checkpointDir} when there is one
+   */
+  public record Options(double learningRate, double adamEpsilon, int batchSize, int particles, int epochs, long seed,
+      Path checkpointDir, boolean resume) {
+    public Options {
+      if (!(learningRate > 0) || !(adamEpsilon > 0) || batchSize < 2 || particles < 1 || epochs < 0) {
+        throw new IllegalArgumentException("image training options need a positive learning rate and epsilon, "
+            + "batch size >= 2 (batch norm), particles >= 1 and epochs >= 0");
+      }
+    }
+
+    /** The paper's settings for the given number of epochs. */
+    public static Options paper(int epochs, long seed) {
+      return new Options(1e-4, 1e-5, 256, 4, epochs, seed, null, false);
+    }
+
+    public Options withCheckpoints(Path dir, boolean resume) {
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, dir, resume);
+    }
+
+    public Options withEpochs(int e) {
+      return new Options(learningRate, adamEpsilon, batchSize, particles, e, seed, checkpointDir, resume);
+    }
+
+    public Options withBatch(int b) {
+      return new Options(learningRate, adamEpsilon, b, particles, epochs, seed, checkpointDir, resume);
+    }
+
+    public Options withLearningRate(double lr) {
+      return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume);
+    }
+  }
+
+  /**
+   * What a run did; {@code history} rows are {epoch, mean train ELBO per image, mean validation ELBO
+   * per image (NaN without validation data), seconds so far}.
+   */
+  public record Result(int epochs, double seconds, boolean cancelled, List<double[]> history) {}
+
+  public static final String STATE_FILE = "image-checkpoint.json";
+  public static final String WEIGHTS_FILE = "image-checkpoint.safetensors";
+  private static final Gson GSON = new com.google.gson.GsonBuilder().serializeSpecialFloatingPointValues().create();
+  /** A progress message every this many steps. */
+  private static final int REPORT_EVERY = 20;
+
+  /**
+   * Trains {@code m} in place for {@code o.epochs()} epochs in all. The listener hears the negative
+   * ELBO per image as "NLL" (an upper bound on it) and can cancel between steps; a cancelled epoch is
+   * not checkpointed, so a resume repeats it.
+   *
+   * @param validation evaluated (4 particles, no dequantisation) after each epoch; may be null
+   */
+  public Result train(ImageMechanism m, ImageData train, ImageData validation, Options o, TrainingListener listener)
+      throws IOException {
+    ParameterSet weights = m.weights();
+    NDManager root = weights.manager();
+    try (NDManager optimiserManager = root.newSubManager()) {
+      Adam adam = new Adam(optimiserManager, o.learningRate(), o.adamEpsilon());
+      int done = 0;
+      double secondsBefore = 0;
+      List<double[]> history = new ArrayList<>();
+      Path ck = o.checkpointDir();
+      if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
+        JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
+        done = state.get("epoch").getAsInt();
+        secondsBefore = state.get("seconds").getAsDouble();
+        state.getAsJsonArray("history").forEach(h -> history.add(GSON.fromJson(h, double[].class)));
+        try (NDManager tmp = NDManager.newBaseManager(); InputStream in = Files.newInputStream(ck.resolve(WEIGHTS_FILE))) {
+          NDList saved = NDList.decode(tmp, in);
+          m.restore(saved, "checkpoint " + ck);
+          adam.restore(saved);
+        }
+        listener.message("resumed from " + ck + " after epoch " + done);
+      }
+      long started = System.nanoTime();
+      boolean cancelled = false;
+      int epoch = done;
+      while (epoch < o.epochs()) {
+        int current = epoch + 1;
+        // data order and random draws depend only on (seed, epoch): a resumed run repeats them
+        Engine.getInstance().setRandomSeed((int) (o.seed() * 7919 + current));
+        int[] order = shuffled(train.n(), o.seed() * 1_000_003L + current);
+        int steps = order.length / o.batchSize();
+        if (steps == 0) {
+          throw new IllegalArgumentException(
+              "image training needs at least one full batch: " + train.n() + " images, batch " + o.batchSize());
+        }
+        double sum = 0;
+        int seen = 0;
+        int skipped = 0;
+        // the last incomplete batch is dropped (batch norm needs full, equal batches)
+        for (int s = 0; s < steps; s++) {
+          if (listener.cancelled()) {
+            cancelled = true;
+            break;
+          }
+          int[] rows = Arrays.copyOfRange(order, s * o.batchSize(), (s + 1) * o.batchSize());
+          double elbo = step(m, adam, train, rows, o.particles());
+          if (!Double.isFinite(elbo)) {
+            // the step left the weights alone; a run of such steps means divergence
+            skipped++;
+            listener.message("epoch " + current + ", step " + (s + 1) + ": non-finite ELBO or gradient, step skipped");
+            if (skipped > Math.max(3, steps / 10)) {
+              throw new IllegalStateException("image training diverged: " + skipped + " steps of epoch " + current
+                  + " had a non-finite ELBO or gradient; try a lower learning rate");
+            }
+            continue;
+          }
+          sum += elbo * rows.length;
+          seen += rows.length;
+          if ((s + 1) % REPORT_EVERY == 0 && s + 1 < steps) {
+            listener.message(String.format(Locale.ROOT, "epoch %d: step %d/%d, ELBO %.2f, %.1f s", current, s + 1,
+                steps, sum / seen, secondsBefore + (System.nanoTime() - started) / 1e9));
+          }
+        }
+        if (cancelled) {
+          break;
+        }
+        epoch = current;
+        double trainElbo = sum / seen;
+        double valElbo = validation == null ? Double.NaN : evaluate(m, validation, ImageMechanism.ELBO_PARTICLES);
+        double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
+        history.add(new double[] {epoch, trainElbo, valElbo, seconds});
+        listener.epochEnded(epoch, o.epochs(), -trainElbo, -valElbo, false, seconds);
+        if (ck != null) {
+          writeCheckpoint(ck, m, adam, epoch, seconds, history);
+        }
+      }
+      return new Result(epoch, secondsBefore + (System.nanoTime() - started) / 1e9, cancelled, history);
+    }
+  }
+
+  /**
+   * One Adam step on the given rows: returns the mean ELBO per image of the batch (before the step),
+   * or NaN when the loss or a gradient is not finite (then the weights are left alone; the batch-norm
+   * running statistics have already moved).
+   */
+  public static double step(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles) {
+    ImageArchitecture a = m.architecture();
+    ParameterSet weights = m.weights();
+    float[] px = new float[rows.length * data.pixelsPerImage()];
+    data.gather(rows, px);
+    float[] ctx = m.contextRows(data, rows);
+    for (NDArray p : weights.all().values()) {
+      p.getGradient().set(new NDIndex(":"), 0);
+    }
+    try (NDManager scope = weights.manager().newSubManager()) {
+      double elbo;
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        Function<String, NDArray> w = m.networks().training(scope);
+        NDArray x = scope.create(px, new Shape(rows.length, a.channels(), a.height(), a.width()));
+        NDArray c = m.contextArray(scope, ctx, rows.length);
+        NDArray loss = m.elboTerms(w, x, c, particles, true, true).mean().neg();
+        gc.backward(loss);
+        elbo = -loss.getFloat();
+      }
+      if (!Double.isFinite(elbo)) {
+        return Double.NaN;
+      }
+      for (NDArray p : weights.all().values()) {
+        NDArray g = scope.zeros(p.getShape()).add(p.getGradient());
+        if (!Float.isFinite(g.sum().getFloat())) {
+          return Double.NaN;
+        }
+      }
+      adam.step(weights);
+      return elbo;
+    }
+  }
+
+  /** Mean ELBO per image over a data set (evaluation mode, no dequantisation), in chunks of 256. */
+  public static double evaluate(ImageMechanism m, ImageData data, int particles) {
+    ImageArchitecture a = m.architecture();
+    double sum = 0;
+    int chunk = 256;
+    try (NDManager scope = NDManager.newBaseManager()) {
+      for (int from = 0; from < data.n(); from += chunk) {
+        int to = Math.min(data.n(), from + chunk);
+        int[] rows = new int[to - from];
+        for (int k = 0; k < rows.length; k++) {
+          rows[k] = from + k;
+        }
+        float[] px = new float[rows.length * data.pixelsPerImage()];
+        data.gather(rows, px);
+        try (NDManager batch = scope.newSubManager()) {
+          NDArray x = batch.create(px, new Shape(rows.length, a.channels(), a.height(), a.width()));
+          NDArray elbo = m.elboTerms(m.networks().inference(), x,
+              m.contextArray(batch, m.contextRows(data, rows), rows.length), particles, false, false);
+          sum += elbo.sum().getFloat();
+        }
+      }
+    }
+    return sum / data.n();
+  }
+
+  /** Prints each epoch (ELBO per image, seconds) and every progress message to {@code out}. */
+  public static TrainingListener printing(PrintStream out) {
+    return new TrainingListener() {
+      @Override
+      public void epochEnded(int epoch, int maxEpochs, double trainNll, double validationNll, boolean best,
+          double seconds) {
+        out.printf(Locale.ROOT, "epoch %d/%d  train ELBO %.2f%s  %.1f s%n", epoch, maxEpochs, -trainNll,
+            Double.isNaN(validationNll) ? "" : String.format(Locale.ROOT, "  validation ELBO %.2f", -validationNll),
+            seconds);
+      }
+
+      @Override
+      public void message(String text) {
+        out.println(text);
+      }
+    };
+  }
+
+  static int[] shuffled(int n, long seed) {
+    int[] idx = new int[n];
+    Arrays.setAll(idx, k -> k);
+    Random r = new Random(seed);
+    for (int i = n - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    return idx;
+  }
+
+  private static void writeCheckpoint(Path dir, ImageMechanism m, Adam adam, int epoch, double seconds,
+      List<double[]> history) throws IOException {
+    Files.createDirectories(dir);
+    try (NDManager tmp = NDManager.newBaseManager()) {
+      NDList all = m.snapshot(tmp);
+      all.addAll(adam.state(tmp));
+      Path file = dir.resolve(WEIGHTS_FILE);
+      Path part = dir.resolve(WEIGHTS_FILE + ".tmp");
+      try (OutputStream out = Files.newOutputStream(part)) {
+        all.encode(out, NDList.Encoding.SAFETENSORS);
+      }
+      Files.move(part, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+    JsonObject state = new JsonObject();
+    state.addProperty("epoch", epoch);
+    state.addProperty("seconds", seconds);
+    state.add("history", GSON.toJsonTree(history));
+    Path part = dir.resolve(STATE_FILE + ".tmp");
+    Files.writeString(part, GSON.toJson(state), StandardCharsets.UTF_8);
+    Files.move(part, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING);
+  }
+}

@@ -1,0 +1,378 @@
+package org.deepscm.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.flow.ParameterSet;
+import org.deepscm.scm.ContextEncoding;
+import org.deepscm.scm.InvalidModelException;
+import org.deepscm.scm.InvalidValueException;
+import org.deepscm.scm.Variable;
+import org.deepscm.scm.VariableKind;
+import org.deepscm.train.Adam;
+import org.deepscm.train.TrainingListener;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageMechanismTest {
+  static final List<ContextEncoding> CONTEXT = List.of(
+      new ContextEncoding("t", true, 0.886047, 0.252407), new ContextEncoding("i", false, 160, 55));
+
+  static MnistDigits digits;
+  NDManager manager;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void loadDigits() throws Exception {
+    digits = MnistDigits.load(Path.of("resources/mnist"));
+  }
+
+  static ImageMechanism tiny(NDManager m, long seed) {
+    return new ImageMechanism(Variable.image("x", 28, 28), CONTEXT, ImageArchitecture.tiny(28, 28),
+        new ParameterSet(m)).initParameters(new Random(seed));
+  }
+
+  /** n real digits as (n, 28, 28) pixels 0..255. */
+  static NDArray realDigits(NDManager m, int from, int n) {
+    float[] px = new float[n * 784];
+    for (int k = 0; k < n; k++) {
+      int[] d = digits.imageInts(from + k);
+      for (int p = 0; p < 784; p++) {
+        px[k * 784 + p] = d[p];
+      }
+    }
+    return m.create(px, new Shape(n, 28, 28));
+  }
+
+  static Map<String, NDArray> parents(NDManager m, float[] t, float[] i) {
+    Map<String, NDArray> pa = new LinkedHashMap<>();
+    pa.put("t", m.create(t));
+    pa.put("i", m.create(i));
+    return pa;
+  }
+
+  static float maxAbsDiff(NDArray a, NDArray b) {
+    float[] x = a.toFloatArray();
+    float[] y = b.toFloatArray();
+    assertEquals(x.length, y.length);
+    float d = 0;
+    for (int k = 0; k < x.length; k++) {
+      d = Math.max(d, Math.abs(x[k] - y[k]));
+    }
+    return d;
+  }
+
+  @Test
+  void nullInterventionGivesTheObservationBackExactly() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 1);
+      NDArray x = realDigits(m, 0, 3);
+      Map<String, NDArray> pa = parents(m, new float[] {1.5f, 2.5f, 4f}, new float[] {100, 180, 240});
+      NDArray cf = mech.counterfactual(x, pa, pa);
+      assertEquals(x.getShape(), cf.getShape());
+      assertTrue(maxAbsDiff(x, cf) < 1e-3, "do(nothing) must return x; max |diff| = " + maxAbsDiff(x, cf));
+      // (N, 1, 28, 28) works too and keeps its shape
+      NDArray x4 = x.reshape(3, 1, 28, 28);
+      NDArray cf4 = mech.counterfactual(x4, pa, pa, 4);
+      assertEquals(new Shape(3, 1, 28, 28), cf4.getShape());
+      assertTrue(maxAbsDiff(x4, cf4) < 1e-3);
+    }
+  }
+
+  @Test
+  void counterfactualUnderChangedParentsDiffersFromTheOriginal() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 2);
+      NDArray x = realDigits(m, 5, 2);
+      Map<String, NDArray> pa = parents(m, new float[] {2f, 3f}, new float[] {150, 200});
+      Map<String, NDArray> star = parents(m, new float[] {5f, 1.2f}, new float[] {250, 80});
+      NDArray cf = mech.counterfactual(x, pa, star);
+      float meanAbs = x.sub(cf).abs().mean().getFloat();
+      assertTrue(meanAbs > 0.05, "a counterfactual under new parents must change the image; mean |diff| " + meanAbs);
+      float[] v = cf.toFloatArray();
+      for (float p : v) {
+        assertTrue(p >= 0 && p <= 255 && Float.isFinite(p), "counterfactual pixel " + p);
+      }
+    }
+  }
+
+  @Test
+  void generateOfAbductedNoiseWithTheSameParentsIsTheObservation() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 3);
+      NDArray x = realDigits(m, 10, 4);
+      Map<String, NDArray> pa = parents(m, new float[] {1f, 2f, 3f, 6f}, new float[] {70, 120, 200, 254});
+      NDArray noise = mech.abduct(x, pa);
+      assertEquals(new Shape(4, 4 + 784), noise.getShape());
+      NDArray back = mech.generate(noise, pa);
+      assertEquals(new Shape(4, 28, 28), back.getShape());
+      assertTrue(maxAbsDiff(x, back) < 1e-3, "generate(abduct(x)) must be x; max |diff| " + maxAbsDiff(x, back));
+      // the same noise under other parents is the single-particle counterfactual
+      Map<String, NDArray> star = parents(m, new float[] {4f, 4f, 4f, 4f}, new float[] {100, 100, 100, 100});
+      assertTrue(maxAbsDiff(x, mech.generate(noise, star)) > 1);
+      // prior samples are valid images
+      NDArray sample = mech.generate(mech.sampleNoise(m, 4), pa);
+      for (float p : sample.toFloatArray()) {
+        assertTrue(p >= 0 && p <= 255);
+      }
+      // reconstruction is the decoded mean, not x itself
+      NDArray rec = mech.reconstruct(x, pa, 8);
+      assertEquals(x.getShape(), rec.getShape());
+      assertTrue(maxAbsDiff(x, rec) > 1);
+    }
+  }
+
+  @Test
+  void elboIsFiniteAndRisesOverThirtyTrainingStepsOnRealDigits() {
+    Engine.getInstance().setRandomSeed(5);
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 4);
+      int n = 64;
+      double[][] images = new double[n][];
+      for (int k = 0; k < n; k++) {
+        images[k] = digits.imageDoubles(k);
+      }
+      var cov = org.deepscm.data.morphomnist.MorphoMnistTrueScm.draw(n, 9);
+      ImageData data = ImageData.of(images, Map.of("t", cov.column("t"), "i", cov.column("i")));
+      double before = ImageTrainer.evaluate(mech, data, 4);
+      assertTrue(Double.isFinite(before), "ELBO before training: " + before);
+      Adam adam = new Adam(m, 1e-3, 1e-5);
+      int[] rows = new int[n];
+      for (int k = 0; k < n; k++) {
+        rows[k] = k;
+      }
+      List<Double> steps = new ArrayList<>();
+      for (int s = 0; s < 30; s++) {
+        double elbo = ImageTrainer.step(mech, adam, data, rows, 4);
+        assertTrue(Double.isFinite(elbo), "step " + s + " ELBO " + elbo);
+        steps.add(elbo);
+      }
+      double after = ImageTrainer.evaluate(mech, data, 4);
+      double firstSteps = (steps.get(0) + steps.get(1) + steps.get(2)) / 3;
+      double lastSteps = (steps.get(27) + steps.get(28) + steps.get(29)) / 3;
+      assertTrue(lastSteps > firstSteps + 100, "training ELBO must rise: " + firstSteps + " -> " + lastSteps);
+      assertTrue(Double.isFinite(after) && after > before, "evaluated ELBO must rise: " + before + " -> " + after);
+      NDArray lp = mech.logProb(realDigits(m, 0, 2), parents(m, new float[] {2, 3}, new float[] {150, 160}));
+      assertEquals(new Shape(2), lp.getShape());
+      assertTrue(Float.isFinite(lp.sum().getFloat()));
+    }
+  }
+
+  @Test
+  void saveAndLoadByNameGiveIdenticalOutputs() throws Exception {
+    try (NDManager m = NDManager.newBaseManager(); NDManager m2 = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 6);
+      // move the running statistics away from (0, 1) so that the test sees them travel
+      double[][] images = new double[8][];
+      for (int k = 0; k < 8; k++) {
+        images[k] = digits.imageDoubles(100 + k);
+      }
+      ImageData data = ImageData.of(images, Map.of("t", new double[] {1, 2, 3, 4, 1, 2, 3, 4},
+          "i", new double[] {90, 120, 150, 180, 210, 240, 100, 200}));
+      ImageTrainer.step(mech, new Adam(m, 1e-3, 1e-5), data, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 2);
+      // through a model folder, as the app saves and opens models
+      org.deepscm.scm.StructuralCausalModel scm = withCovariates(mech, m);
+      org.deepscm.scm.ModelFolder.save(new org.deepscm.scm.SavedModel("tiny", scm, Map.of(),
+          new com.google.gson.JsonObject(), null), dir);
+      org.deepscm.scm.SavedModel reopened = org.deepscm.scm.ModelFolder.load(dir);
+      ImageMechanism loaded = (ImageMechanism) reopened.scm().mechanism("x");
+      NDList a = mech.snapshot(m);
+      NDList b = loaded.snapshot(m2);
+      assertEquals(a.size(), b.size());
+      for (int k = 0; k < a.size(); k++) {
+        assertEquals(a.get(k).getName(), b.get(k).getName());
+        assertArrayEquals(a.get(k).toFloatArray(), b.get(k).toFloatArray(), a.get(k).getName());
+      }
+      NDArray x = realDigits(m, 20, 3);
+      Map<String, NDArray> pa = parents(m, new float[] {2, 3, 4}, new float[] {100, 150, 200});
+      Map<String, NDArray> star = parents(m, new float[] {4, 1, 2}, new float[] {200, 100, 150});
+      NDArray z = m.randomNormal(new Shape(3, 4));
+      assertArrayEquals(mech.decoderMean(z, pa).toFloatArray(), loaded.decoderMean(z, pa).toFloatArray());
+      Engine.getInstance().setRandomSeed(42);
+      NDArray cf1 = mech.counterfactual(x, pa, star, 8);
+      Engine.getInstance().setRandomSeed(42);
+      NDArray cf2 = loaded.counterfactual(x, pa, star, 8);
+      assertArrayEquals(cf1.toFloatArray(), cf2.toFloatArray());
+      assertEquals(mech.toJson(), loaded.toJson());
+      reopened.close();
+    }
+  }
+
+  /** An SCM t -> i, (t, i) -> x around an image mechanism, with fresh covariate flows. */
+  private static org.deepscm.scm.StructuralCausalModel withCovariates(ImageMechanism image, NDManager m) {
+    org.deepscm.data.CovariateTable table = org.deepscm.data.morphomnist.MorphoMnistTrueScm.draw(200, 1);
+    org.deepscm.scm.StructuralCausalModel cov = org.deepscm.train.MorphoMnistModels.builder("full").build(table, 1);
+    Map<String, org.deepscm.scm.Mechanism> mechanisms = new java.util.LinkedHashMap<>();
+    for (String v : cov.variableNames()) {
+      mechanisms.put(v, cov.mechanism(v));
+    }
+    mechanisms.put("x", image);
+    java.util.List<org.deepscm.scm.Variable> vars = new java.util.ArrayList<>(cov.graph().variables());
+    vars.add(image.variable());
+    Map<String, java.util.List<String>> parents = new java.util.LinkedHashMap<>();
+    for (String v : cov.variableNames()) {
+      parents.put(v, cov.graph().parents(v));
+    }
+    parents.put("x", image.parents());
+    return new org.deepscm.scm.StructuralCausalModel(new org.deepscm.scm.CausalGraph(vars, parents), mechanisms,
+        cov.parameters());
+  }
+
+  @Test
+  void badInputIsRefusedWithAMessageThatNamesTheProblem() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 7);
+      Map<String, NDArray> pa = parents(m, new float[] {2}, new float[] {150});
+      InvalidValueException e = assertThrows(InvalidValueException.class,
+          () -> mech.abduct(m.zeros(new Shape(1, 32, 32)), pa));
+      assertTrue(e.getMessage().contains("shape") && e.getMessage().contains("28"), e.getMessage());
+
+      float[] px = new float[784];
+      px[3 * 28 + 5] = Float.NaN;
+      e = assertThrows(InvalidValueException.class,
+          () -> mech.counterfactual(m.create(px, new Shape(1, 28, 28)), pa, pa));
+      assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("row 3, column 5"), e.getMessage());
+
+      px[3 * 28 + 5] = 300;
+      e = assertThrows(InvalidValueException.class, () -> mech.logProb(m.create(px, new Shape(1, 28, 28)), pa));
+      assertTrue(e.getMessage().contains("300") && e.getMessage().contains("outside 0..255"), e.getMessage());
+
+      px[3 * 28 + 5] = -1;
+      e = assertThrows(InvalidValueException.class, () -> mech.reconstruct(m.create(px, new Shape(1, 28, 28)), pa));
+      assertTrue(e.getMessage().contains("outside 0..255"), e.getMessage());
+
+      NDArray ok = m.zeros(new Shape(1, 28, 28));
+      e = assertThrows(InvalidValueException.class, () -> mech.abduct(ok, Map.of("t", m.create(new float[] {2}))));
+      assertTrue(e.getMessage().contains("'i'"), e.getMessage());
+      e = assertThrows(InvalidValueException.class,
+          () -> mech.abduct(ok, parents(m, new float[] {-1}, new float[] {150})));
+      assertTrue(e.getMessage().contains("'t'") && e.getMessage().contains("positive"), e.getMessage());
+      e = assertThrows(InvalidValueException.class, () -> mech.generate(m.zeros(new Shape(1, 10)), pa));
+      assertTrue(e.getMessage().contains("noise"), e.getMessage());
+    }
+  }
+
+  @Test
+  void anImageVariableCarriesItsShape() {
+    Variable x = Variable.image("x", 28, 28);
+    assertEquals(VariableKind.IMAGE, x.kind());
+    assertEquals(List.of(1, 28, 28), x.shape());
+    assertTrue(Variable.positive("t", "px").shape().isEmpty());
+    assertThrows(InvalidModelException.class,
+        () -> new Variable("x", VariableKind.IMAGE, "", 0, 255, List.of()));
+    try (NDManager m = NDManager.newBaseManager()) {
+      assertThrows(InvalidModelException.class, () -> new ImageMechanism(Variable.image("x", 32, 32), CONTEXT,
+          ImageArchitecture.tiny(28, 28), new ParameterSet(m)));
+      assertFalse(tiny(m, 1).isInvertible());
+    }
+  }
+
+  @Test
+  void resumingTrainingFromACheckpointContinuesTheSameRun() throws Exception {
+    int n = 64;
+    double[][] images = new double[n][];
+    double[] t = new double[n];
+    double[] i = new double[n];
+    for (int k = 0; k < n; k++) {
+      images[k] = digits.imageDoubles(200 + k);
+      t[k] = 1 + (k % 5);
+      i[k] = 80 + 2 * k;
+    }
+    ImageData data = ImageData.of(images, Map.of("t", t, "i", i));
+    ImageTrainer.Options straight = new ImageTrainer.Options(1e-3, 1e-5, 32, 2, 2, 7, null, false);
+    float[] expected;
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 8);
+      new ImageTrainer().train(mech, data, null, straight, TrainingListener.SILENT);
+      expected = flat(mech.snapshot(m));
+    }
+    Path ck = dir.resolve("ck");
+    try (NDManager m = NDManager.newBaseManager()) {
+      new ImageTrainer().train(tiny(m, 8), data, null, straight.withEpochs(1).withCheckpoints(ck, false),
+          TrainingListener.SILENT);
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 8);
+      ImageTrainer.Result r = new ImageTrainer().train(mech, data, data, straight.withCheckpoints(ck, true),
+          TrainingListener.SILENT);
+      assertEquals(2, r.epochs());
+      assertEquals(2, r.history().size());
+      assertArrayEquals(expected, flat(mech.snapshot(m)), 1e-5f,
+          "1 + 1 resumed epochs must equal 2 straight ones (weights, running statistics)");
+    }
+  }
+
+  @Test
+  void convolutionGradientsMatchADoublePrecisionReference() {
+    // the decoder's 3x3 convolutions train through libtorch's float32 kernels (oneDNN on CPU); check
+    // them against its float64 path, repeatedly (a wrong or uninitialised read shows as a mismatch)
+    try (NDManager m = NDManager.newBaseManager()) {
+      // 4 output channels: the case libtorch's float32 kernel gets wrong unless ImageNetworks widens it
+      NDArray x = m.randomNormal(new Shape(16, 8, 14, 14));
+      NDArray w = m.randomNormal(0, 0.1f, new Shape(4, 8, 3, 3), ai.djl.ndarray.types.DataType.FLOAT32);
+      NDArray r = m.randomNormal(new Shape(16, 4, 14, 14));
+      float[][] reference = convGradients(x, w, r, ai.djl.ndarray.types.DataType.FLOAT64);
+      for (int repeat = 0; repeat < 10; repeat++) {
+        float[][] g = convGradients(x, w, r, ai.djl.ndarray.types.DataType.FLOAT32);
+        assertArrayEquals(reference[0], g[0], 1e-3f, "input gradient, repeat " + repeat);
+        assertArrayEquals(reference[1], g[1], 1e-2f, "weight gradient, repeat " + repeat);
+      }
+      NDArray up = ImageNetworks.upsample(m.create(new float[] {1, 2, 3, 4}, new Shape(1, 1, 2, 2)));
+      assertArrayEquals(new float[] {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, up.toFloatArray());
+    }
+  }
+
+  private static float[][] convGradients(NDArray x0, NDArray w0, NDArray r0, ai.djl.ndarray.types.DataType type) {
+    try (NDManager s = x0.getManager().newSubManager()) {
+      NDArray x = s.zeros(x0.getShape(), type).add(x0);
+      NDArray w = s.zeros(w0.getShape(), type).add(w0);
+      NDArray r = s.zeros(r0.getShape(), type).add(r0);
+      x.setRequiresGradient(true);
+      w.setRequiresGradient(true);
+      try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        NDArray bias = s.zeros(new Shape(w0.getShape().get(0)), type);
+        NDArray y = type == ai.djl.ndarray.types.DataType.FLOAT64
+            ? ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1)
+                .singletonOrThrow()
+            : ImageNetworks.sameSize(x, w, bias, 1);
+        gc.backward(y.mul(r).sum());
+      }
+      return new float[][] {x.getGradient().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(),
+          w.getGradient().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray()};
+    }
+  }
+
+  private static float[] flat(NDList list) {
+    int total = 0;
+    for (NDArray a : list) {
+      total += (int) a.size();
+    }
+    float[] out = new float[total];
+    int at = 0;
+    for (NDArray a : list) {
+      float[] v = a.toFloatArray();
+      System.arraycopy(v, 0, out, at, v.length);
+      at += v.length;
+    }
+    return out;
+  }
+}
