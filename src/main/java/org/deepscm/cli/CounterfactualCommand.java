@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.data.CovariateTable;
+import org.deepscm.data.ImageFiles;
+import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.InvalidValueException;
@@ -46,12 +49,23 @@ final class CounterfactualCommand implements Callable<Integer> {
     Path input;
   }
 
-  @ArgGroup(multiplicity = "1")
+  @ArgGroup(multiplicity = "0..1")
   Cases cases;
 
   @Option(names = "--do", required = true, paramLabel = "NAME=VALUE",
       description = "an intervention: name=value, name+=delta or name-=delta; repeat or separate with commas")
   List<String> interventions;
+
+  @Option(names = "--image", paramLabel = "PNG",
+      description = "the unit's image, for a model with an image variable (e.g. a 28x28 grey PNG for Morpho-MNIST)")
+  Path image;
+
+  @Option(names = "--image-out", paramLabel = "PNG", description = "write the counterfactual image here")
+  Path imageOut;
+
+  @Option(names = "--diff-out", paramLabel = "PNG", description = "write the difference map (counterfactual minus "
+      + "original; red brighter, blue darker, symmetric scale) here")
+  Path diffOut;
 
   @Option(names = "--particles", description = "posterior draws averaged for non-invertible mechanisms "
       + "(default: ${DEFAULT-VALUE})")
@@ -79,6 +93,13 @@ final class CounterfactualCommand implements Callable<Integer> {
       CausalGraph graph = scm.graph();
       Map<String, Intervention> dos = Values.interventions(interventions, graph);
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
+      boolean hasImage = graph.variables().stream().anyMatch(v -> !v.kind().isScalar());
+      if (hasImage) {
+        return imageCounterfactual(m, dos);
+      }
+      if (cases == null) {
+        throw new IllegalArgumentException("give the unit with --observed name=value,... or units with --input FILE.csv");
+      }
       CovariateTable units = cases.input != null ? readCsv(cases.input, graph) : parseObserved(cases.observed, graph);
       List<String> names = scm.variableNames();
       Map<String, NDArray> observed = units.toArrays(nd, names);
@@ -123,6 +144,94 @@ final class CounterfactualCommand implements Callable<Integer> {
           new CovariateTable(csvColumns).writeCsv(w);
         }
         spec.commandLine().getErr().println("wrote " + output);
+      }
+    }
+    return 0;
+  }
+
+  /** One unit of an image model: its scalars from --observed (or measured), its image from --image. */
+  private int imageCounterfactual(SavedModel m, Map<String, Intervention> dos) throws IOException {
+    StructuralCausalModel scm = m.scm();
+    String x = ImageCounterfactual.imageVariable(scm);
+    Variable xv = scm.graph().variable(x);
+    if (image == null || (cases != null && cases.input != null)) {
+      throw new IllegalArgumentException("model " + m.name() + " has an image variable '" + x + "': give one unit with"
+          + " --image FILE.png and its other values with --observed (a CSV of many units is for covariate models)");
+    }
+    int h = xv.shape().get(1);
+    int w = xv.shape().get(2);
+    ImageFiles.Grey grey = ImageFiles.read(image, h, w);
+    PrintWriter err = spec.commandLine().getErr();
+    if (grey.wasColour()) {
+      err.println("warning: " + image + " is in colour; using its grey levels");
+    }
+    Map<String, Double> observed = new LinkedHashMap<>();
+    if (cases != null && cases.observed != null && !cases.observed.isBlank()) {
+      for (String part : cases.observed.split(",")) {
+        String[] kv = part.split("=", 2);
+        if (kv.length != 2) {
+          throw new InvalidValueException("cannot read '" + part + "' in --observed: write name=value,name=value");
+        }
+        observed.put(kv[0].trim(), scm.graph().variable(kv[0].trim()).parse(kv[1]));
+      }
+    }
+    // Morpho-MNIST covariates that were not given are measured on the image (Castro et al. 2019)
+    if (!observed.containsKey("t") && scm.graph().contains("t")) {
+      observed.put("t", Morphology.measureThickness(grey.pixels()));
+      err.printf(java.util.Locale.ROOT, "t measured from the image: %.3f%n", observed.get("t"));
+    }
+    if (!observed.containsKey("i") && scm.graph().contains("i")) {
+      observed.put("i", Morphology.measureIntensity(grey.pixels()));
+      err.printf(java.util.Locale.ROOT, "i measured from the image: %.3f%n", observed.get("i"));
+    }
+    List<String> scalars = scm.scalarPart().variableNames();
+    try (NDManager nd = NDManager.newBaseManager()) {
+      Map<String, NDArray> values = new LinkedHashMap<>();
+      for (String v : scalars) {
+        Double value = observed.get(v);
+        if (value == null) {
+          throw new InvalidValueException("--observed gives no value for " + v);
+        }
+        values.put(v, nd.create(new float[] {value.floatValue()}));
+      }
+      float[] px = new float[grey.pixels().length];
+      for (int k = 0; k < px.length; k++) {
+        px[k] = (float) grey.pixels()[k];
+      }
+      NDArray img = nd.create(px, new ai.djl.ndarray.types.Shape(1, h, w));
+      Engine.getInstance().setRandomSeed(seed);
+      ImageCounterfactual.Result r = ImageCounterfactual.compute(scm, values, img, dos, particles);
+      Table table = new Table(List.of("variable", "observed", "counterfactual"));
+      for (String v : scalars) {
+        table.row(v, observed.get(v), (double) r.scalars().get(v).getFloat(0));
+      }
+      float[] cf = r.image().toFloatArray();
+      double[] cfPx = new double[cf.length];
+      double[] diff = new double[cf.length];
+      double maxAbs = 0;
+      double meanAbs = 0;
+      for (int k = 0; k < cf.length; k++) {
+        cfPx[k] = cf[k];
+        diff[k] = cf[k] - grey.pixels()[k];
+        maxAbs = Math.max(maxAbs, Math.abs(diff[k]));
+        meanAbs += Math.abs(diff[k]) / cf.length;
+      }
+      table.row(x + " (mean |change|, 0-255)", 0.0, meanAbs);
+      PrintWriter out = spec.commandLine().getOut();
+      if (!csv) {
+        out.println("counterfactual under " + String.join(", ",
+            dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList()) + " (" + particles
+            + " particles for the image)");
+      }
+      table.print(out, csv);
+      if (imageOut != null) {
+        ImageFiles.writeGrey(imageOut, cfPx, h, w);
+        err.println("wrote " + imageOut);
+      }
+      if (diffOut != null) {
+        ImageFiles.writeDifference(diffOut, diff, h, w, Math.max(1, maxAbs));
+        err.printf(java.util.Locale.ROOT, "wrote %s (red: brighter, blue: darker, scale +-%.0f)%n", diffOut,
+            Math.max(1, maxAbs));
       }
     }
     return 0;
