@@ -1,174 +1,420 @@
 package org.deepscm.app;
 
-import ai.djl.engine.Engine;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import javafx.application.Application;
+import javafx.embed.swing.SwingFXUtils;
 import javafx.geometry.Insets;
-import javafx.geometry.Pos;
-import javafx.scene.Group;
 import javafx.scene.Scene;
 import javafx.scene.control.Alert;
-import javafx.scene.control.Button;
+import javafx.scene.control.ButtonType;
+import javafx.scene.control.CheckMenuItem;
+import javafx.scene.control.Dialog;
 import javafx.scene.control.Label;
-import javafx.scene.control.TableColumn;
-import javafx.scene.control.TableView;
+import javafx.scene.control.Menu;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.TextField;
+import javafx.scene.image.ImageView;
 import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
-import javafx.scene.layout.Pane;
 import javafx.scene.layout.VBox;
-import javafx.scene.paint.Color;
-import javafx.scene.shape.Line;
-import javafx.scene.shape.Polygon;
-import javafx.scene.shape.Rectangle;
-import javafx.scene.text.Font;
-import javafx.scene.text.Text;
 import javafx.stage.DirectoryChooser;
+import javafx.stage.FileChooser;
 import javafx.stage.Stage;
+import javax.imageio.ImageIO;
+import org.deepscm.AppPaths;
 import org.deepscm.Launcher;
-import org.deepscm.cli.ModelOption;
-import org.deepscm.scm.CausalGraph;
+import org.deepscm.data.ImageFiles;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
+import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
+import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.Variable;
 
 /**
- * The explorer window. This first version shows the loaded model's causal graph and its
- * variables; the live counterfactual explorer builds on it.
+ * The explorer window: menus (models, images, cases, export), the {@link ExplorerView} of the
+ * current model and case, and a strip of test cases to pick from. Opens on the shipped
+ * Morpho-MNIST image model when there is one, else on the covariate model.
  */
 public final class ExplorerApp extends Application {
-  private static volatile Path initialModel = ModelOption.DEFAULT;
+  static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full");
+  static final Path COVARIATE_MODEL = Path.of("models", "morphomnist-covariates");
+  static final int CASES = 12;
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+  private static volatile Path initialModel;
 
-  private final BorderPane root = new BorderPane();
-  private final Label status = new Label();
+  private final BorderPane frame = new BorderPane();
+  private final HBox caseStrip = new HBox(6);
+  private final CheckMenuItem presentation = new CheckMenuItem("Presentation mode (larger text)");
+  private final LatestOnlyExecutor executor;
+  private final java.util.function.Consumer<Runnable> ui;
+  private final Path startModel;
+  private Stage stage;
   private SavedModel model;
+  private ExplorerView view;
+  private MorphoMnistDataset cases;
 
-  /** Opens the window (blocks until it is closed). */
+  public ExplorerApp() {
+    this(LatestOnlyExecutor.background(), ExplorerView::fx, null);
+  }
+
+  /**
+   * For tests: a same-thread executor makes every answer appear before the call returns.
+   *
+   * @param model the model to open (null: the default)
+   */
+  ExplorerApp(LatestOnlyExecutor executor, java.util.function.Consumer<Runnable> ui, Path model) {
+    this.executor = executor;
+    this.ui = ui;
+    this.startModel = model;
+  }
+
+  /** Opens the window (blocks until it is closed); null opens the default model. */
   public static void open(Path modelFolder) {
     Launcher.configure();
     initialModel = modelFolder;
     Application.launch(ExplorerApp.class);
   }
 
+  static Path defaultModel() {
+    Path image = AppPaths.resolve(IMAGE_MODEL);
+    return Files.isDirectory(image) ? image : COVARIATE_MODEL;
+  }
+
   @Override
   public void start(Stage stage) {
-    Button openButton = new Button("Open model…");
-    openButton.setOnAction(e -> {
-      DirectoryChooser chooser = new DirectoryChooser();
-      chooser.setTitle("Choose a model folder");
-      Path models = Path.of("models");
-      if (Files.isDirectory(models)) {
-        chooser.setInitialDirectory(models.toFile());
-      }
-      var dir = chooser.showDialog(stage);
-      if (dir != null) {
-        load(dir.toPath());
-      }
-    });
-    HBox top = new HBox(10, openButton);
-    top.setPadding(new Insets(8));
-    root.setTop(top);
-    status.setPadding(new Insets(4, 8, 4, 8));
-    root.setBottom(status);
-    load(initialModel);
+    this.stage = stage;
+    frame.setTop(menus());
+    caseStrip.setPadding(new Insets(6));
+    caseStrip.setId("cases");
+    load(startModel != null ? startModel : initialModel != null ? initialModel : defaultModel());
     stage.setTitle("DeepSCM Explorer");
-    stage.setScene(new Scene(root, 900, 560));
+    // no larger than the screen (laptops, projectors)
+    var screen = javafx.stage.Screen.getPrimary().getVisualBounds();
+    stage.setScene(new Scene(frame, Math.min(1400, screen.getWidth()), Math.min(820, screen.getHeight())));
     stage.show();
+  }
+
+  public ExplorerView view() {
+    return view;
+  }
+
+  private MenuBar menus() {
+    MenuItem openModel = new MenuItem("Open model…");
+    openModel.setOnAction(e -> chooseModel());
+    MenuItem openImage = new MenuItem("Open image…");
+    openImage.setOnAction(e -> chooseImage());
+    MenuItem openCase = new MenuItem("Open case…");
+    openCase.setOnAction(e -> choose("Open a saved case", "*.json", false).ifPresent(this::openCase));
+    MenuItem saveCase = new MenuItem("Save case…");
+    saveCase.setOnAction(e -> choose("Save this case", "*.json", true).ifPresent(this::saveCase));
+    MenuItem exportPng = new MenuItem("Export figure as PNG…");
+    exportPng.setOnAction(e -> choose("Export the figure", "*.png", true).ifPresent(this::exportPng));
+    MenuItem exportCsv = new MenuItem("Export values as CSV…");
+    exportCsv.setOnAction(e -> choose("Export the values", "*.csv", true).ifPresent(this::exportCsv));
+    Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv);
+    presentation.setOnAction(e -> frame.setStyle(presentation.isSelected() ? "-fx-font-size: 20px;" : ""));
+    Menu viewMenu = new Menu("View", null, presentation);
+    return new MenuBar(file, viewMenu);
+  }
+
+  private Optional<Path> choose(String title, String pattern, boolean save) {
+    FileChooser chooser = new FileChooser();
+    chooser.setTitle(title);
+    chooser.getExtensionFilters().add(new FileChooser.ExtensionFilter(pattern, pattern));
+    File f = save ? chooser.showSaveDialog(stage) : chooser.showOpenDialog(stage);
+    return Optional.ofNullable(f).map(File::toPath);
+  }
+
+  private void chooseModel() {
+    DirectoryChooser chooser = new DirectoryChooser();
+    chooser.setTitle("Choose a model folder");
+    Path models = AppPaths.resolve(Path.of("models"));
+    if (Files.isDirectory(models)) {
+      chooser.setInitialDirectory(models.toFile());
+    }
+    File dir = chooser.showDialog(stage);
+    if (dir != null) {
+      load(dir.toPath());
+    }
+  }
+
+  /** An error the user can act on; the current model and case stay as they are. */
+  void error(String header, String message) {
+    Alert alert = new Alert(Alert.AlertType.ERROR, message);
+    alert.setHeaderText(header);
+    alert.initOwner(stage);
+    alert.show();
   }
 
   /** Loads a model folder; a bad one gives a dialog that names the problem and keeps the current model. */
   void load(Path folder) {
     SavedModel loaded;
     try {
-      loaded = ModelFolder.load(org.deepscm.AppPaths.resolve(folder));
+      loaded = ModelFolder.load(AppPaths.resolve(folder));
     } catch (RuntimeException e) {
-      Alert alert = new Alert(Alert.AlertType.ERROR, e.getMessage());
-      alert.setHeaderText("Cannot open model " + folder);
-      alert.show();
+      error("Cannot open model " + folder, e.getMessage());
       if (model == null) {
-        root.setCenter(new Label("No model loaded: " + e.getMessage()));
-        status.setText("no model");
+        frame.setCenter(new Label("No model loaded: " + e.getMessage()));
       }
+      return;
+    }
+    ExplorerSession session = new ExplorerSession(loaded);
+    try {
+      defaultCase(session);
+    } catch (RuntimeException e) {
+      loaded.close();
+      error("Cannot open model " + folder, "no case to show: " + e.getMessage());
       return;
     }
     if (model != null) {
       model.close();
     }
     model = loaded;
-    BorderPane center = new BorderPane();
-    center.setCenter(graphView(model.scm().graph()));
-    center.setRight(variableTable(model));
-    root.setCenter(center);
-    status.setText("model " + model.name() + " (" + folder + ")   device " + Engine.getInstance().defaultDevice());
+    show(session);
   }
 
-  static Pane graphView(CausalGraph graph) {
-    double nodeW = 120;
-    double nodeH = 44;
-    GraphLayout.Placement placement = GraphLayout.layout(graph, nodeW, nodeH);
-    Map<String, double[]> pos = new HashMap<>();
-    placement.topLeft().forEach((v, p) -> pos.put(v, new double[] {40 + p[0] + nodeW / 2, 30 + p[1] + nodeH / 2}));
-    Group g = new Group();
-    for (String[] e : graph.edges()) {
-      double[] a = pos.get(e[0]);
-      double[] b = pos.get(e[1]);
-      Line line = new Line(a[0], a[1] + nodeH / 2, b[0], b[1] - nodeH / 2);
-      line.setStrokeWidth(2);
-      double ang = Math.atan2(line.getEndY() - line.getStartY(), line.getEndX() - line.getStartX());
-      Polygon head = new Polygon(line.getEndX(), line.getEndY(),
-          line.getEndX() - 10 * Math.cos(ang - 0.4), line.getEndY() - 10 * Math.sin(ang - 0.4),
-          line.getEndX() - 10 * Math.cos(ang + 0.4), line.getEndY() - 10 * Math.sin(ang + 0.4));
-      g.getChildren().addAll(line, head);
+  private void show(ExplorerSession session) {
+    view = new ExplorerView(session, executor, ui);
+    VBox centre = new VBox(view.root());
+    if (session.imageVariable() != null && cases != null) {
+      centre.getChildren().add(new VBox(2, new Label("Test cases (click one):"), caseStrip));
     }
-    for (Variable v : graph.variables()) {
-      double[] p = pos.get(v.name());
-      Rectangle box = new Rectangle(p[0] - nodeW / 2, p[1] - nodeH / 2, nodeW, nodeH);
-      box.setArcWidth(v.kind().isDiscrete() ? 0 : 24);
-      box.setArcHeight(v.kind().isDiscrete() ? 0 : 24);
-      box.setFill(v.kind().isDiscrete() ? Color.web("#fde2c8") : Color.web("#d6e8fa"));
-      box.setStroke(Color.web("#3a4a5a"));
-      Text label = new Text(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]"));
-      label.setFont(Font.font(15));
-      label.setX(p[0] - label.getLayoutBounds().getWidth() / 2);
-      label.setY(p[1] + 5);
-      label.setId("node-" + v.name());
-      g.getChildren().addAll(box, label);
+    frame.setCenter(centre);
+  }
+
+  /** The first test case of Morpho-MNIST models; for other models, one unit drawn from the model. */
+  private void defaultCase(ExplorerSession session) {
+    if (session.imageVariable() != null) {
+      if (cases == null) {
+        try {
+          MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+          cases = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED,
+              CASES);
+        } catch (IOException e) {
+          throw new IllegalStateException("the Morpho-MNIST digits cannot be read: " + e.getMessage(), e);
+        }
+        fillCaseStrip();
+      }
+      pickCase(session, 0);
+      return;
     }
-    Pane pane = new Pane(g);
-    pane.setPadding(new Insets(10));
-    return pane;
+    Map<String, Double> values = new LinkedHashMap<>();
+    if (session.scm().graph().contains("t") && session.scm().graph().contains("i")
+        && session.scalars().size() == 2) {
+      var test = MorphoMnistTrueScm.draw(1, MorphoMnistTrueScm.TEST_SEED);
+      values.put("t", test.get("t", 0));
+      values.put("i", test.get("i", 0));
+    } else {
+      try (var nd = ai.djl.ndarray.NDManager.newBaseManager()) {
+        ai.djl.engine.Engine.getInstance().setRandomSeed(1);
+        session.scm().scalarPart().sample(nd, 1).forEach((k, v) ->
+            values.put(k, (double) v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat(0)));
+      }
+    }
+    session.setCase(values, null);
   }
 
-  static VBox variableTable(SavedModel model) {
-    TableView<Variable> table = new TableView<>();
-    table.getItems().addAll(model.scm().graph().variables());
-    table.getColumns().add(column("variable", Variable::name));
-    table.getColumns().add(column("kind", v -> v.kind().name().toLowerCase(Locale.ROOT)));
-    table.getColumns().add(column("unit", Variable::unit));
-    table.getColumns().add(column("parents", v -> String.join(", ", model.scm().graph().parents(v.name()))));
-    table.getColumns().add(column("training range", v -> {
-      double[] r = model.trainingRange(v.name());
-      return r == null ? "" : String.format(Locale.ROOT, "%.3g .. %.3g", r[0], r[1]);
-    }));
-    table.setPrefWidth(380);
-    VBox box = new VBox(6, new Label("Variables"), table);
-    box.setAlignment(Pos.TOP_LEFT);
-    box.setPadding(new Insets(8));
-    return box;
+  private void pickCase(ExplorerSession session, int unit) {
+    Map<String, Double> values = new LinkedHashMap<>();
+    values.put("t", cases.thickness(unit));
+    values.put("i", cases.intensity(unit));
+    session.setCase(values, cases.image(unit));
   }
 
-  private static TableColumn<Variable, String> column(String title, java.util.function.Function<Variable, String> f) {
-    TableColumn<Variable, String> c = new TableColumn<>(title);
-    c.setCellValueFactory(d -> new javafx.beans.property.ReadOnlyStringWrapper(f.apply(d.getValue())));
-    return c;
+  private void fillCaseStrip() {
+    caseStrip.getChildren().clear();
+    for (int u = 0; u < cases.size(); u++) {
+      ImageView thumb = new ImageView(ImageRendering.grey(cases.image(u), 28, 28));
+      thumb.setSmooth(false);
+      thumb.setFitWidth(56);
+      thumb.setPreserveRatio(true);
+      thumb.setId("case-" + u);
+      int unit = u;
+      thumb.setOnMouseClicked(e -> {
+        pickCase(view.session(), unit);
+        show(view.session());
+      });
+      caseStrip.getChildren().add(thumb);
+    }
+  }
+
+  // ------------------------------------------------------------------ your own image
+
+  private void chooseImage() {
+    choose("Open an image (PNG)", "*.png", false).ifPresent(this::openImage);
+  }
+
+  /** Opens a user's image; its covariates are measured where possible and can be typed in. */
+  void openImage(Path file) {
+    ExplorerSession session = view.session();
+    if (session.imageVariable() == null) {
+      error("This model has no image", "Open an image model first (File > Open model…).");
+      return;
+    }
+    ImageFiles.Grey grey;
+    try {
+      grey = ImageFiles.read(file, session.imageHeight(), session.imageWidth());
+    } catch (IOException e) {
+      error("Cannot open image " + file.getFileName(), e.getMessage());
+      return;
+    }
+    Map<String, Double> guess = new LinkedHashMap<>();
+    try {
+      guess.put("t", Morphology.measureThickness(grey.pixels()));
+      guess.put("i", Morphology.measureIntensity(grey.pixels()));
+    } catch (IllegalArgumentException e) {
+      error("Cannot use image " + file.getFileName(), e.getMessage());
+      return;
+    }
+    Optional<Map<String, Double>> typed = askCovariates(session, guess);
+    if (typed.isEmpty()) {
+      return;
+    }
+    try {
+      session.setCase(typed.get(), grey.pixels());
+    } catch (RuntimeException e) {
+      error("Cannot use these values", e.getMessage());
+      return;
+    }
+    show(session);
+  }
+
+  private Optional<Map<String, Double>> askCovariates(ExplorerSession session, Map<String, Double> guess) {
+    Dialog<ButtonType> d = new Dialog<>();
+    d.setTitle("The image's covariates");
+    d.setHeaderText("Measured on the image; correct them if you know better.");
+    GridPane grid = new GridPane();
+    grid.setHgap(8);
+    grid.setVgap(6);
+    Map<String, TextField> fields = new LinkedHashMap<>();
+    int row = 0;
+    for (Variable v : session.scalars()) {
+      TextField f = new TextField(guess.containsKey(v.name()) ? String.format(Locale.ROOT, "%.3f", guess.get(v.name())) : "");
+      fields.put(v.name(), f);
+      grid.add(new Label(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]")), 0, row);
+      grid.add(f, 1, row++);
+    }
+    d.getDialogPane().setContent(grid);
+    d.getDialogPane().getButtonTypes().addAll(ButtonType.OK, ButtonType.CANCEL);
+    if (d.showAndWait().orElse(ButtonType.CANCEL) != ButtonType.OK) {
+      return Optional.empty();
+    }
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (Map.Entry<String, TextField> e : fields.entrySet()) {
+      try {
+        values.put(e.getKey(), session.scm().graph().variable(e.getKey()).parse(e.getValue().getText()));
+      } catch (RuntimeException ex) {
+        error("Cannot read the value of " + e.getKey(), ex.getMessage());
+        return Optional.empty();
+      }
+    }
+    return Optional.of(values);
+  }
+
+  // ------------------------------------------------------------------ cases and export
+
+  /** Saves the model, the observed case and the interventions, to come back to an exploration. */
+  void saveCase(Path file) {
+    ExplorerSession s = view.session();
+    JsonObject o = new JsonObject();
+    o.addProperty("format", "deepscm-case");
+    o.addProperty("version", 1);
+    o.addProperty("model", s.model().folder() == null ? "" : s.model().folder().toAbsolutePath().toString());
+    o.add("observed", GSON.toJsonTree(s.observed()));
+    o.add("interventions", GSON.toJsonTree(s.interventions()));
+    if (s.observedImage() != null) {
+      o.add("image", GSON.toJsonTree(s.observedImage()));
+    }
+    try {
+      Files.writeString(file, GSON.toJson(o) + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      error("Cannot save the case", e.getMessage());
+    }
+  }
+
+  /** Reopens a saved case (and its model if another one is open). */
+  void openCase(Path file) {
+    JsonObject o;
+    try {
+      o = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+      if (!"deepscm-case".equals(o.get("format").getAsString())) {
+        throw new IllegalArgumentException("not a DeepSCM case file");
+      }
+    } catch (IOException | RuntimeException e) {
+      error("Cannot open case " + file.getFileName(), e.getMessage() == null ? e.toString() : e.getMessage());
+      return;
+    }
+    String folder = o.has("model") ? o.get("model").getAsString() : "";
+    if (!folder.isEmpty() && (model.folder() == null
+        || !Path.of(folder).toAbsolutePath().equals(model.folder().toAbsolutePath()))) {
+      load(Path.of(folder));
+    }
+    ExplorerSession s = view.session();
+    try {
+      Map<String, Double> observed = new LinkedHashMap<>();
+      o.getAsJsonObject("observed").entrySet().forEach(e -> observed.put(e.getKey(), e.getValue().getAsDouble()));
+      double[] image = null;
+      if (o.has("image")) {
+        JsonArray a = o.getAsJsonArray("image");
+        image = new double[a.size()];
+        for (int k = 0; k < image.length; k++) {
+          image[k] = a.get(k).getAsDouble();
+        }
+      }
+      s.setCase(observed, image);
+      o.getAsJsonObject("interventions").entrySet().forEach(e -> s.intervene(e.getKey(), e.getValue().getAsDouble()));
+    } catch (RuntimeException e) {
+      error("Cannot open case " + file.getFileName(), e.getMessage());
+      return;
+    }
+    show(s);
+  }
+
+  void exportPng(Path file) {
+    try {
+      var snapshot = frame.snapshot(null, null);
+      ImageIO.write(SwingFXUtils.fromFXImage(snapshot, null), "png", file.toFile());
+    } catch (IOException | RuntimeException e) {
+      error("Cannot export the figure", e.getMessage());
+    }
+  }
+
+  void exportCsv(Path file) {
+    ExplorerSession s = view.session();
+    ExplorerSession.Result r = view.lastResult();
+    StringBuilder b = new StringBuilder("variable,observed,counterfactual,intervened\n");
+    for (Variable v : s.scalars()) {
+      b.append(v.name()).append(',').append(s.observed().get(v.name())).append(',')
+          .append(r == null ? "" : r.values().get(v.name())).append(',')
+          .append(s.interventions().containsKey(v.name())).append('\n');
+    }
+    try {
+      Files.writeString(file, b.toString(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      error("Cannot export the values", e.getMessage());
+    }
   }
 
   @Override
   public void stop() {
+    executor.close();
     if (model != null) {
       model.close();
     }

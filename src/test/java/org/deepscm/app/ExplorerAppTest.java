@@ -3,46 +3,107 @@ package org.deepscm.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import javafx.scene.control.DialogPane;
-import javafx.scene.control.TableView;
+import javafx.scene.control.Slider;
+import javafx.scene.shape.Line;
 import javafx.scene.text.Text;
 import javafx.stage.Stage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 import org.testfx.framework.junit5.ApplicationExtension;
 import org.testfx.framework.junit5.Start;
 import org.testfx.util.WaitForAsyncUtils;
 
-/** The window as a user first sees it (headless: Monocle). */
+/** The explorer on the shipped covariate model, driven as a user would (headless: Monocle). */
 @ExtendWith(ApplicationExtension.class)
 class ExplorerAppTest {
   private ExplorerApp app;
 
+  @TempDir
+  Path dir;
+
   @Start
   void start(Stage stage) {
-    app = new ExplorerApp();
+    app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, ExplorerApp.COVARIATE_MODEL);
     app.start(stage);
   }
 
-  @Test
-  void opensOnTheShippedModelWithItsGraphAndVariables(FxRobot robot) {
-    Text t = robot.lookup("#node-t").queryAs(Text.class);
-    Text i = robot.lookup("#node-i").queryAs(Text.class);
-    assertTrue(t.getText().startsWith("t"), t.getText());
-    assertTrue(i.getText().startsWith("i"), i.getText());
-    assertTrue(t.getY() < i.getY(), "t is drawn above its child i");
-    TableView<?> table = robot.lookup(".table-view").queryAs(TableView.class);
-    assertEquals(2, table.getItems().size());
+  private double cf(String variable) {
+    return app.view().lastResult().values().get(variable);
   }
 
   @Test
-  void aBadModelFolderShowsADialogAndKeepsTheModel(FxRobot robot) {
+  void opensOnTheModelWithItsGraph(FxRobot robot) {
+    Text t = robot.lookup("#node-t").queryAs(Text.class);
+    Text i = robot.lookup("#node-i").queryAs(Text.class);
+    assertTrue(t.getText().startsWith("t = "), t.getText());
+    assertTrue(t.getY() < i.getY(), "t is drawn above its child i");
+    assertTrue(robot.lookup("#rung-sentence").tryQuery().isPresent());
+  }
+
+  @Test
+  void draggingTheThicknessSliderMovesTheCounterfactualIntensity(FxRobot robot) {
+    double before = cf("i");
+    assertEquals(app.view().session().observed().get("i"), before, 1e-3, "no intervention: the case itself");
+    robot.drag("#slider-t .thumb").moveBy(60, 0).drop();
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(robot.lookup("#do-t").queryAs(javafx.scene.control.CheckBox.class).isSelected(),
+        "moving a slider switches its do() on");
+    assertTrue(cf("t") > app.view().session().observed().get("t"), "dragged to the right: thicker");
+    assertTrue(cf("i") > before, "a thicker digit is brighter (do(t) moves i)");
+    Text node = robot.lookup("#node-t").queryAs(Text.class);
+    assertTrue(node.getText().startsWith("do(t)"), node.getText());
+    assertTrue(robot.lookup("#node-i").queryAs(Text.class).getText().contains("was"), "i shows its change");
+  }
+
+  @Test
+  void interveningWithTheObservedValueChangesNothing(FxRobot robot) {
+    double t = app.view().session().observed().get("t");
+    robot.interact(() -> {
+      app.view().slider("t").setValue(t + 0.5);
+      app.view().slider("t").setValue(t);
+    });
+    assertEquals(t, cf("t"), 1e-4);
+    assertEquals(app.view().session().observed().get("i"), cf("i"), 1e-2);
+  }
+
+  @Test
+  void anInterventionCutsTheIncomingEdges(FxRobot robot) {
+    robot.interact(() -> app.view().doSwitch("i").setSelected(true));
+    Line edge = robot.lookup("#edge-t-i").queryAs(Line.class);
+    assertTrue(!edge.getStrokeDashArray().isEmpty(), "the edge t -> i is drawn cut");
+    assertTrue(robot.lookup("#cut-t-i").tryQuery().isPresent(), "and marked with scissors");
+    assertTrue(robot.lookup("#node-i").queryAs(Text.class).getText().startsWith("do(i)"));
+    assertEquals(app.view().session().observed().get("t"), cf("t"), 1e-4, "do(i) leaves t alone");
+  }
+
+  @Test
+  void aBadModelFolderShowsADialogAndTheAppKeepsWorking(FxRobot robot) {
     robot.interact(() -> app.load(Path.of("no-such-model")));
     WaitForAsyncUtils.waitForFxEvents();
     DialogPane dialog = robot.lookup(".dialog-pane").queryAs(DialogPane.class);
     assertTrue(dialog.getContentText().contains("does not exist"), dialog.getContentText());
-    assertTrue(robot.lookup("#node-t").tryQuery().isPresent(), "the loaded model stays on screen");
+    robot.interact(() -> app.view().slider("t").setValue(4.0));
+    assertEquals(4.0, cf("t"), 1e-4, "the loaded model still answers");
+  }
+
+  @Test
+  void aSavedCaseReopensWithItsInterventions(FxRobot robot) throws Exception {
+    robot.interact(() -> app.view().slider("t").setValue(3.7));
+    Path file = dir.resolve("case.json");
+    robot.interact(() -> app.saveCase(file));
+    assertTrue(Files.readString(file).contains("deepscm-case"));
+    double i = cf("i");
+    robot.interact(() -> app.view().doSwitch("t").setSelected(false));
+    assertEquals(app.view().session().observed().get("i"), cf("i"), 1e-2);
+    robot.interact(() -> app.openCase(file));
+    assertEquals(3.7, app.view().session().interventions().get("t"), 1e-9);
+    assertEquals(i, cf("i"), 1e-3);
+    Slider s = app.view().slider("t");
+    assertEquals(3.7, s.getValue(), 1e-6);
   }
 }

@@ -141,9 +141,35 @@ public final class MorphoMnistDataset {
     return made;
   }
 
+  /**
+   * The first {@code count} units of a split exactly as {@link #load} makes them (same noise, same
+   * images), rendered at once without touching the cache: for showing a few cases quickly.
+   */
+  public static MorphoMnistDataset preview(MnistDigits digits, Split split, long seed, int count) {
+    int[] units = split.of(digits.split());
+    try {
+      MorphoMnistDataset all = generate(digits, units, seed + split.ordinal() * 7919L, null, () -> false,
+          Math.min(count, units.length));
+      return all.first(Math.min(count, units.length));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private MorphoMnistDataset first(int count) {
+    return new MorphoMnistDataset(java.util.Arrays.copyOf(digit, count), java.util.Arrays.copyOf(label, count),
+        java.util.Arrays.copyOf(epsT, count), java.util.Arrays.copyOf(epsI, count),
+        java.util.Arrays.copyOf(images, count * MnistDigits.PIXELS));
+  }
+
   /** Draws the noise of every unit from the seed and renders the images (about 8 ms a digit). */
   static MorphoMnistDataset generate(MnistDigits digits, int[] units, long seed, Progress progress,
       BooleanSupplier cancelled) throws IOException {
+    return generate(digits, units, seed, progress, cancelled, units.length);
+  }
+
+  private static MorphoMnistDataset generate(MnistDigits digits, int[] units, long seed, Progress progress,
+      BooleanSupplier cancelled, int render) throws IOException {
     RandomGenerator rng = new MersenneTwister(seed);
     GammaDistribution gamma = new GammaDistribution(rng, MorphoMnistTrueScm.GAMMA_SHAPE,
         1 / MorphoMnistTrueScm.GAMMA_RATE);
@@ -158,7 +184,7 @@ public final class MorphoMnistDataset {
     }
     byte[] images = new byte[n * MnistDigits.PIXELS];
     MorphoMnistDataset d = new MorphoMnistDataset(units.clone(), label, epsT, epsI, images);
-    for (int u = 0; u < n; u++) {
+    for (int u = 0; u < render; u++) {
       if (cancelled.getAsBoolean()) {
         throw new IOException("dataset generation cancelled after " + u + " of " + n + " digits");
       }
@@ -166,7 +192,7 @@ public final class MorphoMnistDataset {
       for (int p = 0; p < x.length; p++) {
         images[u * MnistDigits.PIXELS + p] = (byte) Math.round(Math.max(0, Math.min(255, x[p])));
       }
-      if (progress != null && ((u + 1) % 100 == 0 || u + 1 == n)) {
+      if (progress != null && ((u + 1) % 100 == 0 || u + 1 == render)) {
         progress.update(u + 1, n);
       }
     }

@@ -1,0 +1,158 @@
+package org.deepscm.app;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deepscm.image.ImageCounterfactual;
+import org.deepscm.scm.Intervention;
+import org.deepscm.scm.SavedModel;
+import org.deepscm.scm.StructuralCausalModel;
+import org.deepscm.scm.Variable;
+import org.deepscm.scm.VariableKind;
+
+/**
+ * What the explorer is looking at: a model, one observed case (its scalar values and, for image
+ * models, its image) and the atomic interventions switched on. {@link #counterfactual} answers
+ * the case's counterfactual under them; it is called off the UI thread. No UI types here.
+ */
+public final class ExplorerSession {
+  private final SavedModel model;
+  private final Map<String, Double> observed = new LinkedHashMap<>();
+  private final Map<String, Double> interventions = new LinkedHashMap<>();
+  private final String imageVariable;
+  private double[] observedImage;
+
+  /** A counterfactual answer; {@code image} and {@code difference} are null for covariate models. */
+  public record Result(Map<String, Double> values, double[] image, double[] difference, int particles,
+      double millis) {}
+
+  public ExplorerSession(SavedModel model) {
+    this.model = model;
+    String image = null;
+    for (Variable v : model.scm().graph().variables()) {
+      if (v.kind() == VariableKind.IMAGE) {
+        image = v.name();
+      }
+    }
+    this.imageVariable = image;
+  }
+
+  public SavedModel model() {
+    return model;
+  }
+
+  public StructuralCausalModel scm() {
+    return model.scm();
+  }
+
+  /** The image variable's name, or null for a covariate model. */
+  public String imageVariable() {
+    return imageVariable;
+  }
+
+  public int imageHeight() {
+    return imageVariable == null ? 0 : scm().graph().variable(imageVariable).shape().get(1);
+  }
+
+  public int imageWidth() {
+    return imageVariable == null ? 0 : scm().graph().variable(imageVariable).shape().get(2);
+  }
+
+  /** The scalar variables, parents before children. */
+  public List<Variable> scalars() {
+    return scm().scalarPart().graph().topologicalOrder().stream().map(scm().graph()::variable).toList();
+  }
+
+  /** Sets the observed case; every scalar variable must be given, and the image for image models. */
+  public synchronized void setCase(Map<String, Double> values, double[] image) {
+    for (Variable v : scalars()) {
+      Double x = values.get(v.name());
+      if (x == null) {
+        throw new org.deepscm.scm.InvalidValueException("the case gives no value for " + v.name());
+      }
+      v.check(x);
+    }
+    if (imageVariable != null && (image == null || image.length != imageHeight() * imageWidth())) {
+      throw new org.deepscm.scm.InvalidValueException("the case needs a " + imageWidth() + "x" + imageHeight()
+          + " image");
+    }
+    observed.clear();
+    observed.putAll(values);
+    observedImage = image == null ? null : image.clone();
+    interventions.clear();
+  }
+
+  public synchronized Map<String, Double> observed() {
+    return new LinkedHashMap<>(observed);
+  }
+
+  public synchronized double[] observedImage() {
+    return observedImage == null ? null : observedImage.clone();
+  }
+
+  /** do(variable := value); a non-finite value is refused. */
+  public synchronized void intervene(String variable, double value) {
+    Intervention.set(value);
+    scm().graph().variable(variable);
+    interventions.put(variable, value);
+  }
+
+  public synchronized void release(String variable) {
+    interventions.remove(variable);
+  }
+
+  public synchronized Map<String, Double> interventions() {
+    return new LinkedHashMap<>(interventions);
+  }
+
+  /** The case's counterfactual under the current interventions (particles for the image). */
+  public Result counterfactual(int particles) {
+    Map<String, Double> obs;
+    Map<String, Double> dos;
+    double[] img;
+    synchronized (this) {
+      obs = new LinkedHashMap<>(observed);
+      dos = new LinkedHashMap<>(interventions);
+      img = observedImage == null ? null : observedImage.clone();
+    }
+    long start = System.nanoTime();
+    Map<String, Intervention> actions = new LinkedHashMap<>();
+    dos.forEach((k, v) -> actions.put(k, Intervention.set(v)));
+    try (NDManager nd = NDManager.newBaseManager()) {
+      Map<String, NDArray> values = new LinkedHashMap<>();
+      for (Variable v : scalars()) {
+        values.put(v.name(), nd.create(new float[] {obs.get(v.name()).floatValue()}));
+      }
+      Map<String, Double> out = new LinkedHashMap<>();
+      double[] cfImage = null;
+      double[] diff = null;
+      // the same posterior draws for every request: the image changes only with the sliders
+      Engine.getInstance().setRandomSeed(7);
+      if (imageVariable == null) {
+        Map<String, NDArray> cf = scm().counterfactual(values, actions);
+        cf.forEach((k, v) -> out.put(k, (double) v.toType(DataType.FLOAT32, false).getFloat(0)));
+      } else {
+        float[] px = new float[img.length];
+        for (int k = 0; k < px.length; k++) {
+          px[k] = (float) img[k];
+        }
+        NDArray x = nd.create(px, new Shape(1, imageHeight(), imageWidth()));
+        ImageCounterfactual.Result r = ImageCounterfactual.compute(scm(), values, x, actions, particles);
+        r.scalars().forEach((k, v) -> out.put(k, (double) v.getFloat(0)));
+        float[] c = r.image().toFloatArray();
+        cfImage = new double[c.length];
+        diff = new double[c.length];
+        for (int k = 0; k < c.length; k++) {
+          cfImage[k] = c[k];
+          diff[k] = c[k] - img[k];
+        }
+      }
+      return new Result(out, cfImage, diff, particles, (System.nanoTime() - start) / 1e6);
+    }
+  }
+}

@@ -1,0 +1,455 @@
+package org.deepscm.app;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import javafx.application.Platform;
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.Group;
+import javafx.scene.Node;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.ProgressIndicator;
+import javafx.scene.control.Slider;
+import javafx.scene.control.ToggleButton;
+import javafx.scene.control.ToggleGroup;
+import javafx.scene.image.ImageView;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Pane;
+import javafx.scene.layout.VBox;
+import javafx.scene.paint.Color;
+import javafx.scene.paint.CycleMethod;
+import javafx.scene.paint.LinearGradient;
+import javafx.scene.paint.Stop;
+import javafx.scene.shape.Line;
+import javafx.scene.shape.Polygon;
+import javafx.scene.shape.Rectangle;
+import javafx.scene.text.Font;
+import javafx.scene.text.Text;
+import org.deepscm.scm.CausalGraph;
+import org.deepscm.scm.Variable;
+
+/**
+ * The explorer's main view for one session: the causal graph, the ladder of causation, the
+ * counterfactual images (or values), and a slider with a do() switch per variable. Model work runs
+ * on the {@link LatestOnlyExecutor}; a 4-particle preview comes first, then the 32-particle answer.
+ */
+public final class ExplorerView {
+  static final int PREVIEW_PARTICLES = 4;
+  static final int FULL_PARTICLES = 32;
+  /** Half-range of the difference map's colour scale, fixed so colours mean the same as a slider moves. */
+  static final double DIFFERENCE_RANGE = 128;
+  private static final double NODE_W = 150;
+  private static final double NODE_H = 48;
+
+  static final String[] RUNGS = {"Association", "Intervention", "Counterfactual"};
+  static final String[] RUNG_SENTENCES = {
+      "Association: what we observe together. Which values go with which?",
+      "Intervention: what happens if we set a variable by hand, cutting it from its causes?",
+      "Counterfactual: for this very case, what would it have looked like had the variable been different?"};
+
+  private final ExplorerSession session;
+  private final LatestOnlyExecutor executor;
+  private final Consumer<Runnable> ui;
+  private final BorderPane root = new BorderPane();
+  private final Pane graphPane = new Pane();
+  private final Map<String, Slider> sliders = new LinkedHashMap<>();
+  private final Map<String, CheckBox> switches = new LinkedHashMap<>();
+  private final Map<String, Label> valueLabels = new LinkedHashMap<>();
+  private final Map<String, Label> flags = new LinkedHashMap<>();
+  private final ImageView original = new ImageView();
+  private final ImageView counterfactual = new ImageView();
+  private final ImageView difference = new ImageView();
+  private final Label rungSentence = new Label(RUNG_SENTENCES[2]);
+  private final Label status = new Label();
+  private final ProgressIndicator busy = new ProgressIndicator();
+  private final VBox valuesBox = new VBox(4);
+  private boolean updatingControls;
+  private volatile ExplorerSession.Result last;
+  private final List<Consumer<ExplorerSession.Result>> resultListeners = new java.util.ArrayList<>();
+
+  /**
+   * @param ui posts work to the UI thread (Platform::runLater in the app, Runnable::run in tests)
+   */
+  public ExplorerView(ExplorerSession session, LatestOnlyExecutor executor, Consumer<Runnable> ui) {
+    this.session = session;
+    this.executor = executor;
+    this.ui = ui;
+    root.setId("explorer");
+    root.setTop(ladder());
+    root.setLeft(graphPane);
+    root.setCenter(centre());
+    root.setRight(controls());
+    busy.setPrefSize(18, 18);
+    busy.setVisible(false);
+    HBox bar = new HBox(10, busy, status);
+    bar.setPadding(new Insets(4, 8, 4, 8));
+    bar.setAlignment(Pos.CENTER_LEFT);
+    root.setBottom(bar);
+    graphPane.setPrefWidth(360);
+    graphPane.setPadding(new Insets(10));
+    drawGraph(null);
+    refresh();
+  }
+
+  public BorderPane root() {
+    return root;
+  }
+
+  public ExplorerSession session() {
+    return session;
+  }
+
+  /** The latest answer on screen (null before the first). */
+  public ExplorerSession.Result lastResult() {
+    return last;
+  }
+
+  public void onResult(Consumer<ExplorerSession.Result> listener) {
+    resultListeners.add(listener);
+  }
+
+  public Slider slider(String variable) {
+    return sliders.get(variable);
+  }
+
+  public CheckBox doSwitch(String variable) {
+    return switches.get(variable);
+  }
+
+  // ------------------------------------------------------------------ ladder
+
+  private Node ladder() {
+    ToggleGroup group = new ToggleGroup();
+    HBox buttons = new HBox(6);
+    for (int k = 0; k < RUNGS.length; k++) {
+      ToggleButton b = new ToggleButton((k + 1) + ". " + RUNGS[k]);
+      b.setId("rung-" + RUNGS[k].toLowerCase(Locale.ROOT));
+      b.setToggleGroup(group);
+      int rung = k;
+      b.setOnAction(e -> {
+        rungSentence.setText(RUNG_SENTENCES[rung]);
+        if (!b.isSelected()) {
+          b.setSelected(true);
+        }
+      });
+      b.setSelected(k == 2);
+      buttons.getChildren().add(b);
+    }
+    rungSentence.setId("rung-sentence");
+    rungSentence.setWrapText(true);
+    VBox box = new VBox(4, buttons, rungSentence);
+    box.setPadding(new Insets(8));
+    return box;
+  }
+
+  // ------------------------------------------------------------------ centre: images or values
+
+  private Node centre() {
+    VBox box = new VBox(8);
+    box.setPadding(new Insets(10));
+    if (session.imageVariable() != null) {
+      double zoom = 7;
+      for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+        v.setSmooth(false); // pixel-exact nearest-neighbour zoom
+        v.setPreserveRatio(true);
+        v.setFitWidth(session.imageWidth() * zoom);
+      }
+      original.setId("image-original");
+      counterfactual.setId("image-counterfactual");
+      difference.setId("image-difference");
+      HBox images = new HBox(12, titled("Original", original), titled("Counterfactual", counterfactual),
+          titled("Difference (counterfactual - original)", difference), colourBar());
+      box.getChildren().add(images);
+    }
+    valuesBox.setId("values");
+    box.getChildren().add(valuesBox);
+    return box;
+  }
+
+  private static Node titled(String title, Node content) {
+    Label l = new Label(title);
+    return new VBox(4, l, content);
+  }
+
+  private Node colourBar() {
+    Rectangle bar = new Rectangle(16, 180);
+    bar.setFill(new LinearGradient(0, 0, 0, 1, true, CycleMethod.NO_CYCLE,
+        new Stop(0, Color.rgb(255, 0, 0)), new Stop(0.5, Color.WHITE), new Stop(1, Color.rgb(0, 0, 255))));
+    bar.setStroke(Color.GREY);
+    VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE)),
+        spacer(), new Label("0 no change"), spacer(),
+        new Label(String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE)));
+    labels.setPrefHeight(180);
+    HBox b = new HBox(4, bar, labels);
+    b.setId("colour-bar");
+    return new VBox(4, new Label("grey levels"), b);
+  }
+
+  private static Node spacer() {
+    Pane p = new Pane();
+    VBox.setVgrow(p, javafx.scene.layout.Priority.ALWAYS);
+    return p;
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  private Node controls() {
+    GridPane grid = new GridPane();
+    grid.setHgap(8);
+    grid.setVgap(6);
+    grid.setPadding(new Insets(10));
+    int row = 0;
+    Map<String, Double> obs = session.observed();
+    for (Variable v : session.scalars()) {
+      if (v.kind().isDiscrete()) {
+        continue;
+      }
+      double[] range = session.model().trainingRange(v.name());
+      double lo = range != null ? range[0] : obs.get(v.name()) - 1;
+      double hi = range != null ? range[1] : obs.get(v.name()) + 1;
+      double pad = 0.1 * (hi - lo);
+      double min = Math.max(v.lower() + (v.kind() == org.deepscm.scm.VariableKind.POSITIVE ? 0.05 * lo : 0), lo - pad);
+      double max = Math.min(v.upper(), hi + pad);
+      Slider s = new Slider(min, max, obs.get(v.name()));
+      s.setId("slider-" + v.name());
+      s.setShowTickMarks(true);
+      s.setMajorTickUnit(niceStep(max - min));
+      s.setShowTickLabels(true);
+      s.setBlockIncrement((max - min) / 50);
+      s.setPrefWidth(260);
+      CheckBox sw = new CheckBox("do(" + v.name() + ")");
+      sw.setId("do-" + v.name());
+      Label name = new Label(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]"));
+      name.setFont(Font.font(null, javafx.scene.text.FontWeight.BOLD, 13));
+      Label value = new Label();
+      value.setId("value-" + v.name());
+      Label flag = new Label();
+      flag.setId("flag-" + v.name());
+      flag.setTextFill(Color.DARKORANGE);
+      Label info = new Label(String.format(Locale.ROOT, "observed %s; seen in training %s",
+          fmt(obs.get(v.name())), range == null ? "?" : fmt(range[0]) + " .. " + fmt(range[1])));
+      info.setTextFill(Color.DIMGREY);
+      s.valueProperty().addListener((o, a, b) -> {
+        if (!updatingControls) {
+          session.intervene(v.name(), b.doubleValue());
+          updatingControls = true;
+          sw.setSelected(true);
+          updatingControls = false;
+          refresh();
+        }
+      });
+      sw.selectedProperty().addListener((o, a, b) -> {
+        if (updatingControls) {
+          return;
+        }
+        if (b) {
+          session.intervene(v.name(), s.getValue());
+        } else {
+          session.release(v.name());
+        }
+        refresh();
+      });
+      sliders.put(v.name(), s);
+      switches.put(v.name(), sw);
+      valueLabels.put(v.name(), value);
+      flags.put(v.name(), flag);
+      grid.add(name, 0, row);
+      grid.add(sw, 1, row++);
+      grid.add(s, 0, row, 2, 1);
+      row++;
+      grid.add(value, 0, row);
+      grid.add(flag, 1, row++);
+      grid.add(info, 0, row++, 2, 1);
+    }
+    return grid;
+  }
+
+  private static double niceStep(double span) {
+    double raw = span / 4;
+    double p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (double m : new double[] {1, 2, 5, 10}) {
+      if (m * p >= raw) {
+        return m * p;
+      }
+    }
+    return 10 * p;
+  }
+
+  static String fmt(double v) {
+    double a = Math.abs(v);
+    return String.format(Locale.ROOT, a >= 100 ? "%.1f" : a >= 10 ? "%.2f" : "%.3f", v);
+  }
+
+  // ------------------------------------------------------------------ live updates
+
+  /** Asks for the counterfactual under the current interventions: a quick preview, then the full answer. */
+  public void refresh() {
+    busy.setVisible(true);
+    drawGraph(last);
+    executor.submit(superseded -> {
+      try {
+        boolean image = session.imageVariable() != null;
+        if (image) {
+          ExplorerSession.Result preview = session.counterfactual(PREVIEW_PARTICLES);
+          ui.accept(() -> show(preview, false));
+          if (superseded.getAsBoolean()) {
+            return;
+          }
+        }
+        ExplorerSession.Result full = session.counterfactual(FULL_PARTICLES);
+        ui.accept(() -> show(full, true));
+      } catch (RuntimeException e) {
+        ui.accept(() -> {
+          busy.setVisible(false);
+          status.setText("cannot compute the counterfactual: " + e.getMessage());
+        });
+      }
+    });
+  }
+
+  private void show(ExplorerSession.Result r, boolean complete) {
+    last = r;
+    int h = session.imageHeight();
+    int w = session.imageWidth();
+    if (r.image() != null) {
+      original.setImage(ImageRendering.grey(session.observedImage(), h, w));
+      counterfactual.setImage(ImageRendering.grey(r.image(), h, w));
+      difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE));
+    }
+    Map<String, Double> obs = session.observed();
+    Map<String, Double> dos = session.interventions();
+    updatingControls = true;
+    try {
+      valuesBox.getChildren().clear();
+      for (Variable v : session.scalars()) {
+        double before = obs.get(v.name());
+        double after = r.values().get(v.name());
+        Label line = new Label(String.format(Locale.ROOT, "%s: observed %s, counterfactual %s%s", v.name(),
+            fmt(before), fmt(after), dos.containsKey(v.name()) ? "   (intervened)" : ""));
+        line.setId("cf-" + v.name());
+        valuesBox.getChildren().add(line);
+        Slider s = sliders.get(v.name());
+        if (s != null) {
+          // intervened variables sit at their do() value; the others follow their counterfactual values
+          s.setValue(dos.containsKey(v.name()) ? dos.get(v.name()) : after);
+          switches.get(v.name()).setSelected(dos.containsKey(v.name()));
+          valueLabels.get(v.name()).setText(v.name() + " = " + fmt(after) + (v.unit().isEmpty() ? "" : " " + v.unit()));
+          flags.get(v.name()).setText(session.model().isExtrapolation(v.name(), after) ? "extrapolation" : "");
+        }
+      }
+    } finally {
+      updatingControls = false;
+    }
+    drawGraph(r);
+    busy.setVisible(!complete);
+    status.setText(String.format(Locale.ROOT, "model %s   device %s   last answer %.0f ms (%d particles)%s",
+        session.model().name(), org.deepscm.DeviceInfo.describe(), r.millis(), r.particles(),
+        complete ? "" : "   refining..."));
+    if (complete) {
+      resultListeners.forEach(l -> l.accept(r));
+    }
+  }
+
+  // ------------------------------------------------------------------ graph
+
+  /** The causal graph: do() marks on intervened nodes with their incoming edges cut, changes downstream. */
+  void drawGraph(ExplorerSession.Result r) {
+    CausalGraph graph = session.scm().graph();
+    Map<String, Double> dos = session.interventions();
+    Map<String, Double> obs = session.observed();
+    GraphLayout.Placement placement = GraphLayout.layout(graph, NODE_W, NODE_H);
+    Map<String, double[]> centre = new HashMap<>();
+    placement.topLeft().forEach((v, p) -> centre.put(v, new double[] {20 + p[0] + NODE_W / 2, 20 + p[1] + NODE_H / 2}));
+    Group g = new Group();
+    for (String[] e : graph.edges()) {
+      double[] a = centre.get(e[0]);
+      double[] b = centre.get(e[1]);
+      boolean cut = dos.containsKey(e[1]);
+      Line line = new Line(a[0], a[1] + NODE_H / 2, b[0], b[1] - NODE_H / 2);
+      line.setStrokeWidth(2);
+      line.setId("edge-" + e[0] + "-" + e[1]);
+      if (cut) {
+        // graph surgery: do() removes the edge; drawn faint and dashed, with a cut mark
+        line.getStrokeDashArray().addAll(6.0, 6.0);
+        line.setStroke(Color.rgb(200, 60, 60, 0.6));
+        Text scissors = new Text((line.getStartX() + line.getEndX()) / 2 - 5, (line.getStartY() + line.getEndY()) / 2 + 4,
+            "✂");
+        scissors.setFill(Color.rgb(200, 60, 60));
+        scissors.setId("cut-" + e[0] + "-" + e[1]);
+        g.getChildren().add(scissors);
+      }
+      double ang = Math.atan2(line.getEndY() - line.getStartY(), line.getEndX() - line.getStartX());
+      Polygon head = new Polygon(line.getEndX(), line.getEndY(),
+          line.getEndX() - 10 * Math.cos(ang - 0.4), line.getEndY() - 10 * Math.sin(ang - 0.4),
+          line.getEndX() - 10 * Math.cos(ang + 0.4), line.getEndY() - 10 * Math.sin(ang + 0.4));
+      head.setFill(cut ? Color.rgb(200, 60, 60, 0.6) : Color.BLACK);
+      g.getChildren().addAll(line, head);
+    }
+    for (Variable v : graph.variables()) {
+      double[] c = centre.get(v.name());
+      Rectangle box = new Rectangle(c[0] - NODE_W / 2, c[1] - NODE_H / 2, NODE_W, NODE_H);
+      box.setId("node-box-" + v.name());
+      boolean image = !v.kind().isScalar();
+      box.setArcWidth(v.kind().isDiscrete() || image ? 0 : 24);
+      box.setArcHeight(v.kind().isDiscrete() || image ? 0 : 24);
+      box.setFill(image ? Color.web("#e3e3e3") : v.kind().isDiscrete() ? Color.web("#fde2c8") : Color.web("#d6e8fa"));
+      boolean intervened = dos.containsKey(v.name());
+      String text = (intervened ? "do(" + v.name() + ")" : v.name());
+      if (!image && obs.containsKey(v.name())) {
+        double before = obs.get(v.name());
+        Double after = r == null ? null : r.values().get(v.name());
+        if (after != null && Math.abs(after - before) > 1e-6 * Math.max(1, Math.abs(before))) {
+          text += " = " + fmt(after) + "\n(was " + fmt(before) + ", " + (after > before ? "+" : "")
+              + fmt(after - before) + ")";
+          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.DARKORANGE);
+        } else {
+          text += " = " + fmt(before);
+          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.web("#3a4a5a"));
+        }
+      } else if (image) {
+        double change = 0;
+        if (r != null && r.difference() != null) {
+          for (double d : r.difference()) {
+            change += Math.abs(d) / r.difference().length;
+          }
+        }
+        text += " (image)" + (change > 0.05 ? String.format(Locale.ROOT, "\nmean |change| %.1f", change) : "");
+        box.setStroke(change > 0.05 ? Color.DARKORANGE : Color.web("#3a4a5a"));
+      }
+      box.setStrokeWidth(intervened ? 3 : 1.5);
+      Text label = new Text(text);
+      label.setId("node-" + v.name());
+      label.setFont(Font.font(13));
+      label.setX(c[0] - label.getLayoutBounds().getWidth() / 2);
+      label.setY(c[1] - label.getLayoutBounds().getHeight() / 2 + 12);
+      box.setOnMouseClicked(e -> focus(v.name()));
+      label.setOnMouseClicked(e -> focus(v.name()));
+      g.getChildren().addAll(box, label);
+    }
+    graphPane.getChildren().setAll(g);
+  }
+
+  /** Clicking a node selects its control. */
+  private void focus(String variable) {
+    Slider s = sliders.get(variable);
+    if (s != null) {
+      s.requestFocus();
+    }
+  }
+
+  /** Runs on the FX thread in the app. */
+  static void fx(Runnable r) {
+    if (Platform.isFxApplicationThread()) {
+      r.run();
+    } else {
+      Platform.runLater(r);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package org.deepscm.app;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs model work off the UI thread, one job at a time, keeping only the newest request: a slider
+ * that moves faster than the model answers never builds a queue, and each job can ask whether a
+ * newer one is waiting (to skip its slow second stage).
+ */
+public final class LatestOnlyExecutor implements AutoCloseable {
+  /** A job; {@code superseded} says whether a newer job has arrived since it started. */
+  public interface Job {
+    void run(BooleanSupplier superseded);
+  }
+
+  private final ExecutorService worker;
+  private final AtomicReference<Job> pending = new AtomicReference<>();
+  private final boolean inline;
+
+  private LatestOnlyExecutor(boolean inline) {
+    this.inline = inline;
+    this.worker = inline ? null : Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "model-worker");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Jobs run on one background thread. */
+  public static LatestOnlyExecutor background() {
+    return new LatestOnlyExecutor(false);
+  }
+
+  /** Jobs run at once on the calling thread (tests: deterministic). */
+  public static LatestOnlyExecutor inline() {
+    return new LatestOnlyExecutor(true);
+  }
+
+  public void submit(Job job) {
+    if (inline) {
+      job.run(() -> false);
+      return;
+    }
+    if (pending.getAndSet(job) == null) {
+      worker.execute(this::drain);
+    }
+  }
+
+  private void drain() {
+    Job job;
+    while ((job = pending.getAndSet(null)) != null) {
+      try {
+        job.run(() -> pending.get() != null);
+      } catch (RuntimeException e) {
+        // jobs report their own errors to the UI; this only keeps the worker alive
+        System.err.println("model worker: " + e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (worker != null) {
+      worker.shutdownNow();
+    }
+  }
+}
