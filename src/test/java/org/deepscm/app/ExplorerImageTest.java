@@ -1,0 +1,117 @@
+package org.deepscm.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javafx.scene.control.DialogPane;
+import javafx.scene.image.Image;
+import javafx.scene.image.ImageView;
+import javafx.stage.Stage;
+import org.deepscm.data.ImageFiles;
+import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.scm.ModelFolder;
+import org.deepscm.scm.SavedModel;
+import org.deepscm.train.MorphoMnistModels;
+import org.deepscm.train.ScmBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.ApplicationExtension;
+import org.testfx.framework.junit5.Start;
+import org.testfx.util.WaitForAsyncUtils;
+
+/** The explorer on an image model (small, untrained: the pixels must follow the sliders all the same). */
+@ExtendWith(ApplicationExtension.class)
+class ExplorerImageTest {
+  private static Path modelDir;
+  private ExplorerApp app;
+
+  @Start
+  void start(Stage stage) throws Exception {
+    if (modelDir == null) {
+      modelDir = Files.createTempDirectory("explorer-image-model");
+      ScmBuilder b = MorphoMnistModels.builder("full", true).imageArchitecture(ImageArchitecture.tiny(28, 28));
+      var table = MorphoMnistTrueScm.draw(500, 3);
+      try (SavedModel m = new SavedModel("tiny-image", b.build(table, 1), b.trainingRanges(table), new JsonObject(),
+          null)) {
+        ModelFolder.save(m, modelDir);
+      }
+    }
+    app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, modelDir);
+    app.start(stage);
+  }
+
+  @AfterAll
+  static void clean() throws Exception {
+    if (modelDir != null) {
+      try (var files = Files.walk(modelDir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static int[] pixels(Image img) {
+    int w = (int) img.getWidth();
+    int h = (int) img.getHeight();
+    int[] out = new int[w * h];
+    img.getPixelReader().getPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbInstance(), out, 0, w);
+    return out;
+  }
+
+  @Test
+  void movingASliderChangesTheCounterfactualImage(FxRobot robot) {
+    ImageView cf = robot.lookup("#image-counterfactual").queryAs(ImageView.class);
+    int[] before = pixels(cf.getImage());
+    robot.drag("#slider-t .thumb").moveBy(80, 0).drop();
+    WaitForAsyncUtils.waitForFxEvents();
+    int[] after = pixels(cf.getImage());
+    int changed = 0;
+    for (int k = 0; k < before.length; k++) {
+      changed += before[k] != after[k] ? 1 : 0;
+    }
+    assertTrue(changed > 10, "pixels changed: " + changed);
+    assertEquals(32, app.view().lastResult().particles(), "the full 32-particle answer ends on screen");
+  }
+
+  @Test
+  void theObservedValueGivesAnAllZeroDifference(FxRobot robot) {
+    double t = app.view().session().observed().get("t");
+    robot.interact(() -> {
+      app.view().slider("t").setValue(t + 1);
+      app.view().slider("t").setValue(t);
+    });
+    for (double d : app.view().lastResult().difference()) {
+      assertEquals(0, d, 1e-3);
+    }
+    int white = 0xffffffff;
+    for (int p : pixels(robot.lookup("#image-difference").queryAs(ImageView.class).getImage())) {
+      assertEquals(white, p, "no change is white");
+    }
+  }
+
+  @Test
+  void aWrongSizedImageGivesADialogAndTheCaseStays(FxRobot robot) throws Exception {
+    Path small = Files.createTempFile("small", ".png");
+    ImageFiles.writeGrey(small, new double[20 * 20], 20, 20);
+    double t = app.view().session().observed().get("t");
+    robot.interact(() -> app.openImage(small));
+    WaitForAsyncUtils.waitForFxEvents();
+    DialogPane dialog = robot.lookup(".dialog-pane").queryAs(DialogPane.class);
+    assertTrue(dialog.getContentText().contains("is 20x20 pixels; this model needs 28x28"), dialog.getContentText());
+    assertEquals(t, app.view().session().observed().get("t"));
+    Files.delete(small);
+  }
+
+  @Test
+  void pickingATestCaseShowsIt(FxRobot robot) {
+    double t0 = app.view().session().observed().get("t");
+    robot.clickOn("#case-3");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(app.view().session().observed().get("t") != t0, "another case");
+  }
+}
