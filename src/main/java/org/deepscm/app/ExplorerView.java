@@ -70,6 +70,7 @@ public final class ExplorerView {
   private final Label status = new Label();
   private final ProgressIndicator busy = new ProgressIndicator();
   private final VBox valuesBox = new VBox(4);
+  private final DensityPanel density;
   private boolean updatingControls;
   private volatile ExplorerSession.Result last;
   private final List<Consumer<ExplorerSession.Result>> resultListeners = new java.util.ArrayList<>();
@@ -81,6 +82,11 @@ public final class ExplorerView {
     this.session = session;
     this.executor = executor;
     this.ui = ui;
+    this.density = DensityPanel.forModel(session.scm(), session.model().trainingRanges());
+    if (density != null) {
+      Map<String, Double> obs = session.observed();
+      density.observe(obs.get(density.xName()), obs.get(density.yName()));
+    }
     root.setId("explorer");
     root.setTop(ladder());
     root.setLeft(graphPane);
@@ -113,6 +119,10 @@ public final class ExplorerView {
 
   public void onResult(Consumer<ExplorerSession.Result> listener) {
     resultListeners.add(listener);
+  }
+
+  DensityPanel densityPanel() {
+    return density;
   }
 
   public Slider slider(String variable) {
@@ -170,6 +180,9 @@ public final class ExplorerView {
     }
     valuesBox.setId("values");
     box.getChildren().add(valuesBox);
+    if (density != null) {
+      box.getChildren().add(density.node());
+    }
     return box;
   }
 
@@ -353,6 +366,11 @@ public final class ExplorerView {
         session.model().name(), org.deepscm.DeviceInfo.describe(), r.millis(), r.particles(),
         complete ? "" : "   refining..."));
     if (complete) {
+      if (density != null) {
+        Double doX = dos.get(density.xName());
+        density.update(r.values().get(density.xName()), r.values().get(density.yName()),
+            doX == null ? Double.NaN : doX - obs.get(density.xName()));
+      }
       resultListeners.forEach(l -> l.accept(r));
     }
   }

@@ -106,4 +106,23 @@ class ExplorerAppTest {
     Slider s = app.view().slider("t");
     assertEquals(3.7, s.getValue(), 1e-6);
   }
+
+  @Test
+  void theDensityPanelHoldsTheModelsDensityAndTheTrajectory(FxRobot robot) {
+    DensityPanel d = app.view().densityPanel();
+    assertTrue(robot.lookup("#density").tryQuery().isPresent());
+    for (double shift : new double[] {0, 0.5}) {
+      double mass = 0;
+      for (double[] row : d.density(shift)) {
+        for (double v : row) {
+          mass += v * d.cellArea();
+        }
+      }
+      assertEquals(1.0, mass, 0.05, "density integrates to 1 over the plotted range, shift " + shift);
+    }
+    int before = d.trajectoryLength();
+    robot.interact(() -> app.view().slider("t").setValue(3.0));
+    robot.interact(() -> app.view().slider("t").setValue(3.5));
+    assertEquals(before + 2, d.trajectoryLength(), "each answer adds a point to the trajectory");
+  }
 }
