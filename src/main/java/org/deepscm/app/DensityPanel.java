@@ -110,9 +110,12 @@ final class DensityPanel {
     lineRenderer.setSeriesStroke(0, new BasicStroke(1.5f));
     lineRenderer.setSeriesPaint(1, Color.BLACK);
     lineRenderer.setSeriesStroke(1, new BasicStroke(2f));
-    lineRenderer.setSeriesPaint(2, Color.BLACK);
+    lineRenderer.setSeriesShapesVisible(1, true);
+    lineRenderer.setSeriesShape(1, new java.awt.geom.Ellipse2D.Double(-2.5, -2.5, 5, 5));
+    lineRenderer.setSeriesPaint(2, new Color(0, 140, 0));
     lineRenderer.setSeriesShapesVisible(2, true);
     lineRenderer.setSeriesLinesVisible(2, false);
+    lineRenderer.setSeriesShape(2, new java.awt.geom.Ellipse2D.Double(-6, -6, 12, 12));
     plot.setDataset(1, lines);
     plot.setRenderer(1, lineRenderer);
     JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);

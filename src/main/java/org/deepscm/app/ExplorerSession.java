@@ -110,6 +110,44 @@ public final class ExplorerSession {
     return new LinkedHashMap<>(interventions);
   }
 
+  /** Units drawn from the model: scalar values by name, and images (null for covariate models). */
+  public record Samples(int count, Map<String, double[]> values, double[][] images) {}
+
+  private int draws;
+
+  /**
+   * n units from the observational distribution (no interventions) or the interventional one; the
+   * same call number draws the same noise, so observational and interventional rows differ only by do().
+   */
+  public Samples samples(int n, Map<String, Double> dos) {
+    Map<String, Intervention> actions = new LinkedHashMap<>();
+    dos.forEach((k, v) -> actions.put(k, Intervention.set(v)));
+    int seed;
+    synchronized (this) {
+      seed = dos.isEmpty() ? ++draws : draws;
+    }
+    try (NDManager nd = NDManager.newBaseManager()) {
+      Engine.getInstance().setRandomSeed(1000 + seed);
+      Map<String, NDArray> s = scm().sample(nd, n, actions);
+      Map<String, double[]> values = new LinkedHashMap<>();
+      for (Variable v : scalars()) {
+        values.put(v.name(), s.get(v.name()).toType(DataType.FLOAT64, false).toDoubleArray());
+      }
+      double[][] images = null;
+      if (imageVariable != null) {
+        float[] px = s.get(imageVariable).toFloatArray();
+        int per = imageHeight() * imageWidth();
+        images = new double[n][per];
+        for (int k = 0; k < n; k++) {
+          for (int p = 0; p < per; p++) {
+            images[k][p] = px[k * per + p];
+          }
+        }
+      }
+      return new Samples(n, values, images);
+    }
+  }
+
   /** The case's counterfactual under the current interventions (particles for the image). */
   public Result counterfactual(int particles) {
     Map<String, Double> obs;

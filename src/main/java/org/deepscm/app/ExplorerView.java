@@ -70,6 +70,9 @@ public final class ExplorerView {
   private final Label status = new Label();
   private final ProgressIndicator busy = new ProgressIndicator();
   private final VBox valuesBox = new VBox(4);
+  private final VBox samplesPane = new VBox(8);
+  private Node counterfactualPane;
+  private int rung = 2;
   private final DensityPanel density;
   private boolean updatingControls;
   private volatile ExplorerSession.Result last;
@@ -90,7 +93,10 @@ public final class ExplorerView {
     root.setId("explorer");
     root.setTop(ladder());
     root.setLeft(graphPane);
-    root.setCenter(centre());
+    counterfactualPane = centre();
+    samplesPane.setPadding(new Insets(10));
+    samplesPane.setId("samples");
+    root.setCenter(counterfactualPane);
     root.setRight(controls());
     busy.setPrefSize(18, 18);
     busy.setVisible(false);
@@ -142,12 +148,12 @@ public final class ExplorerView {
       ToggleButton b = new ToggleButton((k + 1) + ". " + RUNGS[k]);
       b.setId("rung-" + RUNGS[k].toLowerCase(Locale.ROOT));
       b.setToggleGroup(group);
-      int rung = k;
+      int chosen = k;
       b.setOnAction(e -> {
-        rungSentence.setText(RUNG_SENTENCES[rung]);
         if (!b.isSelected()) {
           b.setSelected(true);
         }
+        showRung(chosen);
       });
       b.setSelected(k == 2);
       buttons.getChildren().add(b);
@@ -157,6 +163,77 @@ public final class ExplorerView {
     VBox box = new VBox(4, buttons, rungSentence);
     box.setPadding(new Insets(8));
     return box;
+  }
+
+  /** Switches the centre between the three rungs of the ladder. */
+  public void showRung(int chosen) {
+    rung = chosen;
+    rungSentence.setText(RUNG_SENTENCES[chosen]);
+    if (chosen == 2) {
+      root.setCenter(counterfactualPane);
+      return;
+    }
+    root.setCenter(samplesPane);
+    samplesPane.getChildren().setAll(new Label("drawing samples..."));
+    Map<String, Double> dos = chosen == 1 ? session.interventions() : Map.of();
+    executor.submit(superseded -> {
+      try {
+        var observational = session.samples(SAMPLES, Map.of());
+        var interventional = dos.isEmpty() ? null : session.samples(SAMPLES, dos);
+        ui.accept(() -> {
+          if (rung == chosen) {
+            showSamples(chosen, observational, interventional, dos);
+          }
+        });
+      } catch (RuntimeException e) {
+        ui.accept(() -> samplesPane.getChildren().setAll(new Label("cannot draw samples: " + e.getMessage())));
+      }
+    });
+  }
+
+  static final int SAMPLES = 8;
+
+  private void showSamples(int chosen, ExplorerSession.Samples observational, ExplorerSession.Samples interventional,
+      Map<String, Double> dos) {
+    samplesPane.getChildren().clear();
+    if (chosen == 0) {
+      samplesPane.getChildren().addAll(new Label("Random units drawn from the model (a new seed each time):"),
+          samplesRow(observational, "association"));
+      return;
+    }
+    if (interventional == null) {
+      Label hint = new Label("Switch a do() on (right) to compare the interventional distribution with the "
+          + "observational one.");
+      hint.setId("intervention-hint");
+      samplesPane.getChildren().addAll(hint, new Label("Observational samples:"), samplesRow(observational, "obs"));
+      return;
+    }
+    String label = String.join(", ", dos.entrySet().stream()
+        .map(e -> "do(" + e.getKey() + " := " + fmt(e.getValue()) + ")").toList());
+    samplesPane.getChildren().addAll(new Label("Observational samples p(v):"), samplesRow(observational, "obs"),
+        new Label("Interventional samples p(v | " + label + "), the same noise:"), samplesRow(interventional, "do"));
+  }
+
+  private Node samplesRow(ExplorerSession.Samples s, String id) {
+    HBox row = new HBox(8);
+    row.setId("samples-" + id);
+    for (int k = 0; k < s.count(); k++) {
+      StringBuilder caption = new StringBuilder();
+      for (Variable v : session.scalars()) {
+        caption.append(v.name()).append(" = ").append(fmt(s.values().get(v.name())[k])).append('\n');
+      }
+      Label text = new Label(caption.toString().strip());
+      if (s.images() != null) {
+        ImageView view = new ImageView(ImageRendering.grey(s.images()[k], session.imageHeight(), session.imageWidth()));
+        view.setSmooth(false);
+        view.setFitWidth(session.imageWidth() * 3);
+        view.setPreserveRatio(true);
+        row.getChildren().add(new VBox(2, view, text));
+      } else {
+        row.getChildren().add(text);
+      }
+    }
+    return row;
   }
 
   // ------------------------------------------------------------------ centre: images or values

@@ -125,4 +125,23 @@ class ExplorerAppTest {
     robot.interact(() -> app.view().slider("t").setValue(3.5));
     assertEquals(before + 2, d.trajectoryLength(), "each answer adds a point to the trajectory");
   }
+
+  @Test
+  void theLadderShowsSamplesAndInterventionalSamples(FxRobot robot) {
+    robot.clickOn("#rung-association");
+    assertTrue(robot.lookup("#rung-sentence").queryAs(javafx.scene.control.Label.class).getText()
+        .startsWith("Association"));
+    javafx.scene.layout.HBox samples = robot.lookup("#samples-association").queryAs(javafx.scene.layout.HBox.class);
+    assertEquals(ExplorerView.SAMPLES, samples.getChildren().size());
+    robot.clickOn("#rung-intervention");
+    assertTrue(robot.lookup("#intervention-hint").tryQuery().isPresent(), "no do() yet: a hint");
+    robot.interact(() -> app.view().session().intervene("t", 3.0));
+    robot.interact(() -> app.view().showRung(1));
+    javafx.scene.layout.HBox under = robot.lookup("#samples-do").queryAs(javafx.scene.layout.HBox.class);
+    for (javafx.scene.Node n : under.getChildren()) {
+      assertTrue(((javafx.scene.control.Label) n).getText().startsWith("t = 3.000"), ((javafx.scene.control.Label) n).getText());
+    }
+    robot.clickOn("#rung-counterfactual");
+    assertTrue(robot.lookup("#density").tryQuery().isPresent());
+  }
 }
