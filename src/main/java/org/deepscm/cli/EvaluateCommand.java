@@ -7,7 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.data.CovariateTable;
+import org.deepscm.AppPaths;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.eval.CovariateEvaluation;
+import org.deepscm.eval.MorphoMnistEvaluation;
+import org.deepscm.image.ImageMechanism;
 import org.deepscm.eval.Measures;
 import org.deepscm.scm.SavedModel;
 import picocli.CommandLine.Command;
@@ -31,6 +36,10 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "test data with a column per variable (default: the model's own dataset's test split)")
   Path data;
 
+  @Option(names = "--units", description = "image models: test units to measure, each about 0.3 s "
+      + "(default: ${DEFAULT-VALUE}; the test split has 2,000)")
+  int units = 500;
+
   @Option(names = "--seed", description = "random seed for sampled measures (default: ${DEFAULT-VALUE})")
   int seed = 1;
 
@@ -44,6 +53,17 @@ final class EvaluateCommand implements Callable<Integer> {
       if (data != null) {
         CovariateTable test = CounterfactualCommand.readCsv(data, m.scm().graph());
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
+      } else if ("morphomnist".equals(dataset(m))) {
+        MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+        MorphoMnistDataset test = MorphoMnistDataset.load(digits, MorphoMnistDataset.Split.TEST,
+            MorphoMnistDataset.DEFAULT_SEED, AppPaths.cache(), null, () -> false);
+        var err = spec.commandLine().getErr();
+        measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test, units, ImageMechanism.DEFAULT_PARTICLES, seed,
+            done -> {
+              err.printf("\revaluated %d units", done);
+              err.flush();
+            });
+        err.println();
       } else if ("morphomnist-covariates".equals(dataset(m))) {
         measures = CovariateEvaluation.morphoMnist(m.scm(), seed);
       } else {
