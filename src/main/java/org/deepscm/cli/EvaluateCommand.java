@@ -55,8 +55,8 @@ final class EvaluateCommand implements Callable<Integer> {
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
       } else if ("morphomnist".equals(dataset(m))) {
         MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
-        MorphoMnistDataset test = MorphoMnistDataset.load(digits, MorphoMnistDataset.Split.TEST,
-            MorphoMnistDataset.DEFAULT_SEED, AppPaths.cache(), null, () -> false);
+        MorphoMnistDataset test = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
+            MorphoMnistDataset.DEFAULT_SEED, units);
         var err = spec.commandLine().getErr();
         measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test, units, ImageMechanism.DEFAULT_PARTICLES, seed,
             done -> {

@@ -182,7 +182,8 @@ final class TrainCommand implements Callable<Integer> {
       // save before the (long) evaluation, so the weights are never lost
       save(scm, builder, train, training, name, seconds, null);
       log.printf("evaluating on %d test units…%n", evalUnits);
-      MorphoMnistDataset testSet = dataset(digits, MorphoMnistDataset.Split.TEST);
+      MorphoMnistDataset testSet = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
+          MorphoMnistDataset.DEFAULT_SEED, evalUnits);
       measures = MorphoMnistEvaluation.evaluate(scm, digits, testSet, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
           done -> {
             log.printf("\revaluated %d units", done);

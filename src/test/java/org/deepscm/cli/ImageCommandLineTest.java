@@ -32,7 +32,9 @@ class ImageCommandLineTest {
     model = dir.resolve("model");
     ScmBuilder b = MorphoMnistModels.builder("full", true).imageArchitecture(ImageArchitecture.tiny(28, 28));
     var table = MorphoMnistTrueScm.draw(500, 3);
-    try (SavedModel m = new SavedModel("tiny", b.build(table, 1), b.trainingRanges(table), new JsonObject(), null)) {
+    JsonObject training = new JsonObject();
+    training.addProperty("dataset", "morphomnist");
+    try (SavedModel m = new SavedModel("tiny", b.build(table, 1), b.trainingRanges(table), training, null)) {
       ModelFolder.save(m, model);
     }
     MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
@@ -99,5 +101,21 @@ class ImageCommandLineTest {
         "--do", "t=3");
     assertEquals(2, noImage.code());
     assertTrue(noImage.err().contains("--image FILE.png"), noImage.err());
+  }
+
+  @Test
+  void evaluateWritesEveryImageMeasure() throws IOException {
+    Path json = dir.resolve("m.json");
+    var r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "6", "--json", json.toString());
+    assertEquals(0, r.code(), r.err());
+    var m = com.google.gson.JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+    for (String key : new String[] {"elbo_x_t_i", "elbo_x_given_t_i", "log_p_t", "log_p_i_given_t", "recon_mae",
+        "cf_thickness_mae", "cf_intensity_mae", "cf_true_mae", "composition_l1_1", "composition_l1_10",
+        "reversibility_l1", "do_t_mean_abs_error"}) {
+      assertTrue(m.has(key), key + " in " + m.keySet());
+      assertTrue(Double.isFinite(m.get(key).getAsDouble()), key + " = " + m.get(key));
+    }
+    assertTrue(m.get("composition_l1_1").getAsDouble() < 1e-2, "the null intervention keeps the image");
+    assertEquals(6, m.get("test_units").getAsInt());
   }
 }
