@@ -190,8 +190,18 @@ public final class ExplorerApp extends Application {
     show(session);
   }
 
+  private boolean firstAnswerReported;
+
   private void show(ExplorerSession session) {
     view = new ExplorerView(session, executor, ui);
+    view.onResult(r -> {
+      if (!firstAnswerReported) {
+        firstAnswerReported = true;
+        // start-up time as a user feels it: JVM start to the first full counterfactual on screen
+        long since = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since / 1000.0);
+      }
+    });
     VBox centre = new VBox(view.root());
     if (session.imageVariable() != null && cases != null) {
       centre.getChildren().add(new VBox(2, new Label("Test cases (click one):"), caseStrip));

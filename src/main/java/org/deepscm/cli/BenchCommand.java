@@ -119,7 +119,8 @@ final class BenchCommand implements Callable<Integer> {
           }
         }
         Arrays.sort(ms);
-        t.row("one image's counterfactual, " + particles + " particles", ms[repeats / 2],
+        t.row("slider to answer: one image's counterfactual, " + particles + " particles"
+                + (particles == 4 ? " (preview)" : " (full)"), ms[repeats / 2],
             ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
       }
     }
