@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
     description = "Deep structural causal models: train, query (association, intervention, counterfactual), "
         + "evaluate and explore them.",
     subcommands = {ExploreCommand.class, TrainCommand.class, SampleCommand.class, InterveneCommand.class,
-        CounterfactualCommand.class, EvaluateCommand.class, BenchCommand.class, GenerateCommand.class})
+        CounterfactualCommand.class, EvaluateCommand.class, BenchCommand.class, GenerateCommand.class, CompactCommand.class})
 public final class DeepScmCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;

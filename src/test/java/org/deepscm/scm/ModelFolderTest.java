@@ -157,4 +157,20 @@ class ModelFolderTest {
     String e = loadError(folder);
     assertTrue(e.contains("t.0.spline.widths") && e.contains("NaN"), e);
   }
+
+  @Test
+  void halfPrecisionWeightsLoadAndGiveNearlyTheSameModel() throws IOException {
+    Path full = dir.resolve("f32");
+    Path half = dir.resolve("f16");
+    double[] t = {1.2, 2.5, 4.0};
+    double[] i = {90, 150, 230};
+    try (SavedModel m = sample("full")) {
+      ModelFolder.save(m, full);
+      ModelFolder.save(m, half, true);
+    }
+    assertTrue(Files.size(half.resolve(ModelFolder.WEIGHTS_FILE)) < Files.size(full.resolve(ModelFolder.WEIGHTS_FILE)));
+    try (SavedModel a = ModelFolder.load(full); SavedModel b = ModelFolder.load(half)) {
+      assertArrayEquals(logProb(a.scm(), t, i), logProb(b.scm(), t, i), 2e-2);
+    }
+  }
 }
