@@ -1,20 +1,22 @@
 package org.deepscm.cli;
 
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.deepscm.app.ExplorerApp;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "explore", mixinStandardHelpOptions = true,
     description = "Open the explorer window on a model (what `java -jar deepscm-explorer.jar` does with no arguments).")
 final class ExploreCommand implements Callable<Integer> {
-  @Mixin
-  ModelOption model;
+  @Option(names = {"-m", "--model"}, paramLabel = "DIR",
+      description = "model folder (default: models/morphomnist-full, or models/morphomnist-covariates without it)")
+  Path model;
 
   @Override
   public Integer call() {
     try {
-      ExplorerApp.open(model.model);
+      ExplorerApp.open(model);
     } catch (UnsupportedOperationException e) {
       // JavaFX on Linux draws through GTK 3; a server without it can still use every CLI command
       throw new IllegalArgumentException("cannot open the explorer window: " + e.getMessage()
