@@ -509,15 +509,7 @@ public final class ImageMechanism implements Mechanism {
     JsonObject o = new JsonObject();
     o.addProperty("variable", variable.name());
     o.addProperty("type", "image");
-    JsonArray ctx = new JsonArray();
-    for (ContextEncoding c : context) {
-      JsonObject e = new JsonObject();
-      e.addProperty("parent", c.parent());
-      e.addProperty("log", c.log());
-      e.addProperty("shift", c.shift());
-      e.addProperty("scale", c.scale());
-      ctx.add(e);
-    }
+    JsonArray ctx = ContextEncoding.toJson(context);
     o.add("context", ctx);
     o.add("architecture", arch.toJson());
     o.addProperty("log_variance", LOG_VARIANCE);

@@ -25,6 +25,20 @@ public record ContextEncoding(String parent, boolean log, double shift, double s
     return Scalars.dividedBy(v.sub(shift), scale);
   }
 
+  /** The encodings as written in model files: [{parent, log, shift, scale}, ...]. */
+  public static com.google.gson.JsonArray toJson(List<ContextEncoding> encodings) {
+    com.google.gson.JsonArray a = new com.google.gson.JsonArray();
+    for (ContextEncoding c : encodings) {
+      com.google.gson.JsonObject e = new com.google.gson.JsonObject();
+      e.addProperty("parent", c.parent());
+      e.addProperty("log", c.log());
+      e.addProperty("shift", c.shift());
+      e.addProperty("scale", c.scale());
+      a.add(e);
+    }
+    return a;
+  }
+
   /** (N, P) context matrix of the encoded parents, in the given order; null when there are none. */
   public static NDArray matrix(List<ContextEncoding> encodings, Map<String, NDArray> parents) {
     if (encodings.isEmpty()) {

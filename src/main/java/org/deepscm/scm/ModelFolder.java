@@ -161,16 +161,7 @@ public final class ModelFolder {
   }
 
   private static JsonArray contextJson(List<ContextEncoding> context) {
-    JsonArray a = new JsonArray();
-    for (ContextEncoding c : context) {
-      JsonObject e = new JsonObject();
-      e.addProperty("parent", c.parent());
-      e.addProperty("log", c.log());
-      e.addProperty("shift", c.shift());
-      e.addProperty("scale", c.scale());
-      a.add(e);
-    }
-    return a;
+    return ContextEncoding.toJson(context);
   }
 
   private static JsonObject stepJson(FlowStep s) {
