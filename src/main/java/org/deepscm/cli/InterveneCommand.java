@@ -53,7 +53,7 @@ final class InterveneCommand implements Callable<Integer> {
     try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
       Map<String, Intervention> dos = Values.interventions(interventions, m.scm().graph());
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
-      List<Variable> vars = m.scm().graph().variables();
+      List<Variable> vars = m.scm().graph().variables().stream().filter(v -> v.kind().isScalar()).toList();
       // the same seed for both: differences come from do(), not from different noise
       Engine.getInstance().setRandomSeed(seed);
       Map<String, NDArray> obs = m.scm().sample(nd, count);

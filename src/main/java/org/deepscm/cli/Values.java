@@ -45,7 +45,9 @@ final class Values {
   }
 
   /** One row per unit, one column per variable, categories by name unless CSV. */
-  static Table samples(List<Variable> vars, Map<String, NDArray> values, boolean csv) {
+  static Table samples(List<Variable> all, Map<String, NDArray> values, boolean csv) {
+    // images are not printed as numbers: the explorer and `counterfactual --image-out` show them
+    List<Variable> vars = all.stream().filter(v -> v.kind().isScalar()).toList();
     Table table = new Table(vars.stream().map(Variable::name).toList());
     List<double[]> cols = vars.stream().map(v -> column(values.get(v.name()))).toList();
     int rows = cols.isEmpty() ? 0 : cols.get(0).length;
