@@ -1,12 +1,8 @@
 package org.deepscm.app;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jfree.chart.JFreeChart;
@@ -19,7 +15,7 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.LegendTitle;
 import org.jfree.data.xy.DefaultXYDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
-import org.deepscm.scm.Mechanism;
+import org.deepscm.eval.PairDensity;
 import org.deepscm.scm.StructuralCausalModel;
 import org.deepscm.scm.Variable;
 
@@ -43,35 +39,41 @@ final class DensityPanel {
   private final List<double[]> trajectory = new ArrayList<>();
   private double[] observedPoint;
 
-  /** A panel for the first two continuous scalar variables (cause first), or null if there are none. */
-  static DensityPanel forModel(StructuralCausalModel model, Map<String, double[]> ranges) {
+  /**
+   * The pairs of continuous scalar variables with a training range, each as {cause, effect} in
+   * topological order; a cause with its child first.
+   */
+  static List<String[]> pairs(StructuralCausalModel model, Map<String, double[]> ranges) {
     StructuralCausalModel scm = model.scalarPart();
-    List<Variable> continuous = scm.graph().variables().stream()
-        .filter(v -> !v.kind().isDiscrete() && ranges.containsKey(v.name())).toList();
-    if (continuous.size() < 2) {
-      return null;
+    List<String> names = scm.graph().topologicalOrder().stream()
+        .filter(n -> !scm.graph().variable(n).kind().isDiscrete() && ranges.containsKey(n)).toList();
+    List<String[]> out = new ArrayList<>();
+    for (int a = 0; a < names.size(); a++) {
+      for (int b = a + 1; b < names.size(); b++) {
+        out.add(new String[] {names.get(a), names.get(b)});
+      }
     }
-    List<String> order = scm.graph().topologicalOrder();
-    String a = continuous.get(0).name();
-    String b = continuous.get(1).name();
-    if (order.indexOf(b) < order.indexOf(a)) {
-      String t = a;
-      a = b;
-      b = t;
-    }
-    // every other scalar variable must be absent for a 2-D density of the pair
-    if (scm.graph().variables().size() != 2) {
-      return null;
-    }
-    return new DensityPanel(scm, a, b, ranges.get(a), ranges.get(b));
+    // causes with their children first, each group in topological order (the sort is stable)
+    out.sort(java.util.Comparator.comparing((String[] p) -> !scm.graph().parents(p[1]).contains(p[0])));
+    return out;
+  }
+
+  /** A panel for the model's first pair (see {@link #pairs}), or null if it has none. */
+  static DensityPanel forModel(StructuralCausalModel model, Map<String, double[]> ranges) {
+    List<String[]> pairs = pairs(model, ranges);
+    return pairs.isEmpty() ? null : forPair(model, ranges, pairs.get(0)[0], pairs.get(0)[1]);
+  }
+
+  static DensityPanel forPair(StructuralCausalModel model, Map<String, double[]> ranges, String x, String y) {
+    return new DensityPanel(model.scalarPart(), x, y, ranges.get(x), ranges.get(y));
   }
 
   private DensityPanel(StructuralCausalModel scm, String xName, String yName, double[] xRange, double[] yRange) {
     this.scm = scm;
     this.xName = xName;
     this.yName = yName;
-    this.xs = grid(xRange);
-    this.ys = grid(yRange);
+    this.xs = PairDensity.grid(xRange, GRID);
+    this.ys = PairDensity.grid(yRange, GRID);
     double[][] density = density(0);
     double cell = (xs[1] - xs[0]) * (ys[1] - ys[0]);
     double[] levels = Contours.massLevels(density, cell, MASSES);
@@ -118,6 +120,8 @@ final class DensityPanel {
     lineRenderer.setSeriesShape(2, new java.awt.geom.Ellipse2D.Double(-6, -6, 12, 12));
     plot.setDataset(1, lines);
     plot.setRenderer(1, lineRenderer);
+    // JFreeChart draws dataset 0 last by default, which would paint the filled density over the lines
+    plot.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD);
     JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
     chart.addLegend(new LegendTitle(plot));
     viewer = new ChartViewer(chart);
@@ -145,68 +149,12 @@ final class DensityPanel {
     return yName;
   }
 
-  private static double[] grid(double[] range) {
-    double pad = 0.08 * (range[1] - range[0]);
-    double lo = range[0] - pad;
-    double hi = range[1] + pad;
-    double[] g = new double[GRID];
-    for (int k = 0; k < GRID; k++) {
-      g[k] = lo + (hi - lo) * (k + 0.5) / GRID;
-    }
-    return g;
-  }
-
   /**
-   * Density of (x, y) under the shift do(x := f_x(eps) + shift): p_x(x - shift) p(y | x); shift 0 is
-   * the observational density. Points outside a variable's support get density 0.
+   * Density of (x, y) under the shift do(x := f_x(eps) + shift); shift 0 is the observational
+   * density. Exact for a two-variable model, else estimated from model samples.
    */
   double[][] density(double shift) {
-    int n = xs.length * ys.length;
-    float[] xv = new float[n];
-    float[] xShifted = new float[n];
-    float[] yv = new float[n];
-    boolean[] valid = new boolean[n];
-    Variable xVar = scm.graph().variable(xName);
-    Variable yVar = scm.graph().variable(yName);
-    int k = 0;
-    for (int r = 0; r < ys.length; r++) {
-      for (int c = 0; c < xs.length; c++) {
-        xv[k] = (float) xs[c];
-        xShifted[k] = (float) (xs[c] - shift);
-        yv[k] = (float) ys[r];
-        valid[k] = inside(xVar, xs[c] - shift) && inside(xVar, xs[c]) && inside(yVar, ys[r]);
-        if (!valid[k]) {
-          xv[k] = (float) xs[xs.length / 2];
-          xShifted[k] = xv[k];
-          yv[k] = (float) ys[ys.length / 2];
-        }
-        k++;
-      }
-    }
-    double[][] out = new double[ys.length][xs.length];
-    try (NDManager m = NDManager.newBaseManager()) {
-      Mechanism mx = scm.mechanism(xName);
-      Mechanism my = scm.mechanism(yName);
-      Map<String, NDArray> shifted = new LinkedHashMap<>();
-      shifted.put(xName, m.create(xShifted));
-      Map<String, NDArray> at = new LinkedHashMap<>();
-      at.put(xName, m.create(xv));
-      at.put(yName, m.create(yv));
-      float[] lx = mx.logProb(shifted.get(xName), shifted).toType(DataType.FLOAT32, false).toFloatArray();
-      float[] ly = my.logProb(at.get(yName), at).toType(DataType.FLOAT32, false).toFloatArray();
-      k = 0;
-      for (int r = 0; r < ys.length; r++) {
-        for (int c = 0; c < xs.length; c++) {
-          out[r][c] = valid[k] ? Math.exp(lx[k] + ly[k]) : 0;
-          k++;
-        }
-      }
-    }
-    return out;
-  }
-
-  private static boolean inside(Variable v, double value) {
-    return v.kind() == org.deepscm.scm.VariableKind.POSITIVE ? value > 0 : value >= v.lower() && value <= v.upper();
+    return PairDensity.of(scm, xName, yName, xs, ys, shift, 17).density();
   }
 
   /** Starts a new trajectory at the case's observed point. */

@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import javafx.application.Application;
+import javafx.application.Platform;
 import javafx.embed.swing.SwingFXUtils;
 import javafx.geometry.Insets;
 import javafx.scene.Scene;
@@ -58,6 +59,7 @@ public final class ExplorerApp extends Application {
   static final int CASES = 12;
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
   private static volatile Path initialModel;
+  private static volatile boolean quitAfterFirstAnswer;
 
   private final BorderPane frame = new BorderPane();
   private final HBox caseStrip = new HBox(6);
@@ -87,8 +89,14 @@ public final class ExplorerApp extends Application {
 
   /** Opens the window (blocks until it is closed); null opens the default model. */
   public static void open(Path modelFolder) {
+    open(modelFolder, false);
+  }
+
+  /** As {@link #open(Path)}; with {@code quitAfterFirst} it closes once the first answer is on screen (bench). */
+  public static void open(Path modelFolder, boolean quitAfterFirst) {
     Launcher.configure();
     initialModel = modelFolder;
+    quitAfterFirstAnswer = quitAfterFirst;
     Application.launch(ExplorerApp.class);
   }
 
@@ -200,6 +208,10 @@ public final class ExplorerApp extends Application {
         // start-up time as a user feels it: JVM start to the first full counterfactual on screen
         long since = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
         System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since / 1000.0);
+        if (quitAfterFirstAnswer) {
+          // after this pulse, so that the answer has really been drawn
+          Platform.runLater(Platform::exit);
+        }
       }
     });
     VBox centre = new VBox(view.root());

@@ -12,6 +12,7 @@ import javafx.geometry.Pos;
 import javafx.scene.Group;
 import javafx.scene.Node;
 import javafx.scene.control.CheckBox;
+import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ProgressIndicator;
 import javafx.scene.control.Slider;
@@ -27,7 +28,7 @@ import javafx.scene.paint.Color;
 import javafx.scene.paint.CycleMethod;
 import javafx.scene.paint.LinearGradient;
 import javafx.scene.paint.Stop;
-import javafx.scene.shape.Line;
+import javafx.scene.shape.Polyline;
 import javafx.scene.shape.Polygon;
 import javafx.scene.shape.Rectangle;
 import javafx.scene.text.Font;
@@ -44,7 +45,7 @@ public final class ExplorerView {
   static final int PREVIEW_PARTICLES = 4;
   static final int FULL_PARTICLES = 32;
   /** Half-range of the difference map's colour scale, fixed so colours mean the same as a slider moves. */
-  static final double DIFFERENCE_RANGE = 128;
+  public static final double DIFFERENCE_RANGE = 128;
   private static final double NODE_W = 150;
   private static final double NODE_H = 48;
 
@@ -73,7 +74,9 @@ public final class ExplorerView {
   private final VBox samplesPane = new VBox(8);
   private Node counterfactualPane;
   private int rung = 2;
-  private final DensityPanel density;
+  private DensityPanel density;
+  private final BorderPane densityBox = new BorderPane();
+  private final RungComparisonPanel comparison;
   private boolean updatingControls;
   private volatile ExplorerSession.Result last;
   private final List<Consumer<ExplorerSession.Result>> resultListeners = new java.util.ArrayList<>();
@@ -89,6 +92,11 @@ public final class ExplorerView {
     if (density != null) {
       Map<String, Double> obs = session.observed();
       density.observe(obs.get(density.xName()), obs.get(density.yName()));
+    }
+    this.comparison = RungComparisonPanel.forModel(session.scm(), session.model().trainingRanges(),
+        executor.sibling(), ui);
+    if (comparison != null) {
+      comparison.bind(session::observed, this::currentValues);
     }
     root.setId("explorer");
     root.setTop(ladder());
@@ -129,6 +137,37 @@ public final class ExplorerView {
 
   DensityPanel densityPanel() {
     return density;
+  }
+
+  private String densityTitle() {
+    return "Joint density p(" + density.xName() + ", " + density.yName() + ")";
+  }
+
+  /** Switches the density panel to another pair; the trajectory starts again at the observed point. */
+  void showPair(String x, String y) {
+    density = DensityPanel.forPair(session.scm(), session.model().trainingRanges(), x, y);
+    Map<String, Double> obs = session.observed();
+    density.observe(obs.get(x), obs.get(y));
+    densityBox.setCenter(density.node());
+  }
+
+  RungComparisonPanel comparisonPanel() {
+    return comparison;
+  }
+
+  /** Each scalar variable's value now: its do() value, else its latest counterfactual, else observed. */
+  Map<String, Double> currentValues() {
+    Map<String, Double> out = new LinkedHashMap<>(session.observed());
+    ExplorerSession.Result r = last;
+    if (r != null) {
+      r.values().forEach((k, v) -> {
+        if (out.containsKey(k)) {
+          out.put(k, v);
+        }
+      });
+    }
+    out.putAll(session.interventions());
+    return out;
   }
 
   public Slider slider(String variable) {
@@ -242,7 +281,7 @@ public final class ExplorerView {
     VBox box = new VBox(8);
     box.setPadding(new Insets(10));
     if (session.imageVariable() != null) {
-      double zoom = 7;
+      double zoom = 6;
       for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
         v.setSmooth(false); // pixel-exact nearest-neighbour zoom
         v.setPreserveRatio(true);
@@ -257,14 +296,52 @@ public final class ExplorerView {
     }
     valuesBox.setId("values");
     box.getChildren().add(valuesBox);
+    javafx.scene.control.TabPane tabs = new javafx.scene.control.TabPane();
+    tabs.setId("plots");
+    tabs.setTabClosingPolicy(javafx.scene.control.TabPane.TabClosingPolicy.UNAVAILABLE);
     if (density != null) {
-      box.getChildren().add(density.node());
+      javafx.scene.control.Tab tab = new javafx.scene.control.Tab(densityTitle(), densityBox);
+      tab.setId("tab-density");
+      densityBox.setCenter(density.node());
+      List<String[]> pairs = DensityPanel.pairs(session.scm(), session.model().trainingRanges());
+      if (pairs.size() > 1) {
+        ChoiceBox<String> choose = new ChoiceBox<>();
+        choose.setId("density-pair");
+        pairs.forEach(p -> choose.getItems().add(p[0] + " and " + p[1]));
+        choose.setValue(choose.getItems().get(0));
+        choose.setOnAction(e -> {
+          String[] p = pairs.get(choose.getSelectionModel().getSelectedIndex());
+          showPair(p[0], p[1]);
+          tab.setText(densityTitle());
+        });
+        HBox row = new HBox(8, new Label("Variables:"), choose);
+        row.setAlignment(Pos.CENTER_LEFT);
+        row.setPadding(new Insets(4));
+        densityBox.setTop(row);
+      }
+      tabs.getTabs().add(tab);
+    }
+    if (comparison != null) {
+      javafx.scene.control.Tab t = new javafx.scene.control.Tab("Seeing, doing, imagining", comparison.node());
+      t.setId("tab-compare");
+      comparison.setVisible(tabs.getTabs().isEmpty());
+      t.selectedProperty().addListener((o, was, now) -> comparison.setVisible(now));
+      tabs.getTabs().add(t);
+    }
+    if (!tabs.getTabs().isEmpty()) {
+      box.getChildren().add(tabs);
     }
     return box;
   }
 
   private static Node titled(String title, Node content) {
     Label l = new Label(title);
+    // a long title wraps above its image instead of being cut to "..."
+    l.setWrapText(true);
+    if (content instanceof ImageView v) {
+      l.maxWidthProperty().bind(v.fitWidthProperty());
+    }
+    l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
     return new VBox(4, l, content);
   }
 
@@ -277,9 +354,17 @@ public final class ExplorerView {
         spacer(), new Label("0 no change"), spacer(),
         new Label(String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE)));
     labels.setPrefHeight(180);
+    // the labels say which sign is which: never cut them short
+    labels.getChildren().forEach(n -> {
+      if (n instanceof Label l) {
+        l.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+      }
+    });
     HBox b = new HBox(4, bar, labels);
     b.setId("colour-bar");
-    return new VBox(4, new Label("grey levels"), b);
+    Label title = new Label("grey levels");
+    title.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    return new VBox(4, title, b);
   }
 
   private static Node spacer() {
@@ -448,6 +533,9 @@ public final class ExplorerView {
         density.update(r.values().get(density.xName()), r.values().get(density.yName()),
             doX == null ? Double.NaN : doX - obs.get(density.xName()));
       }
+      if (comparison != null) {
+        comparison.recompute();
+      }
       resultListeners.forEach(l -> l.accept(r));
     }
   }
@@ -464,26 +552,32 @@ public final class ExplorerView {
     placement.topLeft().forEach((v, p) -> centre.put(v, new double[] {20 + p[0] + NODE_W / 2, 20 + p[1] + NODE_H / 2}));
     Group g = new Group();
     for (String[] e : graph.edges()) {
-      double[] a = centre.get(e[0]);
-      double[] b = centre.get(e[1]);
       boolean cut = dos.containsKey(e[1]);
-      Line line = new Line(a[0], a[1] + NODE_H / 2, b[0], b[1] - NODE_H / 2);
+      // ELK's route: down from the cause, around any node in between, into the effect
+      List<double[]> route = placement.routes().get(e[0] + "->" + e[1]);
+      Polyline line = new Polyline();
+      for (double[] p : route) {
+        line.getPoints().addAll(20 + p[0], 20 + p[1]);
+      }
       line.setStrokeWidth(2);
       line.setId("edge-" + e[0] + "-" + e[1]);
+      double[] from = route.get(route.size() - 2);
+      double[] to = route.get(route.size() - 1);
+      double endX = 20 + to[0];
+      double endY = 20 + to[1];
       if (cut) {
-        // graph surgery: do() removes the edge; drawn faint and dashed, with a cut mark
+        // graph surgery: do() removes the edge; drawn faint and dashed, with a cut mark on its last leg
         line.getStrokeDashArray().addAll(6.0, 6.0);
         line.setStroke(Color.rgb(200, 60, 60, 0.6));
-        Text scissors = new Text((line.getStartX() + line.getEndX()) / 2 - 5, (line.getStartY() + line.getEndY()) / 2 + 4,
-            "✂");
+        Text scissors = new Text(20 + (from[0] + to[0]) / 2 - 5, 20 + (from[1] + to[1]) / 2 + 4, "\u2702");
         scissors.setFill(Color.rgb(200, 60, 60));
         scissors.setId("cut-" + e[0] + "-" + e[1]);
         g.getChildren().add(scissors);
       }
-      double ang = Math.atan2(line.getEndY() - line.getStartY(), line.getEndX() - line.getStartX());
-      Polygon head = new Polygon(line.getEndX(), line.getEndY(),
-          line.getEndX() - 10 * Math.cos(ang - 0.4), line.getEndY() - 10 * Math.sin(ang - 0.4),
-          line.getEndX() - 10 * Math.cos(ang + 0.4), line.getEndY() - 10 * Math.sin(ang + 0.4));
+      double ang = Math.atan2(to[1] - from[1], to[0] - from[0]);
+      Polygon head = new Polygon(endX, endY,
+          endX - 10 * Math.cos(ang - 0.4), endY - 10 * Math.sin(ang - 0.4),
+          endX - 10 * Math.cos(ang + 0.4), endY - 10 * Math.sin(ang + 0.4));
       head.setFill(cut ? Color.rgb(200, 60, 60, 0.6) : Color.BLACK);
       g.getChildren().addAll(line, head);
     }

@@ -1,6 +1,8 @@
 package org.deepscm.app;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Variable;
@@ -11,6 +13,9 @@ import org.eclipse.elk.core.data.LayoutMetaDataService;
 import org.eclipse.elk.core.options.CoreOptions;
 import org.eclipse.elk.core.options.Direction;
 import org.eclipse.elk.core.util.BasicProgressMonitor;
+import org.eclipse.elk.graph.ElkBendPoint;
+import org.eclipse.elk.graph.ElkEdge;
+import org.eclipse.elk.graph.ElkEdgeSection;
 import org.eclipse.elk.graph.ElkNode;
 import org.eclipse.elk.graph.util.ElkGraphUtil;
 
@@ -19,8 +24,12 @@ import org.eclipse.elk.graph.util.ElkGraphUtil;
  * layered algorithm (Sugiyama style: few crossings, edges pointing down).
  */
 public final class GraphLayout {
-  /** Top-left corner of each node, and the size of the whole drawing. */
-  public record Placement(Map<String, double[]> topLeft, double width, double height) {}
+  /**
+   * Top-left corner of each node; each edge's route (start, bend points, end as {x, y}) keyed
+   * "cause->effect", going around the nodes it passes; the size of the whole drawing.
+   */
+  public record Placement(Map<String, double[]> topLeft, Map<String, List<double[]>> routes, double width,
+      double height) {}
 
   static {
     LayoutMetaDataService.getInstance().registerLayoutMetaDataProviders(new LayeredMetaDataProvider());
@@ -41,12 +50,24 @@ public final class GraphLayout {
       n.setDimensions(nodeWidth, nodeHeight);
       nodes.put(v.name(), n);
     }
+    Map<String, ElkEdge> edges = new LinkedHashMap<>();
     for (String[] e : graph.edges()) {
-      ElkGraphUtil.createSimpleEdge(nodes.get(e[0]), nodes.get(e[1]));
+      edges.put(e[0] + "->" + e[1], ElkGraphUtil.createSimpleEdge(nodes.get(e[0]), nodes.get(e[1])));
     }
     new RecursiveGraphLayoutEngine().layout(root, new BasicProgressMonitor());
     Map<String, double[]> placed = new LinkedHashMap<>();
     nodes.forEach((name, n) -> placed.put(name, new double[] {n.getX(), n.getY()}));
-    return new Placement(placed, root.getWidth(), root.getHeight());
+    Map<String, List<double[]>> routes = new LinkedHashMap<>();
+    edges.forEach((key, edge) -> {
+      List<double[]> points = new ArrayList<>();
+      ElkEdgeSection s = edge.getSections().get(0);
+      points.add(new double[] {s.getStartX(), s.getStartY()});
+      for (ElkBendPoint b : s.getBendPoints()) {
+        points.add(new double[] {b.getX(), b.getY()});
+      }
+      points.add(new double[] {s.getEndX(), s.getEndY()});
+      routes.put(key, points);
+    });
+    return new Placement(placed, routes, root.getWidth(), root.getHeight());
   }
 }

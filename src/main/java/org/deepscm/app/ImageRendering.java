@@ -1,33 +1,46 @@
 package org.deepscm.app;
 
-import javafx.scene.image.PixelWriter;
+import javafx.scene.image.PixelFormat;
 import javafx.scene.image.WritableImage;
 import org.deepscm.data.ImageFiles;
 
-/** Pixels to JavaFX images: grey levels, and the diverging difference map (same colours as exported PNGs). */
-final class ImageRendering {
+/**
+ * Pixels to screen colours: grey levels, and the diverging difference map (same colours as exported
+ * PNGs). The ARGB arrays need no JavaFX, so {@code bench} times exactly what the explorer draws.
+ */
+public final class ImageRendering {
   private ImageRendering() {}
 
-  static WritableImage grey(double[] px, int h, int w) {
-    WritableImage img = new WritableImage(w, h);
-    PixelWriter out = img.getPixelWriter();
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        int v = (int) Math.round(Math.max(0, Math.min(255, px[y * w + x])));
-        out.setArgb(x, y, 0xff000000 | (v << 16) | (v << 8) | v);
-      }
+  /** Grey levels 0..255 (clipped) as opaque ARGB, row by row. */
+  public static int[] greyArgb(double[] px) {
+    int[] out = new int[px.length];
+    for (int k = 0; k < px.length; k++) {
+      int v = (int) Math.round(Math.max(0, Math.min(255, px[k])));
+      out[k] = 0xff000000 | (v << 16) | (v << 8) | v;
     }
-    return img;
+    return out;
+  }
+
+  /** Differences on the diverging map, -range blue .. 0 white .. +range red, as opaque ARGB. */
+  public static int[] differenceArgb(double[] diff, double range) {
+    int[] out = new int[diff.length];
+    for (int k = 0; k < diff.length; k++) {
+      out[k] = 0xff000000 | ImageFiles.diverging(diff[k], range);
+    }
+    return out;
+  }
+
+  static WritableImage grey(double[] px, int h, int w) {
+    return image(greyArgb(px), h, w);
   }
 
   static WritableImage difference(double[] diff, int h, int w, double range) {
+    return image(differenceArgb(diff, range), h, w);
+  }
+
+  private static WritableImage image(int[] argb, int h, int w) {
     WritableImage img = new WritableImage(w, h);
-    PixelWriter out = img.getPixelWriter();
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        out.setArgb(x, y, 0xff000000 | ImageFiles.diverging(diff[y * w + x], range));
-      }
-    }
+    img.getPixelWriter().setPixels(0, 0, w, h, PixelFormat.getIntArgbInstance(), argb, 0, w);
     return img;
   }
 }

@@ -39,6 +39,11 @@ public final class LatestOnlyExecutor implements AutoCloseable {
     return new LatestOnlyExecutor(true);
   }
 
+  /** Another executor of the same kind, for work that must not replace this one's jobs. */
+  public LatestOnlyExecutor sibling() {
+    return new LatestOnlyExecutor(inline);
+  }
+
   public void submit(Job job) {
     if (inline) {
       job.run(() -> false);

@@ -12,6 +12,9 @@ import java.util.function.Consumer;
 import java.nio.file.Path;
 import ai.djl.ndarray.types.Shape;
 import org.deepscm.AppPaths;
+import org.deepscm.app.ExplorerSession;
+import org.deepscm.app.ExplorerView;
+import org.deepscm.app.ImageRendering;
 import org.deepscm.DeviceInfo;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
@@ -47,6 +50,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--train-batch", description = "image models: minibatch of the timed training steps "
       + "(default: ${DEFAULT-VALUE})")
   int trainBatch = 256;
+
+  @Option(names = "--startup-runs", description = "image models: times to start the explorer and wait for its "
+      + "first counterfactual on screen; needs a display, e.g. xvfb-run (default: ${DEFAULT-VALUE}; 0 skips)")
+  int startupRuns = 3;
 
   @Spec
   CommandSpec spec;
@@ -124,7 +131,9 @@ final class BenchCommand implements Callable<Integer> {
             ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
       }
     }
+    sliderToPixels(m, test, t);
     t.print(out, false);
+    startup(out);
 
     // training: a few real steps on training digits (weights change in memory only; nothing is saved)
     int steps = 3;
@@ -163,6 +172,79 @@ final class BenchCommand implements Callable<Integer> {
         + steps + ")", sec[steps / 2]);
     tr.row("one epoch of 7,000 digits (" + perEpoch + " steps, estimated)", sec[steps / 2] * perEpoch);
     tr.print(out, false);
+  }
+
+  /**
+   * What the explorer does for each slider step (its worker's session call, then the pixels of the
+   * counterfactual and difference images), with t swept across its training range as a drag would.
+   */
+  private void sliderToPixels(SavedModel m, MorphoMnistDataset test, Table t) {
+    ExplorerSession session = new ExplorerSession(m);
+    session.setCase(Map.of("t", test.thickness(0), "i", test.intensity(0)), test.image(0));
+    double[] range = m.trainingRanges().get("t");
+    for (int particles : new int[] {4, ImageMechanism.DEFAULT_PARTICLES}) {
+      double[] ms = new double[repeats];
+      for (int k = -warmup; k < repeats; k++) {
+        double f = (k + warmup + 0.5) / (repeats + warmup);
+        session.intervene("t", range[0] + f * (range[1] - range[0]));
+        long start = System.nanoTime();
+        ExplorerSession.Result r = session.counterfactual(particles);
+        ImageRendering.greyArgb(r.image());
+        ImageRendering.differenceArgb(r.difference(), ExplorerView.DIFFERENCE_RANGE);
+        if (k >= 0) {
+          ms[k] = (System.nanoTime() - start) / 1e6;
+        }
+      }
+      Arrays.sort(ms);
+      t.row("explorer, slider to pixels: " + particles + " particles" + (particles == 4 ? " (preview)" : " (full)"),
+          ms[repeats / 2], ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
+    }
+  }
+
+  /** Starts the explorer in a fresh JVM and reads how long its first counterfactual took to reach the screen. */
+  private void startup(PrintWriter out) {
+    if (startupRuns <= 0) {
+      return;
+    }
+    if (System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux")
+        && System.getenv("DISPLAY") == null && System.getenv("WAYLAND_DISPLAY") == null) {
+      out.println("start-up to first counterfactual on screen: skipped, no display (run bench under xvfb-run)");
+      return;
+    }
+    String javaBinary = ProcessHandle.current().info().command().orElse("java");
+    double[] seconds = new double[startupRuns];
+    for (int k = 0; k < startupRuns; k++) {
+      List<String> cmd = List.of(javaBinary, "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher", "explore",
+          "--model", model.model.toString(), "--quit-after-first-answer");
+      try {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text;
+        try (var in = p.getInputStream()) {
+          text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+        java.util.regex.Matcher match = java.util.regex.Pattern
+            .compile("first counterfactual on screen ([0-9.]+) s").matcher(text);
+        if (!match.find()) {
+          out.println("start-up: the explorer did not report a first answer; its output ends:\n"
+              + text.substring(Math.max(0, text.length() - 600)));
+          return;
+        }
+        seconds[k] = Double.parseDouble(match.group(1));
+      } catch (java.io.IOException e) {
+        out.println("start-up: cannot start the explorer: " + e.getMessage());
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    Arrays.sort(seconds);
+    out.printf(java.util.Locale.ROOT, "start-up to first counterfactual on screen (JVM start included): median %.1f s, "
+        + "min %.1f s, max %.1f s over %d starts%n", seconds[startupRuns / 2], seconds[0], seconds[startupRuns - 1],
+        startupRuns);
   }
 
   private static Map<String, NDArray> copy(Map<String, NDArray> units, NDManager sub) {

@@ -58,7 +58,9 @@ final class EvaluateCommand implements Callable<Integer> {
         MorphoMnistDataset test = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
             MorphoMnistDataset.DEFAULT_SEED, units);
         var err = spec.commandLine().getErr();
-        measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test, units, ImageMechanism.DEFAULT_PARTICLES, seed,
+        measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test,
+            MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
+            units, ImageMechanism.DEFAULT_PARTICLES, seed,
             done -> {
               err.printf("\revaluated %d units", done);
               err.flush();

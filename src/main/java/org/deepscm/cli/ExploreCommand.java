@@ -13,10 +13,14 @@ final class ExploreCommand implements Callable<Integer> {
       description = "model folder (default: models/morphomnist-full, or models/morphomnist-covariates without it)")
   Path model;
 
+  @Option(names = "--quit-after-first-answer", hidden = true,
+      description = "close once the first counterfactual is on screen (bench measures start-up with it)")
+  boolean quitAfterFirstAnswer;
+
   @Override
   public Integer call() {
     try {
-      ExplorerApp.open(model);
+      ExplorerApp.open(model, quitAfterFirstAnswer);
     } catch (UnsupportedOperationException e) {
       // JavaFX on Linux draws through GTK 3; a server without it can still use every CLI command
       throw new IllegalArgumentException("cannot open the explorer window: " + e.getMessage()

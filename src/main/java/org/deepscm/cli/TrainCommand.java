@@ -87,6 +87,11 @@ final class TrainCommand implements Callable<Integer> {
       + "(default: no limit); --resume continues later")
   double minutes = Double.POSITIVE_INFINITY;
 
+  @Option(names = "--variants", description = "morphomnist: renderings of each training digit, each with its own "
+      + "(t, i) drawn from the true SCM, cached like the dataset: augmentation that a known SCM allows against "
+      + "overfitting 7,000 digits (default: ${DEFAULT-VALUE}, the dataset itself)")
+  int variants = 1;
+
   @Option(names = "--eval-units", description = "test units for the image measures (default: ${DEFAULT-VALUE})")
   int evalUnits = 500;
 
@@ -95,6 +100,10 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--resume", description = "continue from the checkpoint instead of starting afresh")
   boolean resume;
+
+  @Option(names = "--image-init", paramLabel = "DIR", description = "start the image mechanism from the one in this "
+      + "model folder (same architecture and parents) instead of from random weights; ignored when resuming")
+  Path imageInit;
 
   @Spec
   CommandSpec spec;
@@ -124,13 +133,18 @@ final class TrainCommand implements Callable<Integer> {
     CovariateTable train;
     CovariateTable validation;
     MnistDigits digits = null;
-    MorphoMnistDataset trainSet = null;
+    List<MorphoMnistDataset> trainSets = new ArrayList<>();
     MorphoMnistDataset validationSet = null;
+    if (variants < 1) {
+      throw new IllegalArgumentException("--variants must be at least 1, got " + variants);
+    }
     if (images) {
       digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
-      trainSet = dataset(digits, MorphoMnistDataset.Split.TRAIN);
-      validationSet = dataset(digits, MorphoMnistDataset.Split.VALIDATION);
-      train = trainSet.covariates();
+      for (int k = 0; k < variants; k++) {
+        trainSets.add(dataset(digits, MorphoMnistDataset.Split.TRAIN, MorphoMnistDataset.DEFAULT_SEED + VARIANT_SEED_STEP * k));
+      }
+      validationSet = dataset(digits, MorphoMnistDataset.Split.VALIDATION, MorphoMnistDataset.DEFAULT_SEED);
+      train = concat(trainSets.stream().map(MorphoMnistDataset::covariates).toList());
       validation = validationSet.covariates();
     } else {
       CovariateTable all = MorphoMnistTrueScm.trainingSet();
@@ -169,14 +183,23 @@ final class TrainCommand implements Callable<Integer> {
     Map<String, Double> measures;
     if (images) {
       ImageMechanism image = (ImageMechanism) scm.mechanism("x");
-      ImageTrainer.Result ir = trainImage(image, trainSet, validationSet, checkpoints.resolve("image"));
+      boolean resuming = resume && java.nio.file.Files.isRegularFile(
+          checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
+      if (imageInit != null && !resuming) {
+        warmStart(image, imageInit);
+        training.addProperty("image_init", imageInit.toString());
+      }
+      ImageTrainer.Result ir = trainImage(image, trainSets, validationSet, checkpoints.resolve("image"));
       training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
           + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
       training.addProperty("image_epochs", ir.epochs());
+      training.addProperty("image_schedule", ir.schedule());
+      training.addProperty("image_best_epoch", ir.bestEpoch());
       if (!ir.history().isEmpty()) {
         double[] last = ir.history().get(ir.history().size() - 1);
         training.addProperty("image_train_elbo", last[1]);
         training.addProperty("image_validation_elbo", last[2]);
+        training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
       }
       seconds += ir.seconds();
       // save before the (long) evaluation, so the weights are never lost
@@ -184,7 +207,9 @@ final class TrainCommand implements Callable<Integer> {
       log.printf("evaluating on %d test units…%n", evalUnits);
       MorphoMnistDataset testSet = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
           MorphoMnistDataset.DEFAULT_SEED, evalUnits);
-      measures = MorphoMnistEvaluation.evaluate(scm, digits, testSet, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
+      measures = MorphoMnistEvaluation.evaluate(scm, digits, testSet,
+          MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
+          evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
           done -> {
             log.printf("\revaluated %d units", done);
             log.flush();
@@ -201,8 +226,20 @@ final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  private MorphoMnistDataset dataset(MnistDigits digits, MorphoMnistDataset.Split split) throws IOException {
-    return MorphoMnistDataset.load(digits, split, MorphoMnistDataset.DEFAULT_SEED, AppPaths.cache(),
+  /** Seeds of the extra renderings: DEFAULT_SEED + k * this (far from the validation and test seeds). */
+  static final long VARIANT_SEED_STEP = 1000;
+
+  private static CovariateTable concat(List<CovariateTable> tables) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    for (String name : tables.get(0).names()) {
+      cols.put(name, tables.stream().flatMapToDouble(t -> java.util.Arrays.stream(t.column(name))).toArray());
+    }
+    return new CovariateTable(cols);
+  }
+
+  private MorphoMnistDataset dataset(MnistDigits digits, MorphoMnistDataset.Split split, long seed)
+      throws IOException {
+    return MorphoMnistDataset.load(digits, split, seed, AppPaths.cache(),
         (done, total) -> {
           if (done % 1000 == 0 || done == total) {
             log.printf("rendering %s digits: %d / %d%n", split.name().toLowerCase(Locale.ROOT), done, total);
@@ -211,7 +248,7 @@ final class TrainCommand implements Callable<Integer> {
         }, () -> Thread.currentThread().isInterrupted());
   }
 
-  private ImageTrainer.Result trainImage(ImageMechanism image, MorphoMnistDataset trainSet,
+  private ImageTrainer.Result trainImage(ImageMechanism image, List<MorphoMnistDataset> trainSets,
       MorphoMnistDataset validationSet, Path checkpoints) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
@@ -238,7 +275,8 @@ final class TrainCommand implements Callable<Integer> {
     };
     ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
         .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume);
-    ImageTrainer.Result r = new ImageTrainer().train(image, imageData(image, trainSet), imageData(image, validationSet),
+    ImageTrainer.Result r = new ImageTrainer().train(image, imageData(image, trainSets), imageData(image,
+        List.of(validationSet)),
         o, listener);
     if (r.cancelled()) {
       log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
@@ -247,17 +285,37 @@ final class TrainCommand implements Callable<Integer> {
     return r;
   }
 
-  private static ImageData imageData(ImageMechanism image, MorphoMnistDataset d) {
-    double[][] px = new double[d.size()][];
-    for (int u = 0; u < d.size(); u++) {
-      px[u] = d.image(u);
+  /** Copies the weights of the image mechanism saved in {@code folder} into {@code image}. */
+  private void warmStart(ImageMechanism image, Path folder) {
+    try (SavedModel from = ModelFolder.load(folder)) {
+      if (!(from.scm().mechanism("x") instanceof ImageMechanism source)) {
+        throw new IllegalArgumentException("--image-init " + folder + ": the model has no image mechanism 'x'");
+      }
+      if (!source.architecture().equals(image.architecture()) || !source.context().equals(image.context())) {
+        throw new IllegalArgumentException("--image-init " + folder + ": its image mechanism differs from this one "
+            + "(architecture " + source.architecture() + ", parents " + source.context() + "; this model: "
+            + image.architecture() + ", parents " + image.context() + ")");
+      }
+      try (ai.djl.ndarray.NDManager tmp = ai.djl.ndarray.NDManager.newBaseManager()) {
+        image.restore(source.snapshot(tmp), "--image-init " + folder);
+      }
+      log.println("image mechanism starts from " + folder);
     }
-    CovariateTable cov = d.covariates();
+  }
+
+  private static ImageData imageData(ImageMechanism image, List<MorphoMnistDataset> sets) {
+    List<double[]> px = new ArrayList<>();
+    for (MorphoMnistDataset d : sets) {
+      for (int u = 0; u < d.size(); u++) {
+        px.add(d.image(u));
+      }
+    }
+    CovariateTable cov = concat(sets.stream().map(MorphoMnistDataset::covariates).toList());
     Map<String, double[]> parents = new java.util.LinkedHashMap<>();
     for (String p : image.parents()) {
       parents.put(p, cov.column(p));
     }
-    return ImageData.of(px, parents);
+    return ImageData.of(px.toArray(new double[0][]), parents);
   }
 
   private void save(StructuralCausalModel scm, ScmBuilder builder, CovariateTable train, JsonObject training,
@@ -302,6 +360,12 @@ final class TrainCommand implements Callable<Integer> {
           .append(" --image-batch ").append(imageBatch);
       if (Double.isFinite(minutes)) {
         c.append(" --minutes ").append(minutes);
+      }
+      if (imageInit != null) {
+        c.append(" --image-init ").append(imageInit);
+      }
+      if (variants > 1) {
+        c.append(" --variants ").append(variants);
       }
     }
     return c.toString();

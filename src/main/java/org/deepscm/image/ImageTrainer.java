@@ -35,6 +35,10 @@ import org.deepscm.train.TrainingListener;
  * Adam's moments and step count, and the history; {@link Options#resume} continues from it. The data
  * order and the random draws of an epoch depend only on (seed, epoch), so 3 + 3 resumed epochs give
  * the same weights as 6 straight ones.
+ *
+ * <p>With validation data the run keeps the epoch with the best validation ELBO (its weights are
+ * checkpointed beside the last epoch's) and ends with those weights in the mechanism: the ELBO of a
+ * small data set overfits, and the last epoch is often not the best.
  */
 public final class ImageTrainer {
 
@@ -82,10 +86,30 @@ public final class ImageTrainer {
    * What a run did; {@code history} rows are {epoch, mean train ELBO per image, mean validation ELBO
    * per image (NaN without validation data), seconds so far}.
    */
-  public record Result(int epochs, double seconds, boolean cancelled, List<double[]> history) {}
+  public record Result(int epochs, double seconds, boolean cancelled, List<double[]> history, int bestEpoch,
+      double bestValidationElbo, List<double[]> runs) {
+
+    /** The runs as text, e.g. "epochs 1-48: lr 0.001, batch 64; epochs 49-70: lr 0.0003, batch 64". */
+    public String schedule() {
+      StringBuilder b = new StringBuilder();
+      for (double[] r : runs) {
+        if (r[1] <= r[0]) {
+          continue;
+        }
+        b.append(b.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "epochs %d-%d: lr %s, batch %d",
+            (int) r[0] + 1, (int) r[1], Double.isNaN(r[2]) ? "?" : String.valueOf(r[2]), (int) r[3]));
+        if (r.length > 4) {
+          b.append(String.format(Locale.ROOT, ", %d images an epoch", (int) r[4]));
+        }
+      }
+      return b.toString();
+    }
+  }
 
   public static final String STATE_FILE = "image-checkpoint.json";
   public static final String WEIGHTS_FILE = "image-checkpoint.safetensors";
+  /** The weights and running statistics of the best validation epoch so far. */
+  public static final String BEST_FILE = "image-best.safetensors";
   private static final Gson GSON = new com.google.gson.GsonBuilder().serializeSpecialFloatingPointValues().create();
   /** A progress message every this many steps. */
   private static final int REPORT_EVERY = 20;
@@ -107,21 +131,47 @@ public final class ImageTrainer {
       double secondsBefore = 0;
       List<double[]> history = new ArrayList<>();
       Path ck = o.checkpointDir();
+      int bestEpoch = 0;
+      double bestElbo = Double.NaN;
+      NDList best = null; // kept in memory too, so a run without a checkpoint folder can restore it
+      // {first epoch before the run, last epoch, learning rate, batch size, images an epoch} of each run
+      List<double[]> runs = new ArrayList<>();
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
         done = state.get("epoch").getAsInt();
         secondsBefore = state.get("seconds").getAsDouble();
         state.getAsJsonArray("history").forEach(h -> history.add(GSON.fromJson(h, double[].class)));
+        if (state.has("runs")) {
+          state.getAsJsonArray("runs").forEach(r -> runs.add(GSON.fromJson(r, double[].class)));
+        } else {
+          runs.add(new double[] {0, done, Double.NaN, Double.NaN});
+        }
         try (NDManager tmp = NDManager.newBaseManager(); InputStream in = Files.newInputStream(ck.resolve(WEIGHTS_FILE))) {
           NDList saved = NDList.decode(tmp, in);
           m.restore(saved, "checkpoint " + ck);
           adam.restore(saved);
         }
         listener.message("resumed from " + ck + " after epoch " + done);
+        if (validation != null) {
+          if (state.has("best_epoch") && Files.isRegularFile(ck.resolve(BEST_FILE))) {
+            bestEpoch = state.get("best_epoch").getAsInt();
+            bestElbo = state.get("best_validation_elbo").getAsDouble();
+            try (InputStream in = Files.newInputStream(ck.resolve(BEST_FILE))) {
+              best = NDList.decode(optimiserManager, in);
+            }
+          } else if (!history.isEmpty()) {
+            // a checkpoint from before best-epoch tracking: its last epoch is the best known
+            bestEpoch = done;
+            bestElbo = history.get(history.size() - 1)[2];
+            best = m.snapshot(optimiserManager);
+          }
+        }
       }
       long started = System.nanoTime();
       boolean cancelled = false;
       int epoch = done;
+      double[] run = {done, done, o.learningRate(), o.batchSize(), train.n()};
+      runs.add(run);
       while (epoch < o.epochs()) {
         int current = epoch + 1;
         // data order and random draws depend only on (seed, epoch): a resumed run repeats them
@@ -164,16 +214,32 @@ public final class ImageTrainer {
           break;
         }
         epoch = current;
+        run[1] = epoch;
         double trainElbo = sum / seen;
         double valElbo = validation == null ? Double.NaN : evaluate(m, validation, ImageMechanism.ELBO_PARTICLES);
         double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
         history.add(new double[] {epoch, trainElbo, valElbo, seconds});
-        listener.epochEnded(epoch, o.epochs(), -trainElbo, -valElbo, false, seconds);
+        boolean improved = validation != null && Double.isFinite(valElbo) && !(valElbo <= bestElbo);
+        if (improved) {
+          if (best != null) {
+            best.close();
+          }
+          best = m.snapshot(optimiserManager);
+          bestEpoch = epoch;
+          bestElbo = valElbo;
+        }
+        listener.epochEnded(epoch, o.epochs(), -trainElbo, -valElbo, improved, seconds);
         if (ck != null) {
-          writeCheckpoint(ck, m, adam, epoch, seconds, history);
+          writeCheckpoint(ck, m, adam, epoch, seconds, history, runs, improved ? best : null, bestEpoch, bestElbo);
         }
       }
-      return new Result(epoch, secondsBefore + (System.nanoTime() - started) / 1e9, cancelled, history);
+      if (best != null && bestEpoch != epoch) {
+        m.restore(best, "the best epoch's weights (" + bestEpoch + ")");
+        listener.message(String.format(Locale.ROOT, "kept epoch %d, the best validation ELBO (%.2f)", bestEpoch,
+            bestElbo));
+      }
+      return new Result(epoch, secondsBefore + (System.nanoTime() - started) / 1e9, cancelled, history,
+          best == null ? epoch : bestEpoch, bestElbo, runs);
     }
   }
 
@@ -272,8 +338,15 @@ public final class ImageTrainer {
   }
 
   private static void writeCheckpoint(Path dir, ImageMechanism m, Adam adam, int epoch, double seconds,
-      List<double[]> history) throws IOException {
+      List<double[]> history, List<double[]> runs, NDList newBest, int bestEpoch, double bestElbo) throws IOException {
     Files.createDirectories(dir);
+    if (newBest != null) {
+      Path part = dir.resolve(BEST_FILE + ".tmp");
+      try (OutputStream out = Files.newOutputStream(part)) {
+        newBest.encode(out, NDList.Encoding.SAFETENSORS);
+      }
+      Files.move(part, dir.resolve(BEST_FILE), StandardCopyOption.REPLACE_EXISTING);
+    }
     try (NDManager tmp = NDManager.newBaseManager()) {
       NDList all = m.snapshot(tmp);
       all.addAll(adam.state(tmp));
@@ -288,6 +361,11 @@ public final class ImageTrainer {
     state.addProperty("epoch", epoch);
     state.addProperty("seconds", seconds);
     state.add("history", GSON.toJsonTree(history));
+    state.add("runs", GSON.toJsonTree(runs));
+    if (bestEpoch > 0) {
+      state.addProperty("best_epoch", bestEpoch);
+      state.addProperty("best_validation_elbo", bestElbo);
+    }
     Path part = dir.resolve(STATE_FILE + ".tmp");
     Files.writeString(part, GSON.toJson(state), StandardCharsets.UTF_8);
     Files.move(part, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING);

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import javafx.scene.control.DialogPane;
 import javafx.scene.control.Slider;
-import javafx.scene.shape.Line;
+import javafx.scene.shape.Polyline;
 import javafx.scene.text.Text;
 import javafx.stage.Stage;
 import org.junit.jupiter.api.Test;
@@ -74,7 +74,7 @@ class ExplorerAppTest {
   @Test
   void anInterventionCutsTheIncomingEdges(FxRobot robot) {
     robot.interact(() -> app.view().doSwitch("i").setSelected(true));
-    Line edge = robot.lookup("#edge-t-i").queryAs(Line.class);
+    Polyline edge = robot.lookup("#edge-t-i").queryAs(Polyline.class);
     assertTrue(!edge.getStrokeDashArray().isEmpty(), "the edge t -> i is drawn cut");
     assertTrue(robot.lookup("#cut-t-i").tryQuery().isPresent(), "and marked with scissors");
     assertTrue(robot.lookup("#node-i").queryAs(Text.class).getText().startsWith("do(i)"));
@@ -143,5 +143,25 @@ class ExplorerAppTest {
     }
     robot.clickOn("#rung-counterfactual");
     assertTrue(robot.lookup("#density").tryQuery().isPresent());
+  }
+
+  @Test
+  void theComparisonTabShowsSeeingDoingAndImaginingApart(FxRobot robot) {
+    robot.clickOn("Seeing, doing, imagining");
+    RungComparisonPanel panel = app.view().comparisonPanel();
+    assertEquals("t", panel.variableChoice().getValue());
+    assertEquals("i", panel.causeChoice().getValue());
+    robot.interact(() -> app.view().slider("i").setValue(230));
+    org.deepscm.eval.RungComparison c = panel.last();
+    assertEquals(230, c.causeValue(), 1e-9, "b* follows the slider");
+    double seeing = java.util.Arrays.stream(c.conditional()).average().orElseThrow();
+    double doing = java.util.Arrays.stream(c.interventional()).average().orElseThrow();
+    double marginal = java.util.Arrays.stream(c.marginal()).average().orElseThrow();
+    assertTrue(seeing > doing + 0.5, "a bright digit is seen with a thick stroke: " + seeing + " vs " + doing);
+    assertEquals(marginal, doing, 0.1, "setting the intensity leaves the thickness alone");
+    assertEquals(app.view().session().observed().get("t"), c.counterfactual(), 1e-4,
+        "this case's thickness had its intensity been set");
+    assertTrue(robot.lookup("#compare-caption").queryAs(javafx.scene.control.Label.class).getText()
+        .startsWith("Seeing i = 230"));
   }
 }

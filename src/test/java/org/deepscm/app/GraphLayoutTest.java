@@ -31,4 +31,36 @@ class GraphLayoutTest {
       }
     }
   }
+
+  @Test
+  void edgesGoAroundTheNodesBetweenTheirEnds() {
+    // Morpho-MNIST's full graph: t -> i -> x and t -> x; a straight t -> x would run through i
+    CausalGraph g = new CausalGraph(List.of(Variable.positive("t", "px"), Variable.bounded("i", "", 0, 255),
+        Variable.image("x", 28, 28)), Map.of("i", List.of("t"), "x", List.of("t", "i")));
+    double w = 150;
+    double h = 48;
+    GraphLayout.Placement p = GraphLayout.layout(g, w, h);
+    for (String[] e : g.edges()) {
+      List<double[]> route = p.routes().get(e[0] + "->" + e[1]);
+      assertTrue(route != null && route.size() >= 2, "a route for " + e[0] + " -> " + e[1]);
+      double[] end = route.get(route.size() - 1);
+      double[] target = p.topLeft().get(e[1]);
+      assertTrue(Math.abs(end[1] - target[1]) < 1e-6 && end[0] >= target[0] && end[0] <= target[0] + w,
+          e[0] + " -> " + e[1] + " must end on the top side of " + e[1]);
+      for (String other : p.topLeft().keySet()) {
+        if (other.equals(e[0]) || other.equals(e[1])) {
+          continue;
+        }
+        double[] box = p.topLeft().get(other);
+        for (int k = 0; k + 1 < route.size(); k++) {
+          for (double f = 0; f <= 1; f += 0.01) {
+            double x = route.get(k)[0] + f * (route.get(k + 1)[0] - route.get(k)[0]);
+            double y = route.get(k)[1] + f * (route.get(k + 1)[1] - route.get(k)[1]);
+            boolean inside = x > box[0] && x < box[0] + w && y > box[1] && y < box[1] + h;
+            assertTrue(!inside, e[0] + " -> " + e[1] + " passes through " + other);
+          }
+        }
+      }
+    }
+  }
 }

@@ -20,15 +20,15 @@ import org.deepscm.flow.ParameterSet;
  *
  * Coefficients are exact in float32 so the closed forms hold to rounding.
  */
-final class LinearGaussianScm {
-  static final double MU = 1.5, SIGMA = 2.0;
-  static final double A = 0.75, B = -1.0, LOG_S = 0.5;
-  static final double C = -1.25, D = 0.5, E = 3.0, LOG_R = -0.25;
-  static final double S = Math.exp(LOG_S), R = Math.exp(LOG_R);
+public final class LinearGaussianScm {
+  public static final double MU = 1.5, SIGMA = 2.0;
+  public static final double A = 0.75, B = -1.0, LOG_S = 0.5;
+  public static final double C = -1.25, D = 0.5, E = 3.0, LOG_R = -0.25;
+  public static final double S = Math.exp(LOG_S), R = Math.exp(LOG_R);
 
   private LinearGaussianScm() {}
 
-  static StructuralCausalModel build() {
+  public static StructuralCausalModel build() {
     NDManager manager = NDManager.newBaseManager();
     ParameterSet params = new ParameterSet(manager);
     Variable x = Variable.real("x", "");

@@ -156,6 +156,19 @@ public final class MorphoMnistDataset {
     }
   }
 
+  /**
+   * The covariates (and noise) of every unit of a split exactly as {@link #load} draws them, without
+   * rendering a single image: the scalar measures need the whole test split, and this is instant.
+   */
+  public static CovariateTable covariates(MnistDigits digits, Split split, long seed) {
+    int[] units = split.of(digits.split());
+    try {
+      return generate(digits, units, seed + split.ordinal() * 7919L, null, () -> false, 0).covariates();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private MorphoMnistDataset first(int count) {
     return new MorphoMnistDataset(java.util.Arrays.copyOf(digit, count), java.util.Arrays.copyOf(label, count),
         java.util.Arrays.copyOf(epsT, count), java.util.Arrays.copyOf(epsI, count),
