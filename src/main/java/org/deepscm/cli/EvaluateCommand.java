@@ -53,24 +53,9 @@ final class EvaluateCommand implements Callable<Integer> {
       if (data != null) {
         CovariateTable test = CounterfactualCommand.readCsv(data, m.scm().graph());
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
-      } else if ("morphomnist".equals(dataset(m))) {
-        MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
-        MorphoMnistDataset test = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
-            MorphoMnistDataset.DEFAULT_SEED, units);
-        var err = spec.commandLine().getErr();
-        measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test,
-            MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
-            units, ImageMechanism.DEFAULT_PARTICLES, seed,
-            done -> {
-              err.printf("\revaluated %d units", done);
-              err.flush();
-            });
-        err.println();
-      } else if ("morphomnist-covariates".equals(dataset(m))) {
-        measures = CovariateEvaluation.morphoMnist(m.scm(), seed);
       } else {
-        throw new IllegalArgumentException("model " + model.model + " was not trained on a built-in dataset"
-            + " (training.dataset = " + dataset(m) + "): give its test data with --data FILE.csv");
+        var err = spec.commandLine().getErr();
+        measures = builtIn(m, model.model, units, seed, err);
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println("model " + m.name() + " (" + model.model + ")");
@@ -83,6 +68,32 @@ final class EvaluateCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * The measures of a model trained on a built-in dataset, on its test split (image models: the
+   * first {@code units} test digits); progress goes to {@code err}.
+   */
+  static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, PrintWriter err)
+      throws IOException {
+    if ("morphomnist".equals(dataset(m))) {
+      MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+      MorphoMnistDataset test = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
+          MorphoMnistDataset.DEFAULT_SEED, units);
+      Map<String, Double> measures = MorphoMnistEvaluation.evaluate(m.scm(), digits, test,
+          MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
+          units, ImageMechanism.DEFAULT_PARTICLES, seed, done -> {
+            err.printf("\revaluated %d units", done);
+            err.flush();
+          });
+      err.println();
+      return measures;
+    }
+    if ("morphomnist-covariates".equals(dataset(m))) {
+      return CovariateEvaluation.morphoMnist(m.scm(), seed);
+    }
+    throw new IllegalArgumentException("model " + folder + " was not trained on a built-in dataset"
+        + " (training.dataset = " + dataset(m) + "): give its test data with --data FILE.csv");
   }
 
   static String dataset(SavedModel m) {

@@ -73,6 +73,9 @@ public final class MorphoMnistEvaluation {
     double cfT = 0;
     double cfI = 0;
     double cfTrue = 0;
+    // the same errors split by the intervened variable: [do(t), do(i)] x [thickness, intensity]
+    double[][] byTarget = new double[2][2];
+    int[] byTargetCount = new int[2];
     double comp1 = 0;
     double comp10 = 0;
     double reverse = 0;
@@ -107,8 +110,14 @@ public final class MorphoMnistEvaluation {
             for (int p = 0; p < img.length; p++) {
               img[p] = cfPx[u * MnistDigits.PIXELS + p];
             }
-            cfT += Math.abs(Morphology.measureThickness(img) - tStar[u]);
-            cfI += Math.abs(Morphology.measureIntensity(img) - iStar[u]);
+            double errT = Math.abs(Morphology.measureThickness(img) - tStar[u]);
+            double errI = Math.abs(Morphology.measureIntensity(img) - iStar[u]);
+            cfT += errT;
+            cfI += errI;
+            int target = dos.containsKey("t") ? 0 : 1;
+            byTarget[target][0] += errT;
+            byTarget[target][1] += errI;
+            byTargetCount[target]++;
             int unit = from + u;
             double[] truth = MorphoMnistTrueScm.counterfactualImage(digits.imageDoubles(test.digit(unit)),
                 test.epsT(unit), test.epsI(unit), dos.get("t"), dos.get("i"));
@@ -146,6 +155,10 @@ public final class MorphoMnistEvaluation {
     out.put("recon_mae", recon / n);
     out.put("cf_thickness_mae", cfT / cfCount);
     out.put("cf_intensity_mae", cfI / cfCount);
+    out.put("cf_thickness_mae_do_t", byTarget[0][0] / byTargetCount[0]);
+    out.put("cf_thickness_mae_do_i", byTarget[1][0] / byTargetCount[1]);
+    out.put("cf_intensity_mae_do_t", byTarget[0][1] / byTargetCount[0]);
+    out.put("cf_intensity_mae_do_i", byTarget[1][1] / byTargetCount[1]);
     out.put("cf_true_mae", cfTrue / cfCount);
     out.put("composition_l1_1", comp1 / n);
     out.put("composition_l1_10", comp10 / n);

@@ -164,4 +164,20 @@ class CommandLineTest {
     assertTrue(again.err().contains("resumed from") && again.err().contains("epoch    3/3")
         && !again.err().contains("epoch    1/3"), again.err());
   }
+
+  @Test
+  void compactHalvesTheWeightsAndRecordsThatTheMeasuresStay() throws Exception {
+    Path out = dir.resolve("half");
+    Run r = run("compact", "--model", "models/morphomnist-covariates", "--out", out.toString(), "--check-units", "1");
+    assertEquals(0, r.code(), r.err());
+    long before = Files.size(Path.of("models/morphomnist-covariates/weights.safetensors"));
+    long after = Files.size(out.resolve("weights.safetensors"));
+    assertTrue(after < 0.75 * before, "float16 weights: " + before + " -> " + after + " bytes");
+    String card = Files.readString(out.resolve("MODEL_CARD.md"));
+    assertTrue(card.contains("## Half precision"), card);
+    String row = card.lines().filter(l -> l.startsWith("| log_p_i_given_t |")).reduce((a, b) -> b).orElseThrow();
+    String[] cells = row.split("\\|");
+    assertEquals(Double.parseDouble(cells[2].trim()), Double.parseDouble(cells[3].trim()), 0.01,
+        "log p(i | t) with float16 weights: " + row);
+  }
 }
