@@ -108,6 +108,8 @@ public final class ExplorerApp extends Application {
   @Override
   public void start(Stage stage) {
     this.stage = stage;
+    // the first case is drawn on this thread: inference, no autograd graph
+    org.deepscm.flow.ParameterSet.stopRecordingGradients();
     frame.setTop(menus());
     caseStrip.setPadding(new Insets(6));
     caseStrip.setId("cases");
@@ -193,6 +195,12 @@ public final class ExplorerApp extends Application {
     }
     if (model != null) {
       model.close();
+    }
+    if (view != null) {
+      // frees the old case's cached particles once the worker is done with them, off the UI thread
+      Thread release = new Thread(view.session()::release, "release-cache");
+      release.setDaemon(true);
+      release.start();
     }
     model = loaded;
     show(session);

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.deepscm.image.ImageCounterfactual;
+import org.deepscm.image.ImageMechanism;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;
@@ -26,6 +27,13 @@ public final class ExplorerSession {
   private final Map<String, Double> interventions = new LinkedHashMap<>();
   private final String imageVariable;
   private double[] observedImage;
+  /** Bumped by every new case: the worker's cached abductions belong to one case. */
+  private long caseVersion;
+  // the worker's cache (only counterfactual() touches it): the case's abduction per particle count
+  private final Object cacheLock = new Object();
+  private final Map<Integer, ImageMechanism.Abduction> abductions = new LinkedHashMap<>();
+  private long cachedVersion = -1;
+  private NDManager cacheManager;
 
   /** A counterfactual answer; {@code image} and {@code difference} are null for covariate models. */
   public record Result(Map<String, Double> values, double[] image, double[] difference, int particles,
@@ -84,6 +92,7 @@ public final class ExplorerSession {
     observed.clear();
     observed.putAll(values);
     observedImage = image == null ? null : image.clone();
+    caseVersion++;
     interventions.clear();
   }
 
@@ -153,10 +162,12 @@ public final class ExplorerSession {
     Map<String, Double> obs;
     Map<String, Double> dos;
     double[] img;
+    long version;
     synchronized (this) {
       obs = new LinkedHashMap<>(observed);
       dos = new LinkedHashMap<>(interventions);
       img = observedImage == null ? null : observedImage.clone();
+      version = caseVersion;
     }
     long start = System.nanoTime();
     Map<String, Intervention> actions = new LinkedHashMap<>();
@@ -180,7 +191,24 @@ public final class ExplorerSession {
           px[k] = (float) img[k];
         }
         NDArray x = nd.create(px, new Shape(1, imageHeight(), imageWidth()));
-        ImageCounterfactual.Result r = ImageCounterfactual.compute(scm(), values, x, actions, particles);
+        ImageCounterfactual.Result r;
+        synchronized (cacheLock) {
+          // the case's posterior particles and their decoded means are reused while sliders move:
+          // a step then decodes only the particles under the new parents (same answer: same seed)
+          if (cachedVersion != version) {
+            clearCache();
+            cachedVersion = version;
+          }
+          if (cacheManager == null) {
+            cacheManager = NDManager.newBaseManager();
+          }
+          ImageMechanism.Abduction a = abductions.get(particles);
+          if (a == null) {
+            a = ImageCounterfactual.abduct(scm(), values, x, particles, cacheManager);
+            abductions.put(particles, a);
+          }
+          r = ImageCounterfactual.compute(scm(), values, a, actions, nd);
+        }
         r.scalars().forEach((k, v) -> out.put(k, (double) v.getFloat(0)));
         float[] c = r.image().toFloatArray();
         cfImage = new double[c.length];
@@ -191,6 +219,22 @@ public final class ExplorerSession {
         }
       }
       return new Result(out, cfImage, diff, particles, (System.nanoTime() - start) / 1e6);
+    }
+  }
+
+  private void clearCache() {
+    abductions.values().forEach(ImageMechanism.Abduction::close);
+    abductions.clear();
+  }
+
+  /** Frees the cached abductions (the model itself belongs to the caller). */
+  public void release() {
+    synchronized (cacheLock) {
+      clearCache();
+      if (cacheManager != null) {
+        cacheManager.close();
+        cacheManager = null;
+      }
     }
   }
 }

@@ -46,6 +46,7 @@ public final class LatestOnlyExecutor implements AutoCloseable {
 
   public void submit(Job job) {
     if (inline) {
+      org.deepscm.flow.ParameterSet.stopRecordingGradients();
       job.run(() -> false);
       return;
     }
@@ -55,6 +56,8 @@ public final class LatestOnlyExecutor implements AutoCloseable {
   }
 
   private void drain() {
+    // model work on this thread is inference: no autograd graph through the weights
+    org.deepscm.flow.ParameterSet.stopRecordingGradients();
     Job job;
     while ((job = pending.getAndSet(null)) != null) {
       try {

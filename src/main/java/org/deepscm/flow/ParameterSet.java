@@ -20,6 +20,18 @@ import java.util.Random;
  * manager (one per training step or per request) and still carry gradients to the stored arrays.
  */
 public final class ParameterSet {
+  /**
+   * Turns libtorch's gradient recording off for the calling thread. libtorch records gradients by
+   * default on every thread and DJL turns that off only on the thread that starts the engine, so a
+   * worker thread would otherwise build an autograd graph in every inference through the stored
+   * weights (slower, more memory) and an optimiser's in-place update of them would be refused.
+   * A gradient collector turns recording on for its own lifetime only.
+   */
+  public static void stopRecordingGradients() {
+    ai.djl.engine.Engine.getInstance(); // loads libtorch first
+    ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+  }
+
   private final NDManager manager;
   private final Map<String, NDArray> arrays = new LinkedHashMap<>();
 

@@ -1,6 +1,7 @@
 package org.deepscm.image;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.deepscm.scm.Intervention;
@@ -50,5 +51,32 @@ public final class ImageCounterfactual {
       paStar.put(p, star.get(p));
     }
     return new Result(star, mechanism.counterfactual(image, pa, paStar, particles));
+  }
+
+  /** The abduction of the observed images given their observed parents (see {@link ImageMechanism#abduct}). */
+  public static ImageMechanism.Abduction abduct(StructuralCausalModel scm, Map<String, NDArray> scalars,
+      NDArray image, int particles, NDManager owner) {
+    ImageMechanism mechanism = (ImageMechanism) scm.mechanism(imageVariable(scm));
+    Map<String, NDArray> pa = new LinkedHashMap<>();
+    for (String p : mechanism.parents()) {
+      pa.put(p, scalars.get(p));
+    }
+    return mechanism.abduct(owner, image, pa, particles);
+  }
+
+  /** As {@link #compute}, from an abduction of the same units made by {@link #abduct}. */
+  public static Result compute(StructuralCausalModel scm, Map<String, NDArray> scalars,
+      ImageMechanism.Abduction abduction, Map<String, Intervention> interventions, NDManager target) {
+    String x = imageVariable(scm);
+    if (interventions.containsKey(x)) {
+      throw new InvalidModelException("cannot intervene on the image '" + x + "' itself: intervene on its causes");
+    }
+    Map<String, NDArray> star = scm.scalarPart().counterfactual(scalars, interventions);
+    ImageMechanism mechanism = (ImageMechanism) scm.mechanism(x);
+    Map<String, NDArray> paStar = new LinkedHashMap<>();
+    for (String p : mechanism.parents()) {
+      paStar.put(p, star.get(p));
+    }
+    return new Result(star, mechanism.counterfactual(abduction, paStar, target));
   }
 }

@@ -229,26 +229,85 @@ public final class ImageMechanism implements Mechanism {
    */
   public NDArray counterfactual(NDArray value, Map<String, NDArray> parents,
       Map<String, NDArray> counterfactualParents, int particles) {
+    try (Abduction a = abduct(value.getManager(), value, parents, particles)) {
+      return counterfactual(a, counterfactualParents, value.getManager());
+    }
+  }
+
+  /**
+   * The half of Eq. 6 that depends only on the observed units: their logit images y, the particles
+   * z ~ q(z | x, pa) and the decoded means mu(z, pa). One abduction answers any number of
+   * counterfactual parents (the explorer keeps its case's while a slider moves, so that each step
+   * decodes only the particles under pa*). It owns its arrays: close it.
+   */
+  public final class Abduction implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray y;
+    private final NDArray mu;
+    private final NDArray z;
+    private final Images images;
+    private final int particles;
+
+    private Abduction(NDManager manager, NDArray y, NDArray z, NDArray mu, Images images, int particles) {
+      this.manager = manager;
+      this.y = y;
+      this.z = z;
+      this.mu = mu;
+      this.images = images;
+      this.particles = particles;
+    }
+
+    public int units() {
+      return images.n;
+    }
+
+    public int particles() {
+      return particles;
+    }
+
+    @Override
+    public void close() {
+      manager.close();
+    }
+  }
+
+  /** Abduction of {@code value} given its parents, its arrays in a new sub-manager of {@code owner}. */
+  public Abduction abduct(NDManager owner, NDArray value, Map<String, NDArray> parents, int particles) {
     checkParticles(particles);
     Images img = checkImages(value);
     float[] ctx = contextRows(parents, img.n, "");
-    float[] ctxStar = contextRows(counterfactualParents, img.n, "counterfactual ");
-    NDManager caller = value.getManager();
-    try (NDManager scope = caller.newSubManager()) {
-      int n = img.n;
-      int sn = particles * n;
+    NDManager own = owner.newSubManager();
+    try (NDManager scope = own.newSubManager()) {
       NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
-      NDArray c = contextArray(scope, ctx, n);
-      NDArray cStar = contextArray(scope, ctxStar, n);
+      NDArray c = contextArray(scope, ctx, img.n);
       Function<String, NDArray> w = nets.inference();
       NDArray z = posteriorDraws(w, y, c, particles);
-      // one decoder pass over [z with pa; z with pa*] (evaluation mode: rows do not interact)
-      NDArray both = c == null ? null : tileRows(c, particles).concat(tileRows(cStar, particles), 0);
-      NDArray mu = nets.decode(w, z.concat(z, 0), both, false);
-      NDArray shift = mu.get(sn + ":").sub(mu.get("0:" + sn));
-      NDArray xs = toPixels(tileRows(y, particles).add(shift));
-      NDArray mean = xs.reshape(particles, n, arch.channels(), arch.height(), arch.width()).mean(new int[] {0});
-      return handBack(caller, mean.reshape(img.shape));
+      NDArray mu = nets.decode(w, z, c == null ? null : tileRows(c, particles), false);
+      y.attach(own);
+      z.attach(own);
+      mu.attach(own);
+      return new Abduction(own, y, z, mu, img, particles);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Eq. 6 from an abduction: x*_s = preprocessing^-1(y + mu(z_s, pa*) - mu(z_s, pa)) clipped to
+   * [0, 255], averaged over the particles in pixel space; shaped like the abducted images, in
+   * {@code target}.
+   */
+  public NDArray counterfactual(Abduction a, Map<String, NDArray> counterfactualParents, NDManager target) {
+    int n = a.images.n;
+    float[] ctxStar = contextRows(counterfactualParents, n, "counterfactual ");
+    try (NDManager scope = a.manager.newSubManager()) {
+      NDArray cStar = contextArray(scope, ctxStar, n);
+      NDArray muStar = nets.decode(nets.inference(), a.z, cStar == null ? null : tileRows(cStar, a.particles),
+          false);
+      NDArray xs = toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu)));
+      NDArray mean = xs.reshape(a.particles, n, arch.channels(), arch.height(), arch.width()).mean(new int[] {0});
+      return handBack(target, mean.reshape(a.images.shape));
     }
   }
 

@@ -37,6 +37,8 @@ public final class Adam {
   /** One update from the gradients the last backward pass left on each parameter. */
   public void step(ParameterSet params) {
     steps++;
+    // an in-place update of the weights must not be recorded (the thread may have recording on)
+    org.deepscm.flow.ParameterSet.stopRecordingGradients();
     double c1 = 1 - Math.pow(beta1, steps);
     double c2 = 1 - Math.pow(beta2, steps);
     for (Map.Entry<String, NDArray> e : params.all().entrySet()) {
