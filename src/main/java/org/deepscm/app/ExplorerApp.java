@@ -27,6 +27,11 @@ import javafx.scene.control.Label;
 import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
+import java.util.List;
+import java.util.ArrayList;
+import javafx.scene.control.ToggleGroup;
+import javafx.scene.control.SeparatorMenuItem;
+import javafx.scene.control.RadioMenuItem;
 import javafx.scene.control.TextField;
 import javafx.scene.image.ImageView;
 import javafx.scene.layout.BorderPane;
@@ -141,7 +146,42 @@ public final class ExplorerApp extends Application {
     Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv);
     presentation.setOnAction(e -> frame.setStyle(presentation.isSelected() ? "-fx-font-size: 20px;" : ""));
     Menu viewMenu = new Menu("View", null, presentation);
-    return new MenuBar(file, viewMenu);
+    return new MenuBar(file, modelMenu(), viewMenu);
+  }
+
+  /** The shipped model folders (models/*), one click each, the one on screen ticked. */
+  private Menu modelMenu() {
+    Menu menu = new Menu("Model");
+    menu.setId("menu-model");
+    ToggleGroup group = new ToggleGroup();
+    Path shipped = AppPaths.resolve(Path.of("models"));
+    List<Path> folders = new ArrayList<>();
+    if (Files.isDirectory(shipped)) {
+      try (var list = Files.list(shipped)) {
+        list.filter(f -> Files.isRegularFile(f.resolve(ModelFolder.MODEL_FILE))).sorted().forEach(folders::add);
+      } catch (java.io.IOException e) {
+        // an unreadable models/ folder leaves only "Open model…"
+      }
+    }
+    for (Path f : folders) {
+      RadioMenuItem item = new RadioMenuItem(f.getFileName().toString());
+      item.setToggleGroup(group);
+      item.setOnAction(e -> load(f));
+      menu.getItems().add(item);
+    }
+    MenuItem other = new MenuItem("Open model…");
+    other.setOnAction(e -> chooseModel());
+    if (!folders.isEmpty()) {
+      menu.getItems().add(new SeparatorMenuItem());
+    }
+    menu.getItems().add(other);
+    // tick the model on screen whenever the menu opens
+    menu.setOnShowing(e -> menu.getItems().forEach(i -> {
+      if (i instanceof RadioMenuItem r) {
+        r.setSelected(model != null && model.name().equals(r.getText()));
+      }
+    }));
+    return menu;
   }
 
   private Optional<Path> choose(String title, String pattern, boolean save) {

@@ -164,4 +164,15 @@ class ExplorerAppTest {
     assertTrue(robot.lookup("#compare-caption").queryAs(javafx.scene.control.Label.class).getText()
         .startsWith("Seeing i = 230"));
   }
+
+  @Test
+  void theModelMenuSwitchesToAnotherShippedModel(FxRobot robot) {
+    robot.clickOn("Model");
+    robot.clickOn("morphomnist-covariates-independent");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals("morphomnist-covariates-independent", app.view().session().model().name());
+    assertTrue(robot.lookup("#edge-t-i").tryQuery().isEmpty(), "the independent model has no edge t -> i");
+    robot.interact(() -> app.view().slider("t").setValue(4.0));
+    assertEquals(app.view().session().observed().get("i"), cf("i"), 1e-3, "and do(t) leaves i alone there");
+  }
 }
