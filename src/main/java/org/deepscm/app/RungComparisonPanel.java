@@ -188,7 +188,7 @@ final class RungComparisonPanel {
       curves.removeSeries((Comparable<?>) key);
     }
     String b = c.cause();
-    String bStar = fmt(c.causeValue());
+    String bStar = ExplorerView.fmt(c.causeValue());
     curves.addSeries("p(" + c.variable() + ")", new double[][] {grid, RungComparison.density(c.marginal(), grid)});
     curves.addSeries("seeing: p(" + c.variable() + " | " + b + " = " + bStar + ")",
         new double[][] {grid, RungComparison.density(c.conditional(), grid)});
@@ -208,8 +208,8 @@ final class RungComparisonPanel {
     plot.addDomainMarker(imagined);
     caption.setText(String.format(Locale.ROOT, "Seeing %s = %s: %s averages %s. Doing %s = %s: %s averages %s. "
             + "Imagining it for this case: %s would have been %s (observed %s).", b, bStar, c.variable(),
-        fmt(mean(c.conditional())), b, bStar, c.variable(), fmt(mean(c.interventional())), c.variable(),
-        fmt(c.counterfactual()), fmt(c.observed())));
+        ExplorerView.fmt(mean(c.conditional())), b, bStar, c.variable(), ExplorerView.fmt(mean(c.interventional())), c.variable(),
+        ExplorerView.fmt(c.counterfactual()), ExplorerView.fmt(c.observed())));
   }
 
   /** Label to the right of the line, {@code down} pixels below the top: two markers at one x stay legible. */
@@ -230,9 +230,5 @@ final class RungComparisonPanel {
 
   private static double mean(double[] a) {
     return java.util.Arrays.stream(a).average().orElse(Double.NaN);
-  }
-
-  private static String fmt(double v) {
-    return Math.abs(v) >= 100 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.3g", v);
   }
 }

@@ -305,10 +305,15 @@ public final class ImageMechanism implements Mechanism {
       NDArray cStar = contextArray(scope, ctxStar, n);
       NDArray muStar = nets.decode(nets.inference(), a.z, cStar == null ? null : tileRows(cStar, a.particles),
           false);
-      NDArray xs = toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu)));
-      NDArray mean = xs.reshape(a.particles, n, arch.channels(), arch.height(), arch.width()).mean(new int[] {0});
-      return handBack(target, mean.reshape(a.images.shape));
+      return meanOverParticles(a, toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu))), target);
     }
+  }
+
+  /** Per-particle images (particles * N, C, H, W) of an abduction averaged in pixel space, shaped like its input. */
+  private NDArray meanOverParticles(Abduction a, NDArray perParticle, NDManager target) {
+    NDArray mean = perParticle.reshape(a.particles, a.images.n, arch.channels(), arch.height(), arch.width())
+        .mean(new int[] {0});
+    return handBack(target, mean.reshape(a.images.shape));
   }
 
   /** {@link #reconstruct(NDArray, Map, int)} with 32 particles. */
@@ -322,20 +327,8 @@ public final class ImageMechanism implements Mechanism {
    * generate(abduct(x)), which gives x back, this shows what the networks capture of x.
    */
   public NDArray reconstruct(NDArray value, Map<String, NDArray> parents, int particles) {
-    checkParticles(particles);
-    Images img = checkImages(value);
-    float[] ctx = contextRows(parents, img.n, "");
-    NDManager caller = value.getManager();
-    try (NDManager scope = caller.newSubManager()) {
-      NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
-      NDArray c = contextArray(scope, ctx, img.n);
-      Function<String, NDArray> w = nets.inference();
-      NDArray z = posteriorDraws(w, y, c, particles);
-      NDArray mu = nets.decode(w, z, c == null ? null : tileRows(c, particles), false);
-      NDArray xs = toPixels(mu);
-      NDArray mean = xs.reshape(particles, img.n, arch.channels(), arch.height(), arch.width())
-          .mean(new int[] {0});
-      return handBack(caller, mean.reshape(img.shape));
+    try (Abduction a = abduct(value.getManager(), value, parents, particles)) {
+      return meanOverParticles(a, toPixels(a.mu), value.getManager());
     }
   }
 
