@@ -92,7 +92,8 @@ final class TrainCommand implements Callable<Integer> {
       + "overfitting 7,000 digits (default: ${DEFAULT-VALUE}, the dataset itself)")
   int variants = 1;
 
-  @Option(names = "--eval-units", description = "test units for the image measures (default: ${DEFAULT-VALUE})")
+  @Option(names = "--eval-units", description = "test units for the image measures, a seeded class-stratified sample "
+      + "(default: ${DEFAULT-VALUE}; `evaluate` measures the whole split)")
   int evalUnits = 500;
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
@@ -205,11 +206,7 @@ final class TrainCommand implements Callable<Integer> {
       // save before the (long) evaluation, so the weights are never lost
       save(scm, builder, train, training, name, seconds, null);
       log.printf("evaluating on %d test units…%n", evalUnits);
-      MorphoMnistDataset testSet = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST,
-          MorphoMnistDataset.DEFAULT_SEED, evalUnits);
-      measures = MorphoMnistEvaluation.evaluate(scm, digits, testSet,
-          MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
-          evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
+      measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
           done -> {
             log.printf("\revaluated %d units", done);
             log.flush();

@@ -19,11 +19,20 @@ public final class Measures {
   }
 
   public static void writeJson(Map<String, Double> measures, Path file) throws IOException {
+    writeJson(measures, Map.of(), file);
+  }
+
+  /** The measures with text fields (e.g. which units were measured) first. */
+  public static void writeJson(Map<String, Double> measures, Map<String, String> about, Path file)
+      throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(toJson(measures)) + "\n",
+    JsonObject o = new JsonObject();
+    about.forEach(o::addProperty);
+    toJson(measures).entrySet().forEach(e -> o.add(e.getKey(), e.getValue()));
+    Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n",
         StandardCharsets.UTF_8);
   }
 }

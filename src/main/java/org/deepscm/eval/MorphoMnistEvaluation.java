@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import org.deepscm.data.CovariateTable;
+import org.deepscm.data.StratifiedSample;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
@@ -26,10 +27,13 @@ import org.deepscm.scm.StructuralCausalModel;
  *   <li>{@code elbo_x_given_t_i}, {@code elbo_x_t_i}: lower bounds on log p(x | t, i) and log p(x, t, i)
  *       (nats per image; 4 particles);
  *   <li>{@code log_p_t}, {@code log_p_i_given_t} (or {@code log_p_i}): exact;
- *   <li>{@code recon_mae}: mean absolute pixel error (0..255) of the reconstruction (32 particles);
+ *   <li>{@code recon_mae}: mean absolute pixel error (0..255) of the reconstruction (32 particles),
+ *       also per digit class ({@code recon_mae_class_3}, as the effectiveness errors);
  *   <li>{@code cf_thickness_mae}, {@code cf_intensity_mae}: effectiveness: the morphometrics of each
  *       counterfactual image against the counterfactual t and i the model itself predicts, over
- *       do(t) and do(i) on a grid across the training range;
+ *       do(t) and do(i) on a grid across the training range; {@code cf_thickness_slope_do_t} and
+ *       {@code cf_intensity_slope_do_i}: the least-squares slope of the measured change (counterfactual
+ *       image against the observed one) on the requested change, 1 when the image moves all the way;
  *   <li>{@code cf_true_mae}: pixel MAE between the model's counterfactual and the true one of Eq. 7;
  *   <li>{@code composition_l1_1}, {@code composition_l1_10}: the null intervention applied 1 and
  *       10 times, mean absolute pixel change;
@@ -45,17 +49,45 @@ public final class MorphoMnistEvaluation {
   private MorphoMnistEvaluation() {}
 
   /**
-   * @param test the test units with images; the image measures use the first {@code units} of them
-   *     (each costs about 3 s on 2 CPU cores)
+   * The measures on a seeded, class-stratified random sample of {@code units} test units (the whole
+   * test split when {@code units} is at least its size); the same {@code seed} draws the sample and
+   * the particles.
+   */
+  public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
+      int particles, long seed, IntConsumer progress) {
+    MorphoMnistDataset test = MorphoMnistDataset.render(digits, MorphoMnistDataset.Split.TEST,
+        MorphoMnistDataset.DEFAULT_SEED, testSample(digits, units, seed));
+    return evaluate(scm, digits, test,
+        MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
+        particles, seed, progress);
+  }
+
+  /** The test units (indices into the test split) that {@link #evaluateTestSplit} measures. */
+  public static int[] testSample(MnistDigits digits, int units, long seed) {
+    return StratifiedSample.of(MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST), units, seed);
+  }
+
+  /** Says which test units a run measured, for its JSON and its model card. */
+  public static String describeSample(int units, int splitSize, long seed) {
+    return units >= splitSize
+        ? "the whole test split (" + splitSize + " units)"
+        : "a class-stratified random sample of " + units + " of the " + splitSize + " test units (seed " + seed
+            + ")";
+  }
+
+  /**
+   * @param test the test units to measure, with images (a stratified sample of the split, or all of it)
    * @param testCovariates every test unit's (t, i), for the exact covariate log-likelihoods
    * @param progress hears the number of units done
    */
   public static Map<String, Double> evaluate(StructuralCausalModel scm, MnistDigits digits,
-      MorphoMnistDataset test, CovariateTable testCovariates, int units, int particles, long seed,
-      IntConsumer progress) {
+      MorphoMnistDataset test, CovariateTable testCovariates, int particles, long seed, IntConsumer progress) {
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     StructuralCausalModel covariates = scm.scalarPart();
-    int n = Math.min(units, test.size());
+    int n = test.size();
+    if (n == 0) {
+      throw new IllegalArgumentException("no test units to measure");
+    }
     CovariateTable cov = test.covariates();
     Map<String, Double> out = new LinkedHashMap<>(CovariateEvaluation.logLikelihoods(scm, testCovariates));
     out.remove("log_p_joint");
@@ -68,81 +100,107 @@ public final class MorphoMnistEvaluation {
     for (double i : I_TARGETS) {
       grid.add(Map.of("i", Intervention.set(i)));
     }
-    double elbo = 0;
-    double recon = 0;
-    double cfT = 0;
-    double cfI = 0;
-    double cfTrue = 0;
-    // the same errors split by the intervened variable: [do(t), do(i)] x [thickness, intensity]
+    Sums all = new Sums();
+    Sums[] byClass = new Sums[10];
+    for (int c = 0; c < 10; c++) {
+      byClass[c] = new Sums();
+    }
+    // [do(t), do(i)] x [thickness, intensity] errors, and the effectiveness regressions
     double[][] byTarget = new double[2][2];
     int[] byTargetCount = new int[2];
+    Regression slopeT = new Regression();
+    Regression slopeI = new Regression();
+    double elbo = 0;
+    double cfTrue = 0;
     double comp1 = 0;
     double comp10 = 0;
     double reverse = 0;
-    int cfCount = 0;
     for (int from = 0; from < n; from += CHUNK) {
       int to = Math.min(n, from + CHUNK);
       int m = to - from;
       try (NDManager nd = NDManager.newBaseManager()) {
         ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + from));
         float[] px = new float[m * MnistDigits.PIXELS];
+        double[] measuredT = new double[m];
+        double[] measuredI = new double[m];
         for (int u = 0; u < m; u++) {
           double[] x = test.image(from + u);
           for (int p = 0; p < x.length; p++) {
             px[u * MnistDigits.PIXELS + p] = (float) x[p];
           }
+          measuredT[u] = Morphology.measureThickness(x);
+          measuredI[u] = Morphology.measureIntensity(x);
         }
         NDArray x = nd.create(px, new Shape(m, MnistDigits.SIDE, MnistDigits.SIDE));
         Map<String, NDArray> pa = cov.slice(from, to).toArrays(nd, List.of("t", "i"));
         Map<String, NDArray> imagePa = parentsOf(image, pa);
         elbo += image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false).sum()
             .getDouble();
-        recon += meanAbs(image.reconstruct(x, imagePa, particles), x) * m;
-
-        for (Map<String, Intervention> dos : grid) {
-          Map<String, NDArray> star = covariates.counterfactual(pa, dos);
-          NDArray cf = image.counterfactual(x, imagePa, parentsOf(image, star), particles);
-          float[] cfPx = cf.toFloatArray();
-          double[] tStar = star.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
-          double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
+        // one abduction answers the reconstruction, every intervention of the grid and the first
+        // step of composition and of reversibility
+        try (ImageMechanism.Abduction a = image.abduct(nd, x, imagePa, particles)) {
+          double[] recon = perUnitMeanAbs(image.reconstruct(a, nd), x);
           for (int u = 0; u < m; u++) {
-            double[] img = new double[MnistDigits.PIXELS];
-            for (int p = 0; p < img.length; p++) {
-              img[p] = cfPx[u * MnistDigits.PIXELS + p];
-            }
-            double errT = Math.abs(Morphology.measureThickness(img) - tStar[u]);
-            double errI = Math.abs(Morphology.measureIntensity(img) - iStar[u]);
-            cfT += errT;
-            cfI += errI;
+            all.recon += recon[u];
+            byClass[test.label(from + u)].recon += recon[u];
+            byClass[test.label(from + u)].units++;
+          }
+          all.units += m;
+
+          for (Map<String, Intervention> dos : grid) {
+            Map<String, NDArray> star = covariates.counterfactual(pa, dos);
+            float[] cfPx = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
+            double[] tStar = star.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] tObs = pa.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] iObs = pa.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
             int target = dos.containsKey("t") ? 0 : 1;
-            byTarget[target][0] += errT;
-            byTarget[target][1] += errI;
-            byTargetCount[target]++;
-            int unit = from + u;
-            double[] truth = MorphoMnistTrueScm.counterfactualImage(digits.imageDoubles(test.digit(unit)),
-                test.epsT(unit), test.epsI(unit), dos.get("t"), dos.get("i"));
-            double d = 0;
-            for (int p = 0; p < img.length; p++) {
-              d += Math.abs(img[p] - truth[p]);
+            for (int u = 0; u < m; u++) {
+              double[] img = new double[MnistDigits.PIXELS];
+              for (int p = 0; p < img.length; p++) {
+                img[p] = cfPx[u * MnistDigits.PIXELS + p];
+              }
+              double cfT = Morphology.measureThickness(img);
+              double cfI = Morphology.measureIntensity(img);
+              double errT = Math.abs(cfT - tStar[u]);
+              double errI = Math.abs(cfI - iStar[u]);
+              Sums cls = byClass[test.label(from + u)];
+              for (Sums sums : new Sums[] {all, cls}) {
+                sums.cfT += errT;
+                sums.cfI += errI;
+                sums.cfCount++;
+              }
+              byTarget[target][0] += errT;
+              byTarget[target][1] += errI;
+              byTargetCount[target]++;
+              if (target == 0) {
+                slopeT.add(tStar[u] - tObs[u], cfT - measuredT[u]);
+              } else {
+                slopeI.add(iStar[u] - iObs[u], cfI - measuredI[u]);
+              }
+              int unit = from + u;
+              double[] truth = MorphoMnistTrueScm.counterfactualImage(digits.imageDoubles(test.digit(unit)),
+                  test.epsT(unit), test.epsI(unit), dos.get("t"), dos.get("i"));
+              double d = 0;
+              for (int p = 0; p < img.length; p++) {
+                d += Math.abs(img[p] - truth[p]);
+              }
+              cfTrue += d / img.length;
             }
-            cfTrue += d / img.length;
-            cfCount++;
           }
-        }
 
-        NDArray again = x;
-        for (int k = 1; k <= 10; k++) {
-          again = image.counterfactual(again, imagePa, imagePa, particles);
-          if (k == 1) {
-            comp1 += meanAbs(again, x) * m;
+          NDArray again = image.counterfactual(a, imagePa, nd);
+          comp1 += meanAbs(again, x) * m;
+          for (int k = 2; k <= 10; k++) {
+            again = image.counterfactual(again, imagePa, imagePa, particles);
           }
-        }
-        comp10 += meanAbs(again, x) * m;
+          comp10 += meanAbs(again, x) * m;
 
-        Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.shift(1)));
-        NDArray there = image.counterfactual(x, imagePa, parentsOf(image, star), particles);
-        NDArray back = image.counterfactual(there, parentsOf(image, star), imagePa, particles);
-        reverse += meanAbs(back, x) * m;
+          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.shift(1)));
+          NDArray there = image.counterfactual(a, parentsOf(image, star), nd);
+          NDArray back = image.counterfactual(there, parentsOf(image, star), imagePa, particles);
+          reverse += meanAbs(back, x) * m;
+        }
       }
       if (progress != null) {
         progress.accept(to);
@@ -150,23 +208,79 @@ public final class MorphoMnistEvaluation {
     }
     out.put("elbo_x_given_t_i", elbo / n);
     // the joint bound on the same units as the image term
-    double logCov = CovariateEvaluation.logLikelihoods(scm, cov.slice(0, n)).get("log_p_joint");
+    double logCov = CovariateEvaluation.logLikelihoods(scm, cov).get("log_p_joint");
     out.put("elbo_x_t_i", elbo / n + logCov);
-    out.put("recon_mae", recon / n);
-    out.put("cf_thickness_mae", cfT / cfCount);
-    out.put("cf_intensity_mae", cfI / cfCount);
+    out.put("recon_mae", all.recon / all.units);
+    out.put("cf_thickness_mae", all.cfT / all.cfCount);
+    out.put("cf_intensity_mae", all.cfI / all.cfCount);
     out.put("cf_thickness_mae_do_t", byTarget[0][0] / byTargetCount[0]);
     out.put("cf_thickness_mae_do_i", byTarget[1][0] / byTargetCount[1]);
     out.put("cf_intensity_mae_do_t", byTarget[0][1] / byTargetCount[0]);
     out.put("cf_intensity_mae_do_i", byTarget[1][1] / byTargetCount[1]);
-    out.put("cf_true_mae", cfTrue / cfCount);
+    out.put("cf_thickness_slope_do_t", slopeT.slope());
+    out.put("cf_intensity_slope_do_i", slopeI.slope());
+    out.put("cf_true_mae", cfTrue / all.cfCount);
     out.put("composition_l1_1", comp1 / n);
     out.put("composition_l1_10", comp10 / n);
     out.put("reversibility_l1", reverse / n);
+    for (int c = 0; c < 10; c++) {
+      Sums cls = byClass[c];
+      if (cls.units > 0) {
+        out.put("recon_mae_class_" + c, cls.recon / cls.units);
+        out.put("cf_thickness_mae_class_" + c, cls.cfT / cls.cfCount);
+        out.put("cf_intensity_mae_class_" + c, cls.cfI / cls.cfCount);
+        out.put("test_units_class_" + c, (double) cls.units);
+      }
+    }
     out.putAll(CovariateEvaluation.interventionalChecks(scm, seed));
     out.put("test_units", (double) n);
     out.put("particles", (double) particles);
+    out.put("seed", (double) seed);
     return out;
+  }
+
+  /** Running sums of one group of units. */
+  private static final class Sums {
+    int units;
+    int cfCount;
+    double recon;
+    double cfT;
+    double cfI;
+  }
+
+  /**
+   * Least-squares line of measured change on requested change: slope 1 means the image moved all
+   * the way, 0 that it did not move.
+   */
+  static final class Regression {
+    private long n;
+    private double sx;
+    private double sy;
+    private double sxx;
+    private double sxy;
+
+    void add(double requested, double measured) {
+      if (!Double.isFinite(requested) || !Double.isFinite(measured)) {
+        return;
+      }
+      n++;
+      sx += requested;
+      sy += measured;
+      sxx += requested * requested;
+      sxy += requested * measured;
+    }
+
+    double slope() {
+      double varX = sxx - sx * sx / n;
+      return n < 2 || varX <= 0 ? Double.NaN : (sxy - sx * sy / n) / varX;
+    }
+  }
+
+  /** Mean absolute difference of each unit (first axis) over its pixels. */
+  private static double[] perUnitMeanAbs(NDArray a, NDArray b) {
+    long units = a.getShape().get(0);
+    return a.sub(b).abs().reshape(units, -1).toType(DataType.FLOAT64, false).mean(new int[] {1})
+        .toDoubleArray();
   }
 
   /** The image's parents among the given values (none for the independent model). */

@@ -247,9 +247,12 @@ public final class ImageMechanism implements Mechanism {
     private final NDArray z;
     private final Images images;
     private final int particles;
+    private final float[] context;
 
-    private Abduction(NDManager manager, NDArray y, NDArray z, NDArray mu, Images images, int particles) {
+    private Abduction(NDManager manager, NDArray y, NDArray z, NDArray mu, Images images, int particles,
+        float[] context) {
       this.manager = manager;
+      this.context = context;
       this.y = y;
       this.z = z;
       this.mu = mu;
@@ -286,7 +289,7 @@ public final class ImageMechanism implements Mechanism {
       y.attach(own);
       z.attach(own);
       mu.attach(own);
-      return new Abduction(own, y, z, mu, img, particles);
+      return new Abduction(own, y, z, mu, img, particles, ctx);
     } catch (RuntimeException e) {
       own.close();
       throw e;
@@ -301,6 +304,12 @@ public final class ImageMechanism implements Mechanism {
   public NDArray counterfactual(Abduction a, Map<String, NDArray> counterfactualParents, NDManager target) {
     int n = a.images.n;
     float[] ctxStar = contextRows(counterfactualParents, n, "counterfactual ");
+    if (java.util.Arrays.equals(ctxStar, a.context)) {
+      // the null intervention: the decoder is deterministic, so mu(z, pa*) = mu(z, pa) and y* = y
+      try (NDManager scope = a.manager.newSubManager()) {
+        return meanOverParticles(a, toPixels(tileRows(a.y, a.particles)), target);
+      }
+    }
     try (NDManager scope = a.manager.newSubManager()) {
       NDArray cStar = contextArray(scope, ctxStar, n);
       NDArray muStar = nets.decode(nets.inference(), a.z, cStar == null ? null : tileRows(cStar, a.particles),
@@ -328,8 +337,13 @@ public final class ImageMechanism implements Mechanism {
    */
   public NDArray reconstruct(NDArray value, Map<String, NDArray> parents, int particles) {
     try (Abduction a = abduct(value.getManager(), value, parents, particles)) {
-      return meanOverParticles(a, toPixels(a.mu), value.getManager());
+      return reconstruct(a, value.getManager());
     }
+  }
+
+  /** The reconstruction of {@link #reconstruct(NDArray, Map, int)} from an abduction, in {@code target}. */
+  public NDArray reconstruct(Abduction a, NDManager target) {
+    return meanOverParticles(a, toPixels(a.mu), target);
   }
 
   /**

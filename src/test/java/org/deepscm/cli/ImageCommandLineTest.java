@@ -106,16 +106,25 @@ class ImageCommandLineTest {
   @Test
   void evaluateWritesEveryImageMeasure() throws IOException {
     Path json = dir.resolve("m.json");
-    var r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "6", "--json", json.toString());
+    var r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "10", "--json", json.toString());
     assertEquals(0, r.code(), r.err());
     var m = com.google.gson.JsonParser.parseString(Files.readString(json)).getAsJsonObject();
     for (String key : new String[] {"elbo_x_t_i", "elbo_x_given_t_i", "log_p_t", "log_p_i_given_t", "recon_mae",
         "cf_thickness_mae", "cf_intensity_mae", "cf_true_mae", "composition_l1_1", "composition_l1_10",
-        "reversibility_l1", "do_t_mean_abs_error"}) {
+        "reversibility_l1", "do_t_mean_abs_error", "cf_thickness_slope_do_t", "cf_intensity_slope_do_i",
+        "cf_thickness_mae_do_t", "cf_intensity_mae_do_i", "recon_mae_class_0", "recon_mae_class_9",
+        "cf_intensity_mae_class_5"}) {
       assertTrue(m.has(key), key + " in " + m.keySet());
       assertTrue(Double.isFinite(m.get(key).getAsDouble()), key + " = " + m.get(key));
     }
     assertTrue(m.get("composition_l1_1").getAsDouble() < 1e-2, "the null intervention keeps the image");
-    assertEquals(6, m.get("test_units").getAsInt());
+    assertEquals(10, m.get("test_units").getAsInt());
+    // ten of the class-ordered split, stratified: one of each class, not ten zeros
+    for (int c = 0; c < 10; c++) {
+      assertEquals(1, m.get("test_units_class_" + c).getAsInt(), "class " + c);
+    }
+    assertTrue(m.get("unit_sample").getAsString().contains("class-stratified random sample of 10"),
+        m.get("unit_sample").getAsString());
+    assertEquals(1, m.get("seed").getAsInt());
   }
 }

@@ -157,6 +157,52 @@ public final class MorphoMnistDataset {
   }
 
   /**
+   * The chosen units of a split (indices into the split, in the order given) exactly as {@link #load}
+   * makes them (same noise, same images), rendered at once without touching the cache: for a
+   * stratified sample of the test split or a page of cases.
+   */
+  public static MorphoMnistDataset render(MnistDigits digits, Split split, long seed, int[] chosen) {
+    int[] units = split.of(digits.split());
+    MorphoMnistDataset all;
+    try {
+      all = generate(digits, units, seed + split.ordinal() * 7919L, null, () -> false, 0);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    int n = chosen.length;
+    int[] digit = new int[n];
+    int[] label = new int[n];
+    double[] epsT = new double[n];
+    double[] epsI = new double[n];
+    for (int k = 0; k < n; k++) {
+      int u = chosen[k];
+      if (u < 0 || u >= units.length) {
+        throw new IndexOutOfBoundsException("unit " + u + " outside the " + split.name().toLowerCase(Locale.ROOT)
+            + " split's 0.." + (units.length - 1));
+      }
+      digit[k] = all.digit[u];
+      label[k] = all.label[u];
+      epsT[k] = all.epsT[u];
+      epsI[k] = all.epsI[u];
+    }
+    MorphoMnistDataset d = new MorphoMnistDataset(digit, label, epsT, epsI, new byte[n * MnistDigits.PIXELS]);
+    for (int k = 0; k < n; k++) {
+      d.renderUnit(digits, k);
+    }
+    return d;
+  }
+
+  /** The label of every unit of a split, without rendering: the strata of a sample. */
+  public static int[] labels(MnistDigits digits, Split split) {
+    int[] units = split.of(digits.split());
+    int[] out = new int[units.length];
+    for (int u = 0; u < units.length; u++) {
+      out[u] = digits.label(units[u]);
+    }
+    return out;
+  }
+
+  /**
    * The covariates (and noise) of every unit of a split exactly as {@link #load} draws them, without
    * rendering a single image: the scalar measures need the whole test split, and this is instant.
    */
@@ -201,15 +247,19 @@ public final class MorphoMnistDataset {
       if (cancelled.getAsBoolean()) {
         throw new IOException("dataset generation cancelled after " + u + " of " + n + " digits");
       }
-      double[] x = MorphoMnistTrueScm.image(digits.imageDoubles(units[u]), d.thickness(u), d.intensity(u));
-      for (int p = 0; p < x.length; p++) {
-        images[u * MnistDigits.PIXELS + p] = (byte) Math.round(Math.max(0, Math.min(255, x[p])));
-      }
+      d.renderUnit(digits, u);
       if (progress != null && ((u + 1) % 100 == 0 || u + 1 == render)) {
         progress.update(u + 1, n);
       }
     }
     return d;
+  }
+
+  private void renderUnit(MnistDigits digits, int u) {
+    double[] x = MorphoMnistTrueScm.image(digits.imageDoubles(digit[u]), thickness(u), intensity(u));
+    for (int p = 0; p < x.length; p++) {
+      images[u * MnistDigits.PIXELS + p] = (byte) Math.round(Math.max(0, Math.min(255, x[p])));
+    }
   }
 
   private void write(Path imageFile, Path tableFile) throws IOException {
