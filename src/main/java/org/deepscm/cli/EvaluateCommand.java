@@ -8,12 +8,14 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.AppPaths;
+import org.deepscm.DeviceInfo;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.eval.Measures;
+import org.deepscm.train.ModelCard;
 import org.deepscm.scm.SavedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,6 +43,16 @@ final class EvaluateCommand implements Callable<Integer> {
       + "cores; each unit costs about 0.6 s)")
   Integer units;
 
+  @Option(names = "--record", description = "write the measures into the model folder (model.json and the "
+      + "model card's measures section), with the sample, seed, command and wall time")
+  boolean record;
+
+  @Option(names = "--real-digits", paramLabel = "N", description = "image models: also measure do(t) and do(i) "
+      + "on N real MNIST test digits (class-stratified) as a user's own digits, t and i measured on the image; "
+      + "as given (real_*) and brought to the model's typical intensity first (real_typical_*); 0 skips it "
+      + "(default: ${DEFAULT-VALUE})")
+  int realDigits = 60;
+
   @Option(names = "--seed", description = "random seed of the unit sample and of the sampled measures "
       + "(default: ${DEFAULT-VALUE})")
   int seed = 1;
@@ -50,6 +62,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    long started = System.nanoTime();
     try (SavedModel m = model.load()) {
       Map<String, Double> measures;
       if (data != null) {
@@ -57,7 +70,7 @@ final class EvaluateCommand implements Callable<Integer> {
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
       } else {
         var err = spec.commandLine().getErr();
-        measures = builtIn(m, model.model, units == null ? Integer.MAX_VALUE : units, seed, err);
+        measures = builtIn(m, model.model, units == null ? Integer.MAX_VALUE : units, seed, realDigits, err);
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println("model " + m.name() + " (" + model.model + ")");
@@ -67,6 +80,15 @@ final class EvaluateCommand implements Callable<Integer> {
       if (json != null) {
         Measures.writeJson(measures, about(measures, seed), json);
         spec.commandLine().getErr().println("wrote " + json);
+      }
+      if (record) {
+        Path folder = AppPaths.resolve(model.model);
+        String how = String.format(java.util.Locale.ROOT, "Measured on %s with `evaluate --model %s --seed %d%s` "
+            + "in %.0f s (%s).", about(measures, seed).getOrDefault("unit_sample", "the test split"), model.model, seed,
+            (units == null ? "" : " --units " + units) + (realDigits == 60 ? "" : " --real-digits " + realDigits),
+            (System.nanoTime() - started) / 1e9, DeviceInfo.describe());
+        ModelCard.recordMeasures(folder, measures, how);
+        spec.commandLine().getErr().println("recorded the measures in " + folder);
       }
     }
     return 0;
@@ -79,6 +101,11 @@ final class EvaluateCommand implements Callable<Integer> {
    */
   static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, PrintWriter err)
       throws IOException {
+    return builtIn(m, folder, units, seed, 0, err);
+  }
+
+  static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, int realDigits,
+      PrintWriter err) throws IOException {
     if ("morphomnist".equals(dataset(m))) {
       MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
       int size = MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST).length;
@@ -89,6 +116,14 @@ final class EvaluateCommand implements Callable<Integer> {
             err.flush();
           });
       err.println();
+      if (realDigits > 0) {
+        err.println("counterfactuals of " + realDigits + " real MNIST test digits (as given, then at the model's "
+            + "typical intensity)…");
+        measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
+            seed, false, "real_"));
+        measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
+            seed, true, "real_typical_"));
+      }
       return measures;
     }
     if ("morphomnist-covariates".equals(dataset(m))) {

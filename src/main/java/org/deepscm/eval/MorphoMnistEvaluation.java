@@ -15,6 +15,8 @@ import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.data.morphomnist.TypicalIntensity;
+import org.deepscm.scm.SavedModel;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.StructuralCausalModel;
@@ -111,6 +113,8 @@ public final class MorphoMnistEvaluation {
     Regression slopeT = new Regression();
     Regression slopeI = new Regression();
     double elbo = 0;
+    double[] unitElbo = new double[n];
+    double[] unitRecon = new double[n];
     double cfTrue = 0;
     double comp1 = 0;
     double comp10 = 0;
@@ -134,14 +138,19 @@ public final class MorphoMnistEvaluation {
         NDArray x = nd.create(px, new Shape(m, MnistDigits.SIDE, MnistDigits.SIDE));
         Map<String, NDArray> pa = cov.slice(from, to).toArrays(nd, List.of("t", "i"));
         Map<String, NDArray> imagePa = parentsOf(image, pa);
-        elbo += image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false).sum()
-            .getDouble();
+        double[] chunkElbo = image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false)
+            .toDoubleArray();
+        for (int u = 0; u < m; u++) {
+          elbo += chunkElbo[u];
+          unitElbo[from + u] = chunkElbo[u];
+        }
         // one abduction answers the reconstruction, every intervention of the grid and the first
         // step of composition and of reversibility
         try (ImageMechanism.Abduction a = image.abduct(nd, x, imagePa, particles)) {
           double[] recon = perUnitMeanAbs(image.reconstruct(a, nd), x);
           for (int u = 0; u < m; u++) {
             all.recon += recon[u];
+            unitRecon[from + u] = recon[u];
             byClass[test.label(from + u)].recon += recon[u];
             byClass[test.label(from + u)].units++;
           }
@@ -211,6 +220,9 @@ public final class MorphoMnistEvaluation {
     double logCov = CovariateEvaluation.logLikelihoods(scm, cov).get("log_p_joint");
     out.put("elbo_x_t_i", elbo / n + logCov);
     out.put("recon_mae", all.recon / all.units);
+    // what a typical test digit looks like to the model: the explorer and the CLI warn below/above these
+    out.put(Typicality.ELBO_P01, percentile(unitElbo, 1));
+    out.put("recon_mae_p99", percentile(unitRecon, 99));
     out.put("cf_thickness_mae", all.cfT / all.cfCount);
     out.put("cf_intensity_mae", all.cfI / all.cfCount);
     out.put("cf_thickness_mae_do_t", byTarget[0][0] / byTargetCount[0]);
@@ -237,6 +249,94 @@ public final class MorphoMnistEvaluation {
     out.put("particles", (double) particles);
     out.put("seed", (double) seed);
     return out;
+  }
+
+  /**
+   * Counterfactuals of real MNIST test digits, as a user opening their own digit gets them: t and i
+   * measured on the image, then do(t) and do(i) on the grid, the counterfactual image measured again.
+   * Keys {@code <prefix>cf_thickness_mae_do_t}, {@code <prefix>cf_intensity_mae_do_i}, their slopes,
+   * and {@code <prefix>atypical_fraction} (the share of digits {@link Typicality} warns about).
+   *
+   * @param units real digits of the test split, a seeded class-stratified sample
+   * @param typicalIntensity first bring each digit into the model's world ({@link TypicalIntensity})
+   */
+  public static Map<String, Double> realDigits(SavedModel model, MnistDigits digits, int units, int particles,
+      long seed, boolean typicalIntensity, String prefix) {
+    StructuralCausalModel scm = model.scm();
+    ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+    StructuralCausalModel covariates = scm.scalarPart();
+    int[] split = digits.split().test();
+    int[] labels = new int[split.length];
+    for (int u = 0; u < split.length; u++) {
+      labels[u] = digits.label(split[u]);
+    }
+    int[] chosen = StratifiedSample.of(labels, units, seed);
+    int n = chosen.length;
+    float[] px = new float[n * MnistDigits.PIXELS];
+    double[] t = new double[n];
+    double[] i = new double[n];
+    int atypical = 0;
+    for (int k = 0; k < n; k++) {
+      double[] x = digits.imageDoubles(split[chosen[k]]);
+      t[k] = Morphology.measureThickness(x);
+      if (typicalIntensity) {
+        x = TypicalIntensity.apply(scm, x, t[k]).image();
+      }
+      i[k] = Morphology.measureIntensity(x);
+      for (int p = 0; p < x.length; p++) {
+        px[k * MnistDigits.PIXELS + p] = (float) x[p];
+      }
+      if (!Typicality.assess(model, Map.of("t", t[k], "i", i[k]), null).typical()) {
+        atypical++;
+      }
+    }
+    double errT = 0;
+    double errI = 0;
+    Regression slopeT = new Regression();
+    Regression slopeI = new Regression();
+    try (NDManager nd = NDManager.newBaseManager()) {
+      ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+      NDArray x = nd.create(px, new Shape(n, MnistDigits.SIDE, MnistDigits.SIDE));
+      Map<String, NDArray> pa = new LinkedHashMap<>();
+      pa.put("t", nd.create(t));
+      pa.put("i", nd.create(i));
+      try (ImageMechanism.Abduction a = image.abduct(nd, x, parentsOf(image, pa), particles)) {
+        for (double target : T_TARGETS) {
+          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.set(target)));
+          float[] cf = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
+          for (int k = 0; k < n; k++) {
+            double got = Morphology.measureThickness(unit(cf, k));
+            errT += Math.abs(got - target);
+            slopeT.add(target - t[k], got - t[k]);
+          }
+        }
+        for (double target : I_TARGETS) {
+          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("i", Intervention.set(target)));
+          float[] cf = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
+          for (int k = 0; k < n; k++) {
+            double got = Morphology.measureIntensity(unit(cf, k));
+            errI += Math.abs(got - target);
+            slopeI.add(target - i[k], got - i[k]);
+          }
+        }
+      }
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    out.put(prefix + "cf_thickness_mae_do_t", errT / (n * T_TARGETS.length));
+    out.put(prefix + "cf_intensity_mae_do_i", errI / (n * I_TARGETS.length));
+    out.put(prefix + "cf_thickness_slope_do_t", slopeT.slope());
+    out.put(prefix + "cf_intensity_slope_do_i", slopeI.slope());
+    out.put(prefix + "atypical_fraction", (double) atypical / n);
+    out.put(prefix + "units", (double) n);
+    return out;
+  }
+
+  private static double[] unit(float[] images, int k) {
+    double[] img = new double[MnistDigits.PIXELS];
+    for (int p = 0; p < img.length; p++) {
+      img[p] = images[k * MnistDigits.PIXELS + p];
+    }
+    return img;
   }
 
   /** Running sums of one group of units. */
@@ -274,6 +374,16 @@ public final class MorphoMnistEvaluation {
       double varX = sxx - sx * sx / n;
       return n < 2 || varX <= 0 ? Double.NaN : (sxy - sx * sy / n) / varX;
     }
+  }
+
+  /** The q-th percentile (linear interpolation between order statistics). */
+  static double percentile(double[] values, double q) {
+    double[] v = values.clone();
+    java.util.Arrays.sort(v);
+    double pos = q / 100 * (v.length - 1);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(v.length - 1, lo + 1);
+    return v[lo] + (pos - lo) * (v[hi] - v[lo]);
   }
 
   /** Mean absolute difference of each unit (first axis) over its pixels. */

@@ -49,6 +49,42 @@ public final class ModelCard {
     Files.writeString(folder.resolve(ModelFolder.CARD_FILE), b.toString(), StandardCharsets.UTF_8);
   }
 
+  /**
+   * Replaces the measures of a model folder (model.json's training.measures and the card's
+   * "Measures (test split)" section) with a new evaluation, saying how it was made; the rest of the
+   * folder is left as it was.
+   */
+  public static void recordMeasures(Path folder, Map<String, Double> measures, String how) throws IOException {
+    Path modelFile = folder.resolve(ModelFolder.MODEL_FILE);
+    JsonObject model = com.google.gson.JsonParser.parseString(Files.readString(modelFile, StandardCharsets.UTF_8))
+        .getAsJsonObject();
+    JsonObject training = model.has("training") ? model.getAsJsonObject("training") : new JsonObject();
+    JsonObject m = new JsonObject();
+    measures.forEach(m::addProperty);
+    training.add("measures", m);
+    training.addProperty("measured_by", how);
+    model.add("training", training);
+    Path tmp = folder.resolve(ModelFolder.MODEL_FILE + ".tmp");
+    Files.writeString(tmp, new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(model) + "\n",
+        StandardCharsets.UTF_8);
+    Files.move(tmp, modelFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+    StringBuilder section = new StringBuilder("## Measures (test split)\n\n").append(how).append("\n\n")
+        .append("| measure | value |\n|---|---|\n");
+    measures.forEach((k, v) -> section.append("| ").append(k).append(" | ")
+        .append(String.format(Locale.ROOT, "%.4f", v)).append(" |\n"));
+    Path card = folder.resolve(ModelFolder.CARD_FILE);
+    String text = Files.isRegularFile(card) ? Files.readString(card, StandardCharsets.UTF_8) : "";
+    int start = text.indexOf("## Measures (test split)");
+    if (start < 0) {
+      text = text + (text.isEmpty() || text.endsWith("\n\n") ? "" : "\n") + section;
+    } else {
+      int end = text.indexOf("\n## ", start);
+      text = text.substring(0, start) + section + (end < 0 ? "" : text.substring(end));
+    }
+    Files.writeString(card, text, StandardCharsets.UTF_8);
+  }
+
   private static String text(JsonElement e) {
     return e.isJsonPrimitive() ? e.getAsString().replace("|", "\\|") : e.toString().replace("|", "\\|");
   }
