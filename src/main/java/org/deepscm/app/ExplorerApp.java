@@ -17,7 +17,6 @@ import java.util.Optional;
 import javafx.application.Application;
 import javafx.application.Platform;
 import javafx.embed.swing.SwingFXUtils;
-import javafx.geometry.Insets;
 import javafx.scene.Scene;
 import javafx.scene.control.Alert;
 import javafx.scene.control.ButtonType;
@@ -33,10 +32,8 @@ import javafx.scene.control.ToggleGroup;
 import javafx.scene.control.SeparatorMenuItem;
 import javafx.scene.control.RadioMenuItem;
 import javafx.scene.control.TextField;
-import javafx.scene.image.ImageView;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.GridPane;
-import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.stage.DirectoryChooser;
 import javafx.stage.FileChooser;
@@ -61,13 +58,11 @@ import org.deepscm.scm.Variable;
 public final class ExplorerApp extends Application {
   static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full");
   static final Path COVARIATE_MODEL = Path.of("models", "morphomnist-covariates");
-  static final int CASES = 12;
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
   private static volatile Path initialModel;
   private static volatile boolean quitAfterFirstAnswer;
 
   private final BorderPane frame = new BorderPane();
-  private final HBox caseStrip = new HBox(6);
   private final CheckMenuItem presentation = new CheckMenuItem("Presentation mode (larger text)");
   private final LatestOnlyExecutor executor;
   private final java.util.function.Consumer<Runnable> ui;
@@ -75,7 +70,9 @@ public final class ExplorerApp extends Application {
   private Stage stage;
   private SavedModel model;
   private ExplorerView view;
-  private MorphoMnistDataset cases;
+  // made with the first image model, kept across models
+  private CaseStrip caseStrip;
+  private LatestOnlyExecutor caseRenderer;
 
   public ExplorerApp() {
     this(LatestOnlyExecutor.background(), ExplorerView::fx, null);
@@ -116,8 +113,6 @@ public final class ExplorerApp extends Application {
     // the first case is drawn on this thread: inference, no autograd graph
     org.deepscm.flow.ParameterSet.stopRecordingGradients();
     frame.setTop(menus());
-    caseStrip.setPadding(new Insets(6));
-    caseStrip.setId("cases");
     load(startModel != null ? startModel : initialModel != null ? initialModel : defaultModel());
     stage.setTitle("DeepSCM Explorer");
     // no larger than the screen (laptops, projectors)
@@ -263,8 +258,8 @@ public final class ExplorerApp extends Application {
       }
     });
     VBox centre = new VBox(view.root());
-    if (session.imageVariable() != null && cases != null) {
-      centre.getChildren().add(new VBox(2, new Label("Test cases (click one):"), caseStrip));
+    if (session.imageVariable() != null && caseStrip != null) {
+      centre.getChildren().add(caseStrip.root());
     }
     frame.setCenter(centre);
   }
@@ -272,17 +267,21 @@ public final class ExplorerApp extends Application {
   /** The first test case of Morpho-MNIST models; for other models, one unit drawn from the model. */
   private void defaultCase(ExplorerSession session) {
     if (session.imageVariable() != null) {
-      if (cases == null) {
+      if (caseStrip == null) {
+        MnistDigits digits;
         try {
-          MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
-          cases = MorphoMnistDataset.preview(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED,
-              CASES);
+          digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
         } catch (IOException e) {
           throw new IllegalStateException("the Morpho-MNIST digits cannot be read: " + e.getMessage(), e);
         }
-        fillCaseStrip();
+        caseRenderer = executor.sibling();
+        caseStrip = new CaseStrip(digits, caseRenderer, ui, (cases, k) -> {
+          pickCase(view.session(), cases, k);
+          show(view.session());
+        });
       }
-      pickCase(session, 0);
+      // one digit rendered here; the strip's page follows off this thread (a start no slower than before)
+      pickCase(session, caseStrip.firstCase(), 0);
       return;
     }
     Map<String, Double> values = new LinkedHashMap<>();
@@ -301,28 +300,16 @@ public final class ExplorerApp extends Application {
     session.setCase(values, null);
   }
 
-  private void pickCase(ExplorerSession session, int unit) {
+  private void pickCase(ExplorerSession session, MorphoMnistDataset cases, int index) {
     Map<String, Double> values = new LinkedHashMap<>();
-    values.put("t", cases.thickness(unit));
-    values.put("i", cases.intensity(unit));
-    session.setCase(values, cases.image(unit));
+    values.put("t", cases.thickness(index));
+    values.put("i", cases.intensity(index));
+    session.setCase(values, cases.image(index));
   }
 
-  private void fillCaseStrip() {
-    caseStrip.getChildren().clear();
-    for (int u = 0; u < cases.size(); u++) {
-      ImageView thumb = new ImageView(ImageRendering.grey(cases.image(u), 28, 28));
-      thumb.setSmooth(false);
-      thumb.setFitWidth(56);
-      thumb.setPreserveRatio(true);
-      thumb.setId("case-" + u);
-      int unit = u;
-      thumb.setOnMouseClicked(e -> {
-        pickCase(view.session(), unit);
-        show(view.session());
-      });
-      caseStrip.getChildren().add(thumb);
-    }
+  /** The strip of test cases (null until an image model is open). */
+  CaseStrip caseStrip() {
+    return caseStrip;
   }
 
   // ------------------------------------------------------------------ your own image
@@ -485,6 +472,9 @@ public final class ExplorerApp extends Application {
   @Override
   public void stop() {
     executor.close();
+    if (caseRenderer != null) {
+      caseRenderer.close();
+    }
     if (model != null) {
       model.close();
     }

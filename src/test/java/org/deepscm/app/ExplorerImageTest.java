@@ -1,16 +1,28 @@
 package org.deepscm.app;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
 import javafx.scene.control.DialogPane;
 import javafx.scene.image.Image;
 import javafx.scene.image.ImageView;
+import javafx.scene.input.KeyCode;
+import javafx.scene.layout.FlowPane;
 import javafx.stage.Stage;
+import org.deepscm.AppPaths;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.scm.ModelFolder;
@@ -113,5 +125,68 @@ class ExplorerImageTest {
     robot.clickOn("#case-3");
     WaitForAsyncUtils.waitForFxEvents();
     assertTrue(app.view().session().observed().get("t") != t0, "another case");
+  }
+
+  private static final Pattern THUMB_TOOLTIP =
+      Pattern.compile("digit (\\d), test unit (\\d+): t = (\\S+), i = (\\S+)");
+
+  private static Matcher tooltip(FxRobot robot, String thumb) {
+    Matcher m = THUMB_TOOLTIP.matcher(robot.lookup(thumb).queryAs(Button.class).getTooltip().getText());
+    assertTrue(m.matches(), m.toString());
+    return m;
+  }
+
+  /**
+   * The test units of the thumbnails on screen, read from their tooltips, each tooltip's class checked
+   * against the real digit's: 20 distinct units, two of every class, the ones the strip says it shows.
+   */
+  private int[] shownUnits(FxRobot robot, int[] labels) {
+    var thumbs = robot.lookup("#cases").queryAs(FlowPane.class).getChildren();
+    assertEquals(20, thumbs.size());
+    int[] units = new int[thumbs.size()];
+    int[] perClass = new int[10];
+    for (int k = 0; k < units.length; k++) {
+      Matcher m = tooltip(robot, "#case-" + k);
+      units[k] = Integer.parseInt(m.group(2));
+      assertEquals(labels[units[k]], Integer.parseInt(m.group(1)), "the tooltip names the unit's class");
+      perClass[labels[units[k]]]++;
+    }
+    int[] two = new int[10];
+    Arrays.fill(two, 2);
+    assertArrayEquals(two, perClass, "two of each class");
+    assertEquals(units.length, Arrays.stream(units).distinct().count());
+    assertArrayEquals(units, app.caseStrip().shownUnits());
+    return units;
+  }
+
+  @Test
+  void theCaseStripPagesThroughTwoDigitsOfEveryClass(FxRobot robot) throws Exception {
+    int[] labels = MorphoMnistDataset.labels(MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist"))),
+        MorphoMnistDataset.Split.TEST);
+    String of = " of " + labels.length;
+    Node previous = robot.lookup("#cases-previous").query();
+    int[] first = shownUnits(robot, labels);
+    assertEquals("cases 1-20" + of, robot.lookup("#cases-range").queryLabeled().getText());
+    assertTrue(previous.isDisabled(), "no page before the first");
+    assertEquals(tooltip(robot, "#case-0").group(3), ExplorerView.fmt(app.view().session().observed().get("t")),
+        "the window opens on the first case of the first page");
+
+    robot.clickOn("#cases-next");
+    WaitForAsyncUtils.waitForFxEvents();
+    int[] second = shownUnits(robot, labels);
+    assertEquals("cases 21-40" + of, robot.lookup("#cases-range").queryLabeled().getText());
+    assertTrue(Arrays.stream(second).noneMatch(u -> Arrays.stream(first).anyMatch(f -> f == u)), "other cases");
+    assertFalse(previous.isDisabled());
+    robot.clickOn("#case-5");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals(tooltip(robot, "#case-5").group(3), ExplorerView.fmt(app.view().session().observed().get("t")),
+        "a thumbnail of the second page opens its own case");
+
+    // back from the keyboard
+    robot.interact(previous::requestFocus);
+    robot.type(KeyCode.SPACE);
+    WaitForAsyncUtils.waitForFxEvents();
+    assertArrayEquals(first, shownUnits(robot, labels));
+    assertEquals("cases 1-20" + of, robot.lookup("#cases-range").queryLabeled().getText());
   }
 }

@@ -142,21 +142,6 @@ public final class MorphoMnistDataset {
   }
 
   /**
-   * The first {@code count} units of a split exactly as {@link #load} makes them (same noise, same
-   * images), rendered at once without touching the cache: for showing a few cases quickly.
-   */
-  public static MorphoMnistDataset preview(MnistDigits digits, Split split, long seed, int count) {
-    int[] units = split.of(digits.split());
-    try {
-      MorphoMnistDataset all = generate(digits, units, seed + split.ordinal() * 7919L, null, () -> false,
-          Math.min(count, units.length));
-      return all.first(Math.min(count, units.length));
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /**
    * The chosen units of a split (indices into the split, in the order given) exactly as {@link #load}
    * makes them (same noise, same images), rendered at once without touching the cache: for a
    * stratified sample of the test split or a page of cases.
@@ -213,12 +198,6 @@ public final class MorphoMnistDataset {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private MorphoMnistDataset first(int count) {
-    return new MorphoMnistDataset(java.util.Arrays.copyOf(digit, count), java.util.Arrays.copyOf(label, count),
-        java.util.Arrays.copyOf(epsT, count), java.util.Arrays.copyOf(epsI, count),
-        java.util.Arrays.copyOf(images, count * MnistDigits.PIXELS));
   }
 
   /** Draws the noise of every unit from the seed and renders the images (about 8 ms a digit). */

@@ -1,0 +1,155 @@
+package org.deepscm.app;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.function.Consumer;
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.Tooltip;
+import javafx.scene.image.ImageView;
+import javafx.scene.layout.FlowPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.VBox;
+import org.deepscm.data.StratifiedSample;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
+
+/**
+ * Pages of Morpho-MNIST test cases to pick from. The test split is stored class by class, so the
+ * cases are shown in a seeded order that takes one digit of each class in turn: a page of 20 holds
+ * two of every class. Pages are rendered off the UI thread; only the page last asked for is shown.
+ */
+final class CaseStrip {
+  static final int PAGE_SIZE = 20;
+  private static final MorphoMnistDataset.Split SPLIT = MorphoMnistDataset.Split.TEST;
+
+  /** A test case picked by the user: the unit's covariates and image are in {@code cases} at {@code index}. */
+  interface Pick {
+    void pick(MorphoMnistDataset cases, int index);
+  }
+
+  private final MnistDigits digits;
+  private final int[] order;
+  // its own worker: a page being rendered must not replace a pending counterfactual
+  private final LatestOnlyExecutor renderer;
+  private final Consumer<Runnable> ui;
+  private final Pick onPick;
+  private final FlowPane thumbnails = new FlowPane(6, 6);
+  private final Button previous = new Button("<");
+  private final Button next = new Button(">");
+  private final Label range = new Label();
+  private final VBox root;
+  private int requestedPage = -1;
+  private int shownPage = -1;
+  private int[] shownUnits = new int[0];
+
+  /**
+   * Shows the first page (rendered by {@code renderer}).
+   *
+   * @param ui posts work to the UI thread
+   */
+  CaseStrip(MnistDigits digits, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick) {
+    this.digits = digits;
+    this.order = StratifiedSample.interleaved(MorphoMnistDataset.labels(digits, SPLIT),
+        MorphoMnistDataset.DEFAULT_SEED);
+    this.renderer = renderer;
+    this.ui = ui;
+    this.onPick = onPick;
+    thumbnails.setId("cases");
+    previous.setId("cases-previous");
+    next.setId("cases-next");
+    range.setId("cases-range");
+    describe(previous, "Previous " + PAGE_SIZE + " test cases");
+    describe(next, "Next " + PAGE_SIZE + " test cases");
+    previous.setOnAction(e -> request(requestedPage - 1));
+    next.setOnAction(e -> request(requestedPage + 1));
+    HBox header = new HBox(6, new Label("Test cases (click one):"), previous, range, next);
+    header.setAlignment(Pos.CENTER_LEFT);
+    root = new VBox(2, header, thumbnails);
+    root.setPadding(new Insets(6));
+    request(0);
+  }
+
+  Node root() {
+    return root;
+  }
+
+  /** The first case of the first page, rendered at once: the case a model opens on. */
+  MorphoMnistDataset firstCase() {
+    return MorphoMnistDataset.render(digits, SPLIT, MorphoMnistDataset.DEFAULT_SEED, new int[] {order[0]});
+  }
+
+  /** The test units (indices into the test split) of a page, in the order shown. */
+  int[] unitsOf(int page) {
+    return Arrays.copyOfRange(order, page * PAGE_SIZE, Math.min(order.length, (page + 1) * PAGE_SIZE));
+  }
+
+  /** The page on screen (0 first; -1 before the first one is rendered). */
+  int shownPage() {
+    return shownPage;
+  }
+
+  /** The test units on screen. */
+  int[] shownUnits() {
+    return shownUnits.clone();
+  }
+
+  private int pages() {
+    return (order.length + PAGE_SIZE - 1) / PAGE_SIZE;
+  }
+
+  private void request(int page) {
+    requestedPage = page;
+    int[] units = unitsOf(page);
+    range.setText(String.format(Locale.ROOT, "cases %d-%d of %d", page * PAGE_SIZE + 1,
+        page * PAGE_SIZE + units.length, order.length));
+    previous.setDisable(page == 0);
+    next.setDisable(page == pages() - 1);
+    // the old page stays visible but cannot be picked until the new one arrives
+    thumbnails.setDisable(true);
+    renderer.submit(superseded -> {
+      try {
+        MorphoMnistDataset cases = MorphoMnistDataset.render(digits, SPLIT, MorphoMnistDataset.DEFAULT_SEED, units);
+        ui.accept(() -> {
+          // a page asked for before the user moved on is stale
+          if (page == requestedPage) {
+            show(page, units, cases);
+          }
+        });
+      } catch (RuntimeException e) {
+        ui.accept(() -> range.setText("cannot render the test cases: " + e.getMessage()));
+      }
+    });
+  }
+
+  private void show(int page, int[] units, MorphoMnistDataset cases) {
+    Node[] thumbs = new Node[units.length];
+    for (int k = 0; k < units.length; k++) {
+      ImageView image = new ImageView(ImageRendering.grey(cases.image(k), MnistDigits.SIDE, MnistDigits.SIDE));
+      image.setSmooth(false);
+      image.setFitWidth(56);
+      image.setPreserveRatio(true);
+      // a button: focusable and pressable from the keyboard, with a tooltip screen readers read too
+      Button thumb = new Button(null, image);
+      thumb.setPadding(new Insets(1));
+      thumb.setId("case-" + k);
+      describe(thumb, String.format(Locale.ROOT, "digit %d, test unit %d: t = %s, i = %s", cases.label(k), units[k],
+          ExplorerView.fmt(cases.thickness(k)), ExplorerView.fmt(cases.intensity(k))));
+      int index = k;
+      thumb.setOnAction(e -> onPick.pick(cases, index));
+      thumbs[k] = thumb;
+    }
+    thumbnails.getChildren().setAll(thumbs);
+    thumbnails.setDisable(false);
+    shownPage = page;
+    shownUnits = units;
+  }
+
+  private static void describe(Button b, String text) {
+    b.setTooltip(new Tooltip(text));
+    b.setAccessibleText(text);
+  }
+}
