@@ -41,6 +41,7 @@ import javafx.stage.Stage;
 import javax.imageio.ImageIO;
 import org.deepscm.AppPaths;
 import org.deepscm.Launcher;
+import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
@@ -456,11 +457,12 @@ public final class ExplorerApp extends Application {
   void exportCsv(Path file) {
     ExplorerSession s = view.session();
     ExplorerSession.Result r = view.lastResult();
-    StringBuilder b = new StringBuilder("variable,observed,counterfactual,intervened\n");
+    StringBuilder b = new StringBuilder(Csv.record(List.of("variable", "observed", "counterfactual", "intervened")))
+        .append('\n');
     for (Variable v : s.scalars()) {
-      b.append(v.name()).append(',').append(s.observed().get(v.name())).append(',')
-          .append(r == null ? "" : r.values().get(v.name())).append(',')
-          .append(s.interventions().containsKey(v.name())).append('\n');
+      b.append(Csv.record(List.of(v.name(), String.valueOf(s.observed().get(v.name())),
+          r == null ? "" : String.valueOf(r.values().get(v.name())),
+          String.valueOf(s.interventions().containsKey(v.name()))))).append('\n');
     }
     try {
       Files.writeString(file, b.toString(), StandardCharsets.UTF_8);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,11 +13,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.data.CovariateTable;
+import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
-import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.data.morphomnist.MeasuredCovariates;
 import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Intervention;
@@ -35,7 +38,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "counterfactual", mixinStandardHelpOptions = true,
     description = {"Counterfactual: what would these units have been under do()? (abduction -> action -> prediction)",
         "Example: counterfactual --observed t=2.1,i=150 --do t=3.5",
-        "         counterfactual --input cases.csv --do t+=1 --output answers.csv"})
+        "         counterfactual --input cases.csv --do t+=1 --output answers.csv",
+        "         counterfactual --model models/morphomnist-full --input digits.csv --do t+=1 --image-out cfs/"})
 final class CounterfactualCommand implements Callable<Integer> {
   @Mixin
   ModelOption model;
@@ -45,7 +49,10 @@ final class CounterfactualCommand implements Callable<Integer> {
         description = "one fully observed unit, e.g. t=2.1,i=150")
     String observed;
 
-    @Option(names = "--input", paramLabel = "CSV", description = "a CSV file with one unit per row and a column per variable")
+    @Option(names = "--input", paramLabel = "CSV", description = {
+        "a CSV file with one unit per row and a column per variable;",
+        "for an image model a column 'image' of image files (relative to the CSV's folder) and optional columns t,"
+            + " i (measured on the image where absent or empty)"})
     Path input;
   }
 
@@ -60,11 +67,12 @@ final class CounterfactualCommand implements Callable<Integer> {
       description = "the unit's image, for a model with an image variable (e.g. a 28x28 grey PNG for Morpho-MNIST)")
   Path image;
 
-  @Option(names = "--image-out", paramLabel = "PNG", description = "write the counterfactual image here")
+  @Option(names = "--image-out", paramLabel = "PNG|DIR", description = "write the counterfactual image here;"
+      + " with --input, a folder for NAME-cf.png per row")
   Path imageOut;
 
-  @Option(names = "--diff-out", paramLabel = "PNG", description = "write the difference map (counterfactual minus "
-      + "original; red brighter, blue darker, symmetric scale) here")
+  @Option(names = "--diff-out", paramLabel = "PNG|DIR", description = "write the difference map (counterfactual minus "
+      + "original; red brighter, blue darker, symmetric scale) here; with --input, a folder for NAME-diff.png per row")
   Path diffOut;
 
   @Option(names = "--particles", description = "posterior draws averaged for non-invertible mechanisms "
@@ -128,8 +136,7 @@ final class CounterfactualCommand implements Callable<Integer> {
       }
       PrintWriter out = spec.commandLine().getOut();
       if (!csv) {
-        out.println("counterfactuals under " + String.join(", ",
-            dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList())
+        out.println("counterfactuals under " + describe(dos)
             + (stochastic ? " (" + particles + " posterior draws: mean, or most frequent category)" : " (exact)"));
       }
       table.print(out, csv);
@@ -149,92 +156,319 @@ final class CounterfactualCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** One unit of an image model: its scalars from --observed (or measured), its image from --image. */
+  /** Units of an image model per forward pass: bounds memory (each pass decodes particles x units images). */
+  static final int IMAGE_BATCH = 64;
+
+  /** The column of a cases CSV that names each unit's image file. */
+  static final String IMAGE_COLUMN = "image";
+
+  /** One unit of an image model: its image file and pixels, its scalar values (given or measured). */
+  private record ImageCase(Path file, double[] pixels, Map<String, Double> observed, List<String> measured) {}
+
+  /** How a counterfactual image differs from the observed one, in grey levels. */
+  private record ImageChange(double[] difference, double maxAbs, double meanAbs) {
+    static ImageChange between(double[] observed, double[] counterfactual) {
+      double[] diff = new double[observed.length];
+      double maxAbs = 0;
+      double meanAbs = 0;
+      for (int k = 0; k < diff.length; k++) {
+        diff[k] = counterfactual[k] - observed[k];
+        maxAbs = Math.max(maxAbs, Math.abs(diff[k]));
+        meanAbs += Math.abs(diff[k]) / diff.length;
+      }
+      return new ImageChange(diff, maxAbs, meanAbs);
+    }
+
+    /** The difference map's colour scale: symmetric, at least one grey level so that no change stays white. */
+    double scale() {
+      return Math.max(1, maxAbs);
+    }
+  }
+
   private int imageCounterfactual(SavedModel m, Map<String, Intervention> dos) throws IOException {
+    String x = ImageCounterfactual.imageVariable(m.scm());
+    if (cases != null && cases.input != null) {
+      if (image != null) {
+        throw new IllegalArgumentException("give one unit's image with --image or a CSV of units with --input,"
+            + " not both");
+      }
+      return imageCases(m, dos);
+    }
+    if (image == null) {
+      throw new IllegalArgumentException("model " + m.name() + " has an image variable '" + x + "': give one unit with"
+          + " --image FILE.png and its other values with --observed, or many with --input cases.csv (a column '"
+          + IMAGE_COLUMN + "' of PNG files)");
+    }
+    return oneImage(m, dos);
+  }
+
+  /** One unit of an image model: its scalars from --observed (or measured), its image from --image. */
+  private int oneImage(SavedModel m, Map<String, Intervention> dos) throws IOException {
     StructuralCausalModel scm = m.scm();
     String x = ImageCounterfactual.imageVariable(scm);
-    Variable xv = scm.graph().variable(x);
-    if (image == null || (cases != null && cases.input != null)) {
-      throw new IllegalArgumentException("model " + m.name() + " has an image variable '" + x + "': give one unit with"
-          + " --image FILE.png and its other values with --observed (a CSV of many units is for covariate models)");
-    }
-    int h = xv.shape().get(1);
-    int w = xv.shape().get(2);
-    ImageFiles.Grey grey = ImageFiles.read(image, h, w);
     PrintWriter err = spec.commandLine().getErr();
-    if (grey.wasColour()) {
-      err.println("warning: " + image + " is in colour; using its grey levels");
-    }
-    Map<String, Double> observed = new LinkedHashMap<>();
+    Map<String, Double> given = new LinkedHashMap<>();
     if (cases != null && cases.observed != null && !cases.observed.isBlank()) {
       for (String part : cases.observed.split(",")) {
         String[] kv = part.split("=", 2);
         if (kv.length != 2) {
           throw new InvalidValueException("cannot read '" + part + "' in --observed: write name=value,name=value");
         }
-        observed.put(kv[0].trim(), scm.graph().variable(kv[0].trim()).parse(kv[1]));
+        given.put(kv[0].trim(), scm.graph().variable(kv[0].trim()).parse(kv[1]));
       }
     }
-    // Morpho-MNIST covariates that were not given are measured on the image (Castro et al. 2019)
-    if (!observed.containsKey("t") && scm.graph().contains("t")) {
-      observed.put("t", Morphology.measureThickness(grey.pixels()));
-      err.printf(java.util.Locale.ROOT, "t measured from the image: %.3f%n", observed.get("t"));
-    }
-    if (!observed.containsKey("i") && scm.graph().contains("i")) {
-      observed.put("i", Morphology.measureIntensity(grey.pixels()));
-      err.printf(java.util.Locale.ROOT, "i measured from the image: %.3f%n", observed.get("i"));
+    ImageCase unit = readImageCase(scm, image, given, "--observed", "");
+    for (String v : unit.measured()) {
+      err.printf(Locale.ROOT, "%s measured from the image: %.3f%n", v, unit.observed().get(v));
     }
     List<String> scalars = scm.scalarPart().variableNames();
-    try (NDManager nd = NDManager.newBaseManager()) {
-      Map<String, NDArray> values = new LinkedHashMap<>();
-      for (String v : scalars) {
-        Double value = observed.get(v);
-        if (value == null) {
-          throw new InvalidValueException("--observed gives no value for " + v);
-        }
-        values.put(v, nd.create(new float[] {value.floatValue()}));
-      }
-      float[] px = new float[grey.pixels().length];
-      for (int k = 0; k < px.length; k++) {
-        px[k] = (float) grey.pixels()[k];
-      }
-      NDArray img = nd.create(px, new ai.djl.ndarray.types.Shape(1, h, w));
-      Engine.getInstance().setRandomSeed(seed);
-      ImageCounterfactual.Result r = ImageCounterfactual.compute(scm, values, img, dos, particles);
-      Table table = new Table(List.of("variable", "observed", "counterfactual"));
-      for (String v : scalars) {
-        table.row(v, observed.get(v), (double) r.scalars().get(v).getFloat(0));
-      }
-      float[] cf = r.image().toFloatArray();
-      double[] cfPx = new double[cf.length];
-      double[] diff = new double[cf.length];
-      double maxAbs = 0;
-      double meanAbs = 0;
-      for (int k = 0; k < cf.length; k++) {
-        cfPx[k] = cf[k];
-        diff[k] = cf[k] - grey.pixels()[k];
-        maxAbs = Math.max(maxAbs, Math.abs(diff[k]));
-        meanAbs += Math.abs(diff[k]) / cf.length;
-      }
-      table.row(x + " (mean |change|, 0-255)", 0.0, meanAbs);
-      PrintWriter out = spec.commandLine().getOut();
-      if (!csv) {
-        out.println("counterfactual under " + String.join(", ",
-            dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList()) + " (" + particles
-            + " particles for the image)");
-      }
-      table.print(out, csv);
-      if (imageOut != null) {
-        ImageFiles.writeGrey(imageOut, cfPx, h, w);
-        err.println("wrote " + imageOut);
-      }
-      if (diffOut != null) {
-        ImageFiles.writeDifference(diffOut, diff, h, w, Math.max(1, maxAbs));
-        err.printf(java.util.Locale.ROOT, "wrote %s (red: brighter, blue: darker, scale +-%.0f)%n", diffOut,
-            Math.max(1, maxAbs));
+    Map<String, double[]> values = new LinkedHashMap<>();
+    scalars.forEach(v -> values.put(v, new double[] {unit.observed().get(v)}));
+    Engine.getInstance().setRandomSeed(seed);
+    ImageCounterfactual.Answers answer = ImageCounterfactual.computeInBatches(scm, values,
+        new double[][] {unit.pixels()}, dos, particles, 1);
+    double[] cf = answer.images()[0];
+    ImageChange change = ImageChange.between(unit.pixels(), cf);
+    Table table = new Table(List.of("variable", "observed", "counterfactual"));
+    for (String v : scalars) {
+      table.row(v, unit.observed().get(v), answer.scalars().get(v)[0]);
+    }
+    table.row(x + " (mean |change|, 0-255)", 0.0, change.meanAbs());
+    PrintWriter out = spec.commandLine().getOut();
+    if (!csv) {
+      out.println("counterfactual under " + describe(dos) + " (" + particles + " particles for the image)");
+    }
+    table.print(out, csv);
+    int[] hw = imageSize(scm);
+    if (imageOut != null) {
+      ImageFiles.writeGrey(imageOut, cf, hw[0], hw[1]);
+      err.println("wrote " + imageOut);
+    }
+    if (diffOut != null) {
+      ImageFiles.writeDifference(diffOut, change.difference(), hw[0], hw[1], change.scale());
+      err.printf(Locale.ROOT, "wrote %s (red: brighter, blue: darker, scale +-%.0f)%n", diffOut, change.scale());
+    }
+    writeOutput(table);
+    return 0;
+  }
+
+  /**
+   * Many units of an image model from a CSV: a column {@value #IMAGE_COLUMN} of image files
+   * (relative to the CSV's folder) and optional columns of scalar values; t and i are measured on
+   * the image where a column or a cell is missing, as for --image. Every row is read and checked
+   * before any is computed, then all are answered in batches of {@link #IMAGE_BATCH}.
+   */
+  private int imageCases(SavedModel m, Map<String, Intervention> dos) throws IOException {
+    StructuralCausalModel scm = m.scm();
+    String x = ImageCounterfactual.imageVariable(scm);
+    PrintWriter err = spec.commandLine().getErr();
+    Path csvFile = cases.input;
+    if (!Files.isRegularFile(csvFile)) {
+      throw new IOException("CSV file " + csvFile + " does not exist");
+    }
+    List<Csv.Row> records;
+    try (Reader in = Files.newBufferedReader(csvFile, StandardCharsets.UTF_8)) {
+      records = Csv.read(in, csvFile.toString());
+    }
+    if (records.isEmpty()) {
+      throw new IOException(csvFile + " is empty: expected a header row with column names");
+    }
+    List<String> header = records.get(0).fields().stream().map(String::trim).toList();
+    int imageColumn = header.indexOf(IMAGE_COLUMN);
+    if (imageColumn < 0) {
+      throw new IOException(csvFile + " has no column " + IMAGE_COLUMN + ": for image model " + m.name()
+          + " give each unit's image file (relative to the CSV's folder) in a column '" + IMAGE_COLUMN
+          + "'; its columns are " + header);
+    }
+    List<String> scalars = scm.scalarPart().variableNames();
+    for (String column : header) {
+      if (!column.equals(IMAGE_COLUMN) && !scalars.contains(column)) {
+        err.println("warning: column '" + column + "' of " + csvFile + " is not a variable of the model; ignored");
       }
     }
+    if (records.size() < 2) {
+      throw new IOException(csvFile + " has a header but no rows");
+    }
+    Path folder = csvFile.toAbsolutePath().getParent();
+    List<String> names = new ArrayList<>();
+    List<ImageCase> units = new ArrayList<>();
+    for (int r = 1; r < records.size(); r++) {
+      Csv.Row record = records.get(r);
+      String where = csvFile + " row " + r + " (line " + record.line() + ")";
+      if (record.fields().size() != header.size()) {
+        throw new IOException(where + ": " + record.fields().size() + " cells but the header has " + header.size()
+            + " columns");
+      }
+      String name = record.fields().get(imageColumn).trim();
+      if (name.isEmpty()) {
+        throw new IOException(where + ": column '" + IMAGE_COLUMN + "' is empty: give the unit's image file");
+      }
+      try {
+        Map<String, Double> given = new LinkedHashMap<>();
+        for (int c = 0; c < header.size(); c++) {
+          String cell = record.fields().get(c).trim();
+          // an empty cell is a value to measure, as an absent column is
+          if (scalars.contains(header.get(c)) && !cell.isEmpty()) {
+            given.put(header.get(c), scm.graph().variable(header.get(c)).parse(cell));
+          }
+        }
+        units.add(readImageCase(scm, folder.resolve(name), given, "the row", "row " + r + ": "));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new IOException(where + ", image " + name + ": " + e.getMessage(), e);
+      }
+      names.add(name);
+    }
+    for (String v : scalars) {
+      long count = units.stream().filter(u -> u.measured().contains(v)).count();
+      if (count > 0) {
+        err.printf(Locale.ROOT, "%s measured from the image in %d of %d rows%n", v, count, units.size());
+      }
+    }
+
+    Map<String, double[]> values = new LinkedHashMap<>();
+    for (String v : scalars) {
+      values.put(v, units.stream().mapToDouble(u -> u.observed().get(v)).toArray());
+    }
+    double[][] pixels = units.stream().map(ImageCase::pixels).toArray(double[][]::new);
+    Engine.getInstance().setRandomSeed(seed);
+    ImageCounterfactual.Answers answer = ImageCounterfactual.computeInBatches(scm, values, pixels, dos, particles,
+        IMAGE_BATCH);
+
+    List<ImageChange> changes = new ArrayList<>();
+    for (int u = 0; u < units.size(); u++) {
+      changes.add(ImageChange.between(pixels[u], answer.images()[u]));
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    if (!csv) {
+      out.println("counterfactuals of " + units.size() + " images under " + describe(dos) + " (" + particles
+          + " particles for each image)");
+    }
+    Table table = imageCasesTable(scm, names, values, answer, changes, csv);
+    table.print(out, csv);
+    if (output != null) {
+      writeOutput(csv ? table : imageCasesTable(scm, names, values, answer, changes, true));
+    }
+    int[] hw = imageSize(scm);
+    List<String> fileNames = outputNames(units);
+    if (imageOut != null) {
+      Path dir = outputFolder(imageOut, "--image-out");
+      for (int u = 0; u < units.size(); u++) {
+        ImageFiles.writeGrey(dir.resolve(fileNames.get(u) + "-cf.png"), answer.images()[u], hw[0], hw[1]);
+      }
+      err.println("wrote " + units.size() + " counterfactual images (NAME-cf.png) to " + imageOut);
+    }
+    if (diffOut != null) {
+      Path dir = outputFolder(diffOut, "--diff-out");
+      for (int u = 0; u < units.size(); u++) {
+        ImageFiles.writeDifference(dir.resolve(fileNames.get(u) + "-diff.png"), changes.get(u).difference(),
+            hw[0], hw[1], changes.get(u).scale());
+      }
+      err.println("wrote " + units.size() + " difference maps (NAME-diff.png) to " + diffOut
+          + " (red: brighter, blue: darker, each on its own symmetric scale)");
+    }
     return 0;
+  }
+
+  /** One row per unit: its image, observed and counterfactual scalars, and how much its image changed. */
+  private static Table imageCasesTable(StructuralCausalModel scm, List<String> names, Map<String, double[]> observed,
+      ImageCounterfactual.Answers answer, List<ImageChange> changes, boolean csv) {
+    List<String> scalars = scm.scalarPart().variableNames();
+    List<String> header = new ArrayList<>();
+    header.add(IMAGE_COLUMN);
+    header.addAll(scalars);
+    scalars.forEach(v -> header.add(v + "_cf"));
+    header.add(ImageCounterfactual.imageVariable(scm) + "_mean_abs_change");
+    Table table = new Table(header);
+    for (int u = 0; u < names.size(); u++) {
+      List<Object> row = new ArrayList<>();
+      row.add(names.get(u));
+      for (String v : scalars) {
+        row.add(Values.show(scm.graph().variable(v), observed.get(v)[u], csv));
+      }
+      for (String v : scalars) {
+        row.add(Values.show(scm.graph().variable(v), answer.scalars().get(v)[u], csv));
+      }
+      row.add(changes.get(u).meanAbs());
+      table.row(row.toArray());
+    }
+    return table;
+  }
+
+  /**
+   * Reads one unit's image and completes its scalar values: t and i measured on the image where not
+   * given, every value checked against its support.
+   *
+   * @param giver what should have given a missing value, for the error message
+   * @param warningPrefix put before warnings about this unit (which row it is)
+   */
+  private ImageCase readImageCase(StructuralCausalModel scm, Path file, Map<String, Double> given, String giver,
+      String warningPrefix) throws IOException {
+    int[] hw = imageSize(scm);
+    ImageFiles.Grey grey = ImageFiles.read(file, hw[0], hw[1]);
+    if (grey.wasColour()) {
+      spec.commandLine().getErr().println("warning: " + warningPrefix + file
+          + " is in colour; using its grey levels");
+    }
+    if (grey.isBlank()) {
+      // a counterfactual moves a stroke; an image without one has nothing to change (and t, i are undefined)
+      throw new InvalidValueException(file + " has no foreground: all its pixels are "
+          + Table.number(grey.pixels()[0]));
+    }
+    Map<String, Double> observed = new LinkedHashMap<>(given);
+    List<String> measured = MeasuredCovariates.measureMissing(observed, scm.variableNames(), grey.pixels());
+    for (String v : scm.scalarPart().variableNames()) {
+      Double value = observed.get(v);
+      if (value == null) {
+        throw new InvalidValueException(giver + " gives no value for " + v);
+      }
+      scm.graph().variable(v).check(value);
+    }
+    return new ImageCase(file, grey.pixels(), observed, measured);
+  }
+
+  /** The image variable's height and width. */
+  private static int[] imageSize(StructuralCausalModel scm) {
+    List<Integer> shape = scm.graph().variable(ImageCounterfactual.imageVariable(scm)).shape();
+    return new int[] {shape.get(1), shape.get(2)};
+  }
+
+  /** Output file names after the input files; a name that two rows share gets the row number too. */
+  private static List<String> outputNames(List<ImageCase> units) {
+    List<String> stems = units.stream().map(u -> {
+      String name = u.file().getFileName().toString();
+      int dot = name.lastIndexOf('.');
+      return dot > 0 ? name.substring(0, dot) : name;
+    }).toList();
+    List<String> out = new ArrayList<>();
+    for (int u = 0; u < stems.size(); u++) {
+      String stem = stems.get(u);
+      boolean shared = stems.stream().filter(stem::equals).count() > 1;
+      out.add(shared ? stem + "-row" + (u + 1) : stem);
+    }
+    return out;
+  }
+
+  /** With --input, --image-out and --diff-out name folders (made if absent). */
+  private static Path outputFolder(Path dir, String option) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IOException(option + " " + dir + " is a file: with --input it names a folder for one image per row");
+    }
+    return Files.createDirectories(dir);
+  }
+
+  /** --output: the printed table as a CSV file. */
+  private void writeOutput(Table table) throws IOException {
+    if (output == null) {
+      return;
+    }
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8))) {
+      table.print(w, true);
+    }
+    spec.commandLine().getErr().println("wrote " + output);
+  }
+
+  private static String describe(Map<String, Intervention> dos) {
+    return String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());
   }
 
   /** Mean over posterior draws for continuous variables, most frequent category for discrete ones. */

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.deepscm.data.Csv;
 
 /** A plain-text table or CSV for the terminal: a header and rows of cells. */
 final class Table {
@@ -36,8 +37,9 @@ final class Table {
 
   void print(PrintWriter out, boolean csv) {
     if (csv) {
-      out.println(String.join(",", header));
-      rows.forEach(r -> out.println(String.join(",", r)));
+      // labels such as "x (mean |change|, 0-255)" hold commas: Csv quotes them
+      out.println(Csv.record(header));
+      rows.forEach(r -> out.println(Csv.record(r)));
       out.flush();
       return;
     }

@@ -131,8 +131,9 @@ public final class CovariateTable {
   // ---------------------------------------------------------------- CSV
 
   /**
-   * Reads a CSV file with a header row. Values may be numbers or, through {@code decode}, names
-   * (e.g. a category); a missing, empty or unreadable cell is an error naming its row and column.
+   * Reads a CSV file with a header row (fields may be quoted, see {@link Csv}). Values may be
+   * numbers or, through {@code decode}, names (e.g. a category); a missing, empty or unreadable cell
+   * is an error naming its line and column.
    *
    * @param required columns that must be present
    * @param decode maps a column name to a parser for its cells (null for plain numbers)
@@ -142,78 +143,64 @@ public final class CovariateTable {
     if (!Files.isRegularFile(file)) {
       throw new IOException("CSV file " + file + " does not exist");
     }
+    List<Csv.Row> records;
     try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String header = in.readLine();
-      if (header == null || header.isBlank()) {
-        throw new IOException(file + " is empty: expected a header row with column names");
-      }
-      String[] names = split(header);
-      for (int k = 0; k < names.length; k++) {
-        names[k] = names[k].trim();
-      }
-      List<String> missing = new ArrayList<>(required);
-      missing.removeAll(Arrays.asList(names));
-      if (!missing.isEmpty()) {
-        throw new IOException(file + " has no column " + String.join(", ", missing)
-            + "; its columns are " + Arrays.toString(names));
-      }
-      List<double[]> rowsRead = new ArrayList<>();
-      String line;
-      int lineNo = 1;
-      while ((line = in.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] cells = split(line);
-        if (cells.length != names.length) {
-          throw new IOException(file + " line " + lineNo + ": " + cells.length + " cells but the header has "
-              + names.length + " columns");
-        }
-        double[] row = new double[names.length];
-        for (int k = 0; k < names.length; k++) {
-          String cell = cells[k].trim();
-          if (cell.isEmpty()) {
-            throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' is empty");
-          }
-          Function<String, Double> parser = decode == null ? null : decode.apply(names[k]);
-          try {
-            row[k] = parser != null ? parser.apply(cell) : Double.parseDouble(cell);
-          } catch (RuntimeException e) {
-            throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' value '" + cell
-                + "' is not readable: " + e.getMessage(), e);
-          }
-        }
-        rowsRead.add(row);
-      }
-      Map<String, double[]> columns = new LinkedHashMap<>();
-      for (int k = 0; k < names.length; k++) {
-        double[] c = new double[rowsRead.size()];
-        for (int r = 0; r < c.length; r++) {
-          c[r] = rowsRead.get(r)[k];
-        }
-        columns.put(names[k], c);
-      }
-      return new CovariateTable(columns);
+      records = Csv.read(in, file.toString());
     }
-  }
-
-  private static String[] split(String line) {
-    return line.split(",", -1);
+    if (records.isEmpty()) {
+      throw new IOException(file + " is empty: expected a header row with column names");
+    }
+    String[] names = records.get(0).fields().stream().map(String::trim).toArray(String[]::new);
+    List<String> missing = new ArrayList<>(required);
+    missing.removeAll(Arrays.asList(names));
+    if (!missing.isEmpty()) {
+      throw new IOException(file + " has no column " + String.join(", ", missing)
+          + "; its columns are " + Arrays.toString(names));
+    }
+    List<double[]> rowsRead = new ArrayList<>();
+    for (Csv.Row record : records.subList(1, records.size())) {
+      int lineNo = record.line();
+      List<String> cells = record.fields();
+      if (cells.size() != names.length) {
+        throw new IOException(file + " line " + lineNo + ": " + cells.size() + " cells but the header has "
+            + names.length + " columns");
+      }
+      double[] row = new double[names.length];
+      for (int k = 0; k < names.length; k++) {
+        String cell = cells.get(k).trim();
+        if (cell.isEmpty()) {
+          throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' is empty");
+        }
+        Function<String, Double> parser = decode == null ? null : decode.apply(names[k]);
+        try {
+          row[k] = parser != null ? parser.apply(cell) : Double.parseDouble(cell);
+        } catch (RuntimeException e) {
+          throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' value '" + cell
+              + "' is not readable: " + e.getMessage(), e);
+        }
+      }
+      rowsRead.add(row);
+    }
+    Map<String, double[]> columns = new LinkedHashMap<>();
+    for (int k = 0; k < names.length; k++) {
+      double[] c = new double[rowsRead.size()];
+      for (int r = 0; r < c.length; r++) {
+        c[r] = rowsRead.get(r)[k];
+      }
+      columns.put(names[k], c);
+    }
+    return new CovariateTable(columns);
   }
 
   public void writeCsv(Writer out) throws IOException {
-    out.write(String.join(",", columns.keySet()));
+    out.write(Csv.record(List.copyOf(columns.keySet())));
     out.write('\n');
     for (int r = 0; r < rows; r++) {
-      StringBuilder b = new StringBuilder();
+      List<String> cells = new ArrayList<>();
       for (double[] c : columns.values()) {
-        if (b.length() > 0) {
-          b.append(',');
-        }
-        b.append(format(c[r]));
+        cells.add(format(c[r]));
       }
-      out.write(b.append('\n').toString());
+      out.write(Csv.record(cells) + '\n');
     }
   }
 

@@ -14,7 +14,17 @@ public final class ImageFiles {
   private ImageFiles() {}
 
   /** A grey image read from a file, and whether colour had to be dropped. */
-  public record Grey(double[] pixels, int height, int width, boolean wasColour) {}
+  public record Grey(double[] pixels, int height, int width, boolean wasColour) {
+    /** True when every pixel has one grey level: there is no stroke (no foreground) to work on. */
+    public boolean isBlank() {
+      for (double p : pixels) {
+        if (p != pixels[0]) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   /**
    * Reads a PNG (or any format ImageIO knows) as grey levels 0..255, row-major.

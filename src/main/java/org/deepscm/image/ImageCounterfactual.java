@@ -2,10 +2,14 @@ package org.deepscm.image;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.InvalidModelException;
+import org.deepscm.scm.InvalidValueException;
 import org.deepscm.scm.StructuralCausalModel;
 import org.deepscm.scm.Variable;
 import org.deepscm.scm.VariableKind;
@@ -51,6 +55,73 @@ public final class ImageCounterfactual {
       paStar.put(p, star.get(p));
     }
     return new Result(star, mechanism.counterfactual(image, pa, paStar, particles));
+  }
+
+  /** Counterfactuals of many units as plain arrays: scalars by name (one value per unit), images (row-major pixels). */
+  public record Answers(Map<String, double[]> scalars, double[][] images) {}
+
+  /**
+   * {@link #compute} for many units, at most {@code batch} at a time: each batch decodes particles x
+   * batch images, so the batch size bounds the memory. Units are independent; batching changes only
+   * which random draws each unit gets.
+   *
+   * @param scalars observed values of every scalar variable, one per unit
+   * @param images observed images, one row-major array of channels x height x width pixels (0..255) per unit
+   */
+  public static Answers computeInBatches(StructuralCausalModel scm, Map<String, double[]> scalars,
+      double[][] images, Map<String, Intervention> interventions, int particles, int batch) {
+    if (batch < 1) {
+      throw new IllegalArgumentException("batch size must be at least 1, got " + batch);
+    }
+    List<Integer> shape = scm.graph().variable(imageVariable(scm)).shape();
+    int pixels = shape.get(0) * shape.get(1) * shape.get(2);
+    List<String> names = scm.scalarPart().variableNames();
+    int n = images.length;
+    Map<String, double[]> scalarsOut = new LinkedHashMap<>();
+    for (String v : names) {
+      if (scalars.get(v) == null || scalars.get(v).length != n) {
+        throw new InvalidValueException("give one value of " + v + " per image (" + n + ")");
+      }
+      scalarsOut.put(v, new double[n]);
+    }
+    double[][] imagesOut = new double[n][];
+    for (int from = 0; from < n; from += batch) {
+      int to = Math.min(n, from + batch);
+      try (NDManager nd = NDManager.newBaseManager()) {
+        Map<String, NDArray> values = new LinkedHashMap<>();
+        for (String v : names) {
+          float[] f = new float[to - from];
+          for (int u = from; u < to; u++) {
+            f[u - from] = (float) scalars.get(v)[u];
+          }
+          values.put(v, nd.create(f));
+        }
+        float[] px = new float[(to - from) * pixels];
+        for (int u = from; u < to; u++) {
+          if (images[u].length != pixels) {
+            throw new InvalidValueException("image " + u + " has " + images[u].length + " pixels, expected " + pixels);
+          }
+          for (int k = 0; k < pixels; k++) {
+            px[(u - from) * pixels + k] = (float) images[u][k];
+          }
+        }
+        NDArray image = nd.create(px, new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
+        Result r = compute(scm, values, image, interventions, particles);
+        for (String v : names) {
+          double[] column = r.scalars().get(v).toType(DataType.FLOAT64, false).toDoubleArray();
+          System.arraycopy(column, 0, scalarsOut.get(v), from, to - from);
+        }
+        float[] cf = r.image().toFloatArray();
+        for (int u = from; u < to; u++) {
+          double[] one = new double[pixels];
+          for (int k = 0; k < pixels; k++) {
+            one[k] = cf[(u - from) * pixels + k];
+          }
+          imagesOut[u] = one;
+        }
+      }
+    }
+    return new Answers(scalarsOut, imagesOut);
   }
 
   /** The abduction of the observed images given their observed parents (see {@link ImageMechanism#abduct}). */

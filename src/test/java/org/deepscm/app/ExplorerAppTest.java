@@ -108,6 +108,18 @@ class ExplorerAppTest {
   }
 
   @Test
+  void exportedValuesAreOneCsvRowPerVariable(FxRobot robot) throws Exception {
+    robot.interact(() -> app.view().slider("t").setValue(3.7));
+    Path file = dir.resolve("values.csv");
+    robot.interact(() -> app.exportCsv(file));
+    var lines = Files.readAllLines(file);
+    assertEquals("variable,observed,counterfactual,intervened", lines.get(0));
+    assertEquals(3, lines.size(), lines.toString());
+    assertTrue(lines.get(1).startsWith("t,") && lines.get(1).endsWith(",true"), lines.get(1));
+    assertEquals(3.7, Double.parseDouble(lines.get(1).split(",")[2]), 1e-6);
+  }
+
+  @Test
   void theDensityPanelHoldsTheModelsDensityAndTheTrajectory(FxRobot robot) {
     DensityPanel d = app.view().densityPanel();
     assertTrue(robot.lookup("#density").tryQuery().isPresent());

@@ -89,6 +89,29 @@ class CommandLineTest {
   }
 
   @Test
+  void quotedCsvIsReadAndWhatIsWrittenIsRfc4180() throws IOException {
+    Path in = dir.resolve("quoted.csv");
+    // quoted header and cells, CRLF line ends, a blank line: all valid CSV
+    Files.writeString(in, "\"t\",\"i\"\r\n\"1.5\",100\r\n\r\n2.5,\"160\"\r\n");
+    Path out = dir.resolve("answers.csv");
+    Run r = run("counterfactual", "--input", in.toString(), "--do", "t+=1", "--output", out.toString(), "--csv");
+    assertEquals(0, r.code(), r.err());
+    for (String text : new String[] {r.out(), Files.readString(out)}) {
+      var rows = Rfc4180.parse(text);
+      assertEquals(java.util.List.of("t", "i", "t_cf", "i_cf"), rows.get(0));
+      assertEquals(3, rows.size(), text);
+      rows.forEach(row -> assertEquals(4, row.size(), "fields of " + row));
+      assertEquals(2.5, Double.parseDouble(rows.get(1).get(2)), 1e-4);
+    }
+
+    Path open = dir.resolve("open.csv");
+    Files.writeString(open, "t,i\n\"1.5,100\n");
+    Run unclosed = run("counterfactual", "--input", open.toString(), "--do", "t+=1");
+    assertEquals(2, unclosed.code());
+    assertTrue(unclosed.err().contains("line 2 is never closed"), unclosed.err());
+  }
+
+  @Test
   void badInputGivesOneClearErrorAndExitCode2() throws IOException {
     Run negative = run("counterfactual", "--observed", "t=-1,i=150", "--do", "t=3");
     assertEquals(2, negative.code());

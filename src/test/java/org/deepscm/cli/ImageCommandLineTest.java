@@ -1,12 +1,14 @@
 package org.deepscm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.deepscm.data.ImageFiles;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
@@ -101,6 +103,107 @@ class ImageCommandLineTest {
         "--do", "t=3");
     assertEquals(2, noImage.code());
     assertTrue(noImage.err().contains("--image FILE.png"), noImage.err());
+  }
+
+  /** Three digits in a folder beside their CSV: one with t and i given, one with both measured, one with i measured. */
+  private Path writeCases() throws IOException {
+    MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
+    Path folder = dir.resolve("cases");
+    Files.createDirectories(folder.resolve("more"));
+    ImageFiles.writeGrey(folder.resolve("given.png"), MorphoMnistTrueScm.image(digits.imageDoubles(3), 2.5, 180),
+        28, 28);
+    ImageFiles.writeGrey(folder.resolve("more").resolve("measured.png"),
+        MorphoMnistTrueScm.image(digits.imageDoubles(5), 3.0, 120), 28, 28);
+    // a file name with a comma: quoted in the input CSV, and it must come out quoted
+    ImageFiles.writeGrey(folder.resolve("seven, thin.png"), MorphoMnistTrueScm.image(digits.imageDoubles(7), 1.8, 200),
+        28, 28);
+    Path csv = folder.resolve("cases.csv");
+    Files.writeString(csv, "image,t,i\ngiven.png,2.5,180\nmore/measured.png,,\n\"seven, thin.png\",1.8,\n");
+    return csv;
+  }
+
+  @Test
+  void aCsvOfImageCasesIsAnsweredInOneRunWithOneRowAndImagePerCase() throws IOException {
+    Path csv = writeCases();
+    Path answers = dir.resolve("answers.csv");
+    Path cfs = dir.resolve("cfs");
+    Path diffs = dir.resolve("diffs");
+    var r = CommandLineTest.run("counterfactual", "--model", model.toString(), "--input", csv.toString(), "--do",
+        "t+=1", "--particles", "2", "--csv", "--output", answers.toString(), "--image-out", cfs.toString(),
+        "--diff-out", diffs.toString());
+    assertEquals(0, r.code(), r.err());
+    List<List<String>> rows = Rfc4180.parse(r.out());
+    assertEquals(List.of("image", "t", "i", "t_cf", "i_cf", "x_mean_abs_change"), rows.get(0));
+    assertEquals(4, rows.size(), r.out());
+    assertEquals(List.of("given.png", "2.5000", "180.0000"), rows.get(1).subList(0, 3));
+    assertEquals("more/measured.png", rows.get(2).get(0));
+    assertEquals("seven, thin.png", rows.get(3).get(0));
+    assertEquals("1.8000", rows.get(3).get(1));
+    for (List<String> row : rows.subList(1, 4)) {
+      assertEquals(6, row.size(), row.toString());
+      // t is a root: t += 1 shifts it by one
+      assertEquals(Double.parseDouble(row.get(1)) + 1, Double.parseDouble(row.get(3)), 1e-3, row.toString());
+      double i = Double.parseDouble(row.get(2));
+      assertTrue(i > 0 && i <= 255, "i from the row or measured: " + row);
+      assertTrue(Double.parseDouble(row.get(5)) >= 0, row.toString());
+    }
+    // measured from a digit drawn at t = 3 and i = 120
+    assertEquals(3.0, Double.parseDouble(rows.get(2).get(1)), 0.5);
+    assertEquals(120, Double.parseDouble(rows.get(2).get(2)), 15);
+    assertTrue(r.err().contains("t measured from the image in 1 of 3 rows"), r.err());
+    assertTrue(r.err().contains("i measured from the image in 2 of 3 rows"), r.err());
+    assertEquals(rows, Rfc4180.parse(Files.readString(answers)), "--output holds the printed table");
+    for (String name : new String[] {"given", "measured", "seven, thin"}) {
+      assertEquals(28, ImageFiles.read(cfs.resolve(name + "-cf.png"), 28, 28).width(), name);
+      assertTrue(Files.size(diffs.resolve(name + "-diff.png")) > 0, name);
+    }
+  }
+
+  @Test
+  void aBadRowIsOneErrorNamingItsRowAndFile() throws IOException {
+    Path csv = writeCases();
+    Path folder = csv.getParent();
+    ImageFiles.writeGrey(folder.resolve("small.png"), new double[32 * 32], 32, 32);
+    ImageFiles.writeGrey(folder.resolve("blank.png"), new double[28 * 28], 28, 28);
+    String good = "image,t,i\ngiven.png,2.5,180\n";
+    String[][] cases = {
+        {"absent.png,2,100\n", "row 2 (line 3), image absent.png: image file", "does not exist"},
+        {"small.png,2,100\n", "row 2 (line 3), image small.png:", "is 32x32 pixels; this model needs 28x28"},
+        {"given.png,NaN,100\n", "row 2 (line 3), image given.png:", "t [pixels] is NaN"},
+        {"blank.png,,\n", "row 2 (line 3), image blank.png:", "has no foreground"},
+        {"blank.png,2,100\n", "row 2 (line 3), image blank.png:", "has no foreground"},
+        {",2,100\n", "row 2 (line 3): column 'image' is empty", ""}};
+    for (String[] c : cases) {
+      Path bad = folder.resolve("bad.csv");
+      Files.writeString(bad, good + c[0]);
+      var r = CommandLineTest.run("counterfactual", "--model", model.toString(), "--input", bad.toString(), "--do",
+          "t=3", "--particles", "2");
+      assertEquals(2, r.code(), c[0] + r.err());
+      String line = r.err().strip();
+      assertTrue(line.startsWith("error: " + bad + " " + c[1]) && line.contains(c[2]), c[0] + line);
+      assertFalse(line.contains("Exception") || line.contains("\n"), "one line, no stack trace: " + line);
+    }
+    Files.writeString(folder.resolve("noimage.csv"), "t,i\n2,100\n");
+    var noColumn = CommandLineTest.run("counterfactual", "--model", model.toString(), "--input",
+        folder.resolve("noimage.csv").toString(), "--do", "t=3");
+    assertEquals(2, noColumn.code());
+    assertTrue(noColumn.err().contains("has no column image"), noColumn.err());
+  }
+
+  @Test
+  void everyCsvTheCounterfactualWritesIsRfc4180() throws IOException {
+    Path answers = dir.resolve("one.csv");
+    var r = CommandLineTest.run("counterfactual", "--model", model.toString(), "--image", digit.toString(),
+        "--observed", "t=2.5,i=180", "--do", "t=4", "--particles", "2", "--csv", "--output", answers.toString());
+    assertEquals(0, r.code(), r.err());
+    for (String text : new String[] {r.out(), Files.readString(answers)}) {
+      List<List<String>> rows = Rfc4180.parse(text);
+      assertEquals(4, rows.size(), text);
+      rows.forEach(row -> assertEquals(3, row.size(), "fields of " + row));
+      assertEquals(List.of("variable", "observed", "counterfactual"), rows.get(0));
+      assertEquals("x (mean |change|, 0-255)", rows.get(3).get(0), "the label with a comma is one field");
+      assertTrue(text.contains("\"x (mean |change|, 0-255)\""), text);
+    }
   }
 
   @Test
