@@ -20,6 +20,9 @@ import org.deepscm.data.CovariateTable;
 import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
 import org.deepscm.data.morphomnist.MeasuredCovariates;
+import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.data.morphomnist.TypicalIntensity;
+import org.deepscm.eval.Typicality;
 import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Intervention;
@@ -87,6 +90,12 @@ final class CounterfactualCommand implements Callable<Integer> {
 
   @Option(names = "--csv", description = "print CSV instead of a table")
   boolean csv;
+
+  @Option(names = "--typical-intensity", description = {"Morpho-MNIST image models: first bring each digit into "
+      + "the model's world: keep its shape and thickness, set its intensity to the model's median for that "
+      + "thickness (SetIntensity). A real MNIST digit is bright at every thickness, far in the tail of the model's "
+      + "p(i | t), and its counterfactual under do(i) barely moves; this makes it a case like the training data."})
+  boolean typicalIntensity;
 
   @Spec
   CommandSpec spec;
@@ -217,10 +226,12 @@ final class CounterfactualCommand implements Callable<Integer> {
         given.put(kv[0].trim(), scm.graph().variable(kv[0].trim()).parse(kv[1]));
       }
     }
-    ImageCase unit = readImageCase(scm, image, given, "--observed", "");
-    for (String v : unit.measured()) {
-      err.printf(Locale.ROOT, "%s measured from the image: %.3f%n", v, unit.observed().get(v));
+    ImageCase read = readImageCase(scm, image, given, "--observed", "");
+    for (String v : read.measured()) {
+      err.printf(Locale.ROOT, "%s measured from the image: %.3f%n", v, read.observed().get(v));
     }
+    ImageCase unit = intoModelWorld(scm, read, "");
+    warnIfAtypical(m, unit, "");
     List<String> scalars = scm.scalarPart().variableNames();
     Map<String, double[]> values = new LinkedHashMap<>();
     scalars.forEach(v -> values.put(v, new double[] {unit.observed().get(v)}));
@@ -312,7 +323,8 @@ final class CounterfactualCommand implements Callable<Integer> {
             given.put(header.get(c), scm.graph().variable(header.get(c)).parse(cell));
           }
         }
-        units.add(readImageCase(scm, folder.resolve(name), given, "the row", "row " + r + ": "));
+        units.add(intoModelWorld(scm, readImageCase(scm, folder.resolve(name), given, "the row", "row " + r + ": "),
+            "row " + r + ": "));
       } catch (IOException | IllegalArgumentException e) {
         throw new IOException(where + ", image " + name + ": " + e.getMessage(), e);
       }
@@ -323,6 +335,15 @@ final class CounterfactualCommand implements Callable<Integer> {
       if (count > 0) {
         err.printf(Locale.ROOT, "%s measured from the image in %d of %d rows%n", v, count, units.size());
       }
+    }
+    int atypical = 0;
+    for (int u = 0; u < units.size(); u++) {
+      atypical += warnIfAtypical(m, units.get(u), "row " + (u + 1) + " (" + names.get(u) + "): ") ? 1 : 0;
+    }
+    if (atypical > 0) {
+      err.printf(Locale.ROOT, "warning: %d of %d cases are unlike the model's training data; their counterfactuals "
+          + "may not show the requested change%s%n", atypical, units.size(), typicalIntensity ? ""
+          : " (--typical-intensity brings Morpho-MNIST digits into the model's world first)");
     }
 
     Map<String, double[]> values = new LinkedHashMap<>();
@@ -367,6 +388,37 @@ final class CounterfactualCommand implements Callable<Integer> {
           + " (red: brighter, blue: darker, each on its own symmetric scale)");
     }
     return 0;
+  }
+
+  /**
+   * With --typical-intensity, the case's digit at the model's median intensity for its thickness, and
+   * its i measured again on the new image; otherwise the case as it is.
+   */
+  private ImageCase intoModelWorld(StructuralCausalModel scm, ImageCase c, String prefix) {
+    if (!typicalIntensity) {
+      return c;
+    }
+    if (!scm.variableNames().contains("t") || !scm.variableNames().contains("i")) {
+      throw new IllegalArgumentException("--typical-intensity is for Morpho-MNIST image models (variables t and i);"
+          + " model has " + scm.variableNames());
+    }
+    double[] px = TypicalIntensity.apply(scm, c.pixels(), c.observed().get("t")).image();
+    Map<String, Double> observed = new LinkedHashMap<>(c.observed());
+    observed.put("i", Morphology.measureIntensity(px));
+    spec.commandLine().getErr().printf(Locale.ROOT, "%sintensity set to the model's typical %.1f for t = %.3f "
+        + "(was %.1f)%n", prefix, observed.get("i"), observed.get("t"), c.observed().get("i"));
+    return new ImageCase(c.file(), px, observed, c.measured());
+  }
+
+  /** Prints why a case's counterfactual may not be trusted, when the model finds it atypical. */
+  private boolean warnIfAtypical(SavedModel m, ImageCase c, String prefix) {
+    Typicality.Assessment a = Typicality.assess(m, c.observed(), c.pixels());
+    if (!a.typical()) {
+      spec.commandLine().getErr().println("warning: " + prefix + a.explain()
+          + (typicalIntensity || prefix.startsWith("row") ? "" : " --typical-intensity brings a Morpho-MNIST digit "
+              + "into the model's world first."));
+    }
+    return !a.typical();
   }
 
   /** One row per unit: its image, observed and counterfactual scalars, and how much its image changed. */

@@ -207,6 +207,24 @@ class ImageCommandLineTest {
   }
 
   @Test
+  void aRealDigitIsCalledAtypicalAndCanBeBroughtIntoTheModelsWorld() throws IOException {
+    MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
+    Path real = dir.resolve("real.png");
+    ImageFiles.writeGrey(real, digits.imageDoubles(digits.split().test()[700]), 28, 28);
+    var asIs = CommandLineTest.run("counterfactual", "--model", "models/morphomnist-full", "--image", real.toString(),
+        "--do", "i=120", "--particles", "4", "--csv");
+    assertEquals(0, asIs.code(), asIs.err());
+    assertTrue(asIs.err().contains("warning: This case is unlike the model's training data: i = ")
+        && asIs.err().contains("--typical-intensity"), asIs.err());
+
+    var typical = CommandLineTest.run("counterfactual", "--model", "models/morphomnist-full", "--image",
+        real.toString(), "--do", "i=120", "--particles", "4", "--csv", "--typical-intensity");
+    assertEquals(0, typical.code(), typical.err());
+    assertTrue(typical.err().contains("intensity set to the model's typical"), typical.err());
+    assertTrue(!typical.err().contains("unlike the model's training data"), typical.err());
+  }
+
+  @Test
   void evaluateWritesEveryImageMeasure() throws IOException {
     Path json = dir.resolve("m.json");
     var r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "10", "--json", json.toString());
