@@ -103,7 +103,8 @@ final class TrainCommand implements Callable<Integer> {
   boolean resume;
 
   @Option(names = "--image-init", paramLabel = "DIR", description = "start the image mechanism from the one in this "
-      + "model folder (same architecture and parents) instead of from random weights; ignored when resuming")
+      + "model folder (same architecture and parents, whose encodings it keeps) instead of from random weights; "
+      + "give it again with --resume")
   Path imageInit;
 
   @Spec
@@ -152,6 +153,14 @@ final class TrainCommand implements Callable<Integer> {
       int validationSize = all.rows() / 10;
       train = all.slice(0, all.rows() - validationSize);
       validation = all.slice(all.rows() - validationSize, all.rows());
+    }
+    if (images && imageInit != null) {
+      // the warm start's networks learnt with its own parent encodings: keep them
+      try (SavedModel from = ModelFolder.load(imageInit)) {
+        if (from.scm().mechanism("x") instanceof ImageMechanism source) {
+          builder.imageContext(source.context());
+        }
+      }
     }
     StructuralCausalModel scm = builder.build(train, seed);
     log.printf("training %s (%s graph) on %d units, validating on %d; checkpoints in %s%n", name, graph,

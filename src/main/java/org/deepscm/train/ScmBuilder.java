@@ -48,6 +48,7 @@ public final class ScmBuilder {
   private final Map<String, List<String>> parents = new LinkedHashMap<>();
   private final Map<String, List<Integer>> hidden = new LinkedHashMap<>();
   private ImageArchitecture imageArchitecture;
+  private List<ContextEncoding> imageContext;
 
   public ScmBuilder variable(Variable v, String... parentNames) {
     variables.add(v);
@@ -64,6 +65,15 @@ public final class ScmBuilder {
   /** The networks of image variables (default: the paper's Morpho-MNIST sizes for their shape). */
   public ScmBuilder imageArchitecture(ImageArchitecture architecture) {
     this.imageArchitecture = architecture;
+    return this;
+  }
+
+  /**
+   * Fixed encodings of the image's parents instead of ones computed from the training data: a warm
+   * start keeps those its networks learnt with (another draw of the data shifts them slightly).
+   */
+  public ScmBuilder imageContext(List<ContextEncoding> context) {
+    this.imageContext = List.copyOf(context);
     return this;
   }
 
@@ -98,6 +108,14 @@ public final class ScmBuilder {
       }
       List<Integer> h = hidden.getOrDefault(name, List.of());
       if (v.kind() == VariableKind.IMAGE) {
+        if (imageContext != null) {
+          List<String> names = imageContext.stream().map(ContextEncoding::parent).toList();
+          if (!names.equals(graph.parents(name))) {
+            throw new InvalidModelException("image context " + names + " does not match the parents "
+                + graph.parents(name) + " of '" + name + "'");
+          }
+          context = imageContext;
+        }
         ImageArchitecture arch = imageArchitecture != null ? imageArchitecture : ImageArchitecture.morphoMnist();
         mechanisms.put(name, new ImageMechanism(v, context, arch, new ParameterSet(manager)).initParameters(random));
         continue;
