@@ -74,6 +74,7 @@ public final class ExplorerApp extends Application {
   // made with the first image model, kept across models
   private CaseStrip caseStrip;
   private LatestOnlyExecutor caseRenderer;
+  private final TypicalityBanner typicality;
 
   public ExplorerApp() {
     this(LatestOnlyExecutor.background(), ExplorerView::fx, null);
@@ -88,6 +89,8 @@ public final class ExplorerApp extends Application {
     this.executor = executor;
     this.ui = ui;
     this.startModel = model;
+    // its own worker: an assessment must not replace a pending counterfactual
+    this.typicality = new TypicalityBanner(executor.sibling(), ui, this::show);
   }
 
   /** Opens the window (blocks until it is closed); null opens the default model. */
@@ -258,7 +261,9 @@ public final class ExplorerApp extends Application {
         }
       }
     });
-    VBox centre = new VBox(view.root());
+    // every new case comes through here (never a slider move): the banner assesses it once
+    typicality.assess(session);
+    VBox centre = new VBox(typicality.root(), view.root());
     if (session.imageVariable() != null && caseStrip != null) {
       centre.getChildren().add(caseStrip.root());
     }
@@ -321,6 +326,14 @@ public final class ExplorerApp extends Application {
 
   /** Opens a user's image; its covariates are measured where possible and can be typed in. */
   void openImage(Path file) {
+    openImage(file, guess -> askCovariates(view.session(), guess));
+  }
+
+  /**
+   * Opens a user's image with the covariates {@code confirm} gives for the measured ones (the dialog in
+   * the app; tests take the measurements as they are); an empty answer cancels.
+   */
+  void openImage(Path file, java.util.function.Function<Map<String, Double>, Optional<Map<String, Double>>> confirm) {
     ExplorerSession session = view.session();
     if (session.imageVariable() == null) {
       error("This model has no image", "Open an image model first (File > Open model…).");
@@ -341,7 +354,7 @@ public final class ExplorerApp extends Application {
       error("Cannot use image " + file.getFileName(), e.getMessage());
       return;
     }
-    Optional<Map<String, Double>> typed = askCovariates(session, guess);
+    Optional<Map<String, Double>> typed = confirm.apply(guess);
     if (typed.isEmpty()) {
       return;
     }
@@ -388,17 +401,23 @@ public final class ExplorerApp extends Application {
 
   // ------------------------------------------------------------------ cases and export
 
-  /** Saves the model, the observed case and the interventions, to come back to an exploration. */
+  /**
+   * Saves the model, the observed case and the interventions, to come back to an exploration; a digit
+   * brought into the model's world keeps the user's own case too ("own_case").
+   */
   void saveCase(Path file) {
     ExplorerSession s = view.session();
     JsonObject o = new JsonObject();
     o.addProperty("format", "deepscm-case");
     o.addProperty("version", 1);
     o.addProperty("model", s.model().folder() == null ? "" : s.model().folder().toAbsolutePath().toString());
-    o.add("observed", GSON.toJsonTree(s.observed()));
+    putCase(o, new ExplorerSession.Case(s.observed(), s.observedImage()));
     o.add("interventions", GSON.toJsonTree(s.interventions()));
-    if (s.observedImage() != null) {
-      o.add("image", GSON.toJsonTree(s.observedImage()));
+    ExplorerSession.Case own = s.ownCase();
+    if (own != null) {
+      JsonObject ownJson = new JsonObject();
+      putCase(ownJson, own);
+      o.add("own_case", ownJson);
     }
     try {
       Files.writeString(file, GSON.toJson(o) + "\n", StandardCharsets.UTF_8);
@@ -426,23 +445,36 @@ public final class ExplorerApp extends Application {
     }
     ExplorerSession s = view.session();
     try {
-      Map<String, Double> observed = new LinkedHashMap<>();
-      o.getAsJsonObject("observed").entrySet().forEach(e -> observed.put(e.getKey(), e.getValue().getAsDouble()));
-      double[] image = null;
-      if (o.has("image")) {
-        JsonArray a = o.getAsJsonArray("image");
-        image = new double[a.size()];
-        for (int k = 0; k < image.length; k++) {
-          image[k] = a.get(k).getAsDouble();
-        }
-      }
-      s.setCase(observed, image);
+      ExplorerSession.Case inUse = readCase(o);
+      s.setCase(inUse.values(), inUse.image(), o.has("own_case") ? readCase(o.getAsJsonObject("own_case")) : null);
       o.getAsJsonObject("interventions").entrySet().forEach(e -> s.intervene(e.getKey(), e.getValue().getAsDouble()));
     } catch (RuntimeException e) {
       error("Cannot open case " + file.getFileName(), e.getMessage());
       return;
     }
     show(s);
+  }
+
+  /** Writes a case's "observed" values and its "image" (when it has one) into {@code o}. */
+  private static void putCase(JsonObject o, ExplorerSession.Case c) {
+    o.add("observed", GSON.toJsonTree(c.values()));
+    if (c.image() != null) {
+      o.add("image", GSON.toJsonTree(c.image()));
+    }
+  }
+
+  private static ExplorerSession.Case readCase(JsonObject o) {
+    Map<String, Double> observed = new LinkedHashMap<>();
+    o.getAsJsonObject("observed").entrySet().forEach(e -> observed.put(e.getKey(), e.getValue().getAsDouble()));
+    double[] image = null;
+    if (o.has("image")) {
+      JsonArray a = o.getAsJsonArray("image");
+      image = new double[a.size()];
+      for (int k = 0; k < image.length; k++) {
+        image[k] = a.get(k).getAsDouble();
+      }
+    }
+    return new ExplorerSession.Case(observed, image);
   }
 
   void exportPng(Path file) {
@@ -474,6 +506,7 @@ public final class ExplorerApp extends Application {
   @Override
   public void stop() {
     executor.close();
+    typicality.close();
     if (caseRenderer != null) {
       caseRenderer.close();
     }

@@ -8,6 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.data.morphomnist.TypicalIntensity;
+import org.deepscm.eval.Typicality;
 import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.scm.Intervention;
@@ -27,6 +30,8 @@ public final class ExplorerSession {
   private final Map<String, Double> interventions = new LinkedHashMap<>();
   private final String imageVariable;
   private double[] observedImage;
+  // the user's own case while the case in use is it brought into the model's world; else null
+  private Case ownCase;
   /** Bumped by every new case: the worker's cached abductions belong to one case. */
   private long caseVersion;
   // the worker's cache (only counterfactual() touches it): the case's abduction per particle count
@@ -34,6 +39,9 @@ public final class ExplorerSession {
   private final Map<Integer, ImageMechanism.Abduction> abductions = new LinkedHashMap<>();
   private long cachedVersion = -1;
   private NDManager cacheManager;
+
+  /** A case: its scalar values and, for image models, its image (pixels 0..255, row-major). */
+  public record Case(Map<String, Double> values, double[] image) {}
 
   /** A counterfactual answer; {@code image} and {@code difference} are null for covariate models. */
   public record Result(Map<String, Double> values, double[] image, double[] difference, int particles,
@@ -78,6 +86,32 @@ public final class ExplorerSession {
 
   /** Sets the observed case; every scalar variable must be given, and the image for image models. */
   public synchronized void setCase(Map<String, Double> values, double[] image) {
+    setCase(values, image, null);
+  }
+
+  /**
+   * As {@link #setCase(Map, double[])}; {@code own} is the user's own case that this one was brought
+   * into the model's world from (null when this case is their own), as a saved case records it.
+   */
+  public synchronized void setCase(Map<String, Double> values, double[] image, Case own) {
+    replaceCase(values, image, own);
+    interventions.clear();
+  }
+
+  /** A new observed case that keeps the interventions (the user compares two versions of one case). */
+  private void replaceCase(Map<String, Double> values, double[] image, Case own) {
+    check(values, image);
+    if (own != null) {
+      check(own.values(), own.image());
+    }
+    observed.clear();
+    observed.putAll(values);
+    observedImage = image == null ? null : image.clone();
+    ownCase = own == null ? null : copy(own);
+    caseVersion++;
+  }
+
+  private void check(Map<String, Double> values, double[] image) {
     for (Variable v : scalars()) {
       Double x = values.get(v.name());
       if (x == null) {
@@ -89,11 +123,68 @@ public final class ExplorerSession {
       throw new org.deepscm.scm.InvalidValueException("the case needs a " + imageWidth() + "x" + imageHeight()
           + " image");
     }
-    observed.clear();
-    observed.putAll(values);
-    observedImage = image == null ? null : image.clone();
-    caseVersion++;
-    interventions.clear();
+  }
+
+  private static Case copy(Case c) {
+    return new Case(new LinkedHashMap<>(c.values()), c.image() == null ? null : c.image().clone());
+  }
+
+  /** The user's own case when the case in use is it brought into the model's world, else null. */
+  public synchronized Case ownCase() {
+    return ownCase == null ? null : copy(ownCase);
+  }
+
+  /**
+   * How typical the observed case is of the model's training data (for image models one small ELBO:
+   * call it off the UI thread).
+   */
+  public Typicality.Assessment assess() {
+    Case c;
+    synchronized (this) {
+      c = copy(new Case(observed, observedImage));
+    }
+    return Typicality.assess(model, c.values(), c.image());
+  }
+
+  /** Whether a case can be brought into the model's world: a Morpho-MNIST image model (t, i, a 28x28 digit). */
+  public boolean canBringIntoModelsWorld() {
+    var graph = scm().graph();
+    return imageVariable != null && graph.contains("t") && graph.contains("i")
+        && imageHeight() == Morphology.SIDE && imageWidth() == Morphology.SIDE;
+  }
+
+  /**
+   * Replaces the user's case by the same digit (shape and thickness kept) at the model's median
+   * intensity for its thickness, with i measured on the new image; the user's own case is kept to go
+   * back to, and so are the interventions. Call it off the UI thread.
+   *
+   * @return false when the case changed meanwhile (then nothing is replaced)
+   */
+  public boolean bringIntoModelsWorld() {
+    Case own;
+    long version;
+    synchronized (this) {
+      own = copy(ownCase != null ? ownCase : new Case(observed, observedImage));
+      version = caseVersion;
+    }
+    TypicalIntensity.Result typical = TypicalIntensity.apply(scm(), own.image(), own.values().get("t"));
+    Map<String, Double> values = new LinkedHashMap<>(own.values());
+    values.put("i", Morphology.measureIntensity(typical.image()));
+    synchronized (this) {
+      if (version != caseVersion) {
+        return false;
+      }
+      replaceCase(values, typical.image(), own);
+      return true;
+    }
+  }
+
+  /** Goes back to the user's own case, keeping the interventions (nothing to do when it is in use). */
+  public synchronized void useOwnCase() {
+    if (ownCase != null) {
+      Case own = ownCase;
+      replaceCase(own.values(), own.image(), null);
+    }
   }
 
   public synchronized Map<String, Double> observed() {
