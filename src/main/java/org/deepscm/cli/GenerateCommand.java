@@ -5,7 +5,13 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.nio.file.Files;
 import org.deepscm.AppPaths;
+import org.deepscm.data.brain.BrainCalibration;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.data.brain.BrainTrueScm;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import picocli.CommandLine.Command;
@@ -15,14 +21,23 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = {"Render a synthetic dataset from its true SCM and cache it (done on first use otherwise).",
-        "Example: generate --dataset morphomnist"})
+        "Example: generate --dataset morphomnist",
+        "         generate --dataset brain --figures resources/docs"})
 final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--dataset", required = true, description = "morphomnist: the real digits of resources/mnist "
-      + "with thickness and intensity from paper Eq. 7 (7,000 / 1,000 / 2,000 digits)")
+      + "with thickness and intensity from paper Eq. 7 (7,000 / 1,000 / 2,000 digits); brain: the synthetic brain "
+      + "population made from the Colin27 template by its true SCM (resources/brain/README.md), split 70/15/15")
   String dataset;
 
-  @Option(names = "--seed", description = "noise seed (default: ${DEFAULT-VALUE})")
-  long seed = MorphoMnistDataset.DEFAULT_SEED;
+  @Option(names = "--seed", description = "noise seed (default: 2020 for morphomnist, 2026 for brain)")
+  Long seed;
+
+  @Option(names = "--subjects", description = "brain: subjects in the population (default: ${DEFAULT-VALUE})")
+  int subjects = BrainDataset.DEFAULT_SIZE;
+
+  @Option(names = "--figures", paramLabel = "DIR", description = "brain: also write brain-population.png (24 test "
+      + "subjects) and brain-true-counterfactuals.png (one subject under do(age) and do(ventricle volume)) there")
+  Path figures;
 
   @Option(names = "--cache", paramLabel = "DIR", description = "cache folder (default: ~/.cache/deepscm-explorer)")
   Path cache;
@@ -32,9 +47,13 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (!dataset.equals("morphomnist")) {
-      throw new IllegalArgumentException("unknown dataset '" + dataset + "'; available: morphomnist");
+    if (dataset.equals("brain")) {
+      return brain();
     }
+    if (!dataset.equals("morphomnist")) {
+      throw new IllegalArgumentException("unknown dataset '" + dataset + "'; available: morphomnist, brain");
+    }
+    long seed = this.seed != null ? this.seed : MorphoMnistDataset.DEFAULT_SEED;
     PrintWriter err = spec.commandLine().getErr();
     MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
     Path dir = cache != null ? cache : AppPaths.cache();
@@ -46,6 +65,68 @@ final class GenerateCommand implements Callable<Integer> {
       }, () -> Thread.currentThread().isInterrupted());
       err.printf(Locale.ROOT, "\r%s: %d units ready in %s (%.1f s)%n", split.name().toLowerCase(Locale.ROOT),
           d.size(), dir, (System.nanoTime() - start) / 1e9);
+    }
+    return 0;
+  }
+
+  private int brain() throws IOException {
+    if (subjects < 100 || subjects > 1_000_000) {
+      throw new IllegalArgumentException("--subjects takes 100 .. 1,000,000 (each subject's 64 x 64 image takes 4 KB), got "
+          + subjects);
+    }
+    long seed = this.seed != null ? this.seed : BrainDataset.DEFAULT_SEED;
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+    Path dir = cache != null ? cache : AppPaths.cache();
+    long total = System.nanoTime();
+    BrainDataset test = null;
+    BrainDataset train = null;
+    for (BrainDataset.Split split : BrainDataset.Split.values()) {
+      long start = System.nanoTime();
+      BrainDataset d = BrainDataset.load(renderer, split, seed, subjects, dir, (done, n) -> {
+        err.printf(Locale.ROOT, "\r%s: %d / %d subjects", split.label(), done, n);
+        err.flush();
+      }, () -> Thread.currentThread().isInterrupted());
+      err.printf(Locale.ROOT, "\r%s: %d subjects ready in %s (%.1f s)%n", split.label(), d.size(), dir,
+          (System.nanoTime() - start) / 1e9);
+      if (split == BrainDataset.Split.TEST) {
+        test = d;
+      } else if (split == BrainDataset.Split.TRAIN) {
+        train = d;
+      }
+    }
+    long bytes = 0;
+    try (var files = Files.list(dir)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().startsWith(
+          String.format(Locale.ROOT, "brain-v%d-", BrainDataset.FORMAT))
+          && f.getFileName().toString().contains("-seed" + seed + "-of" + subjects + "-")).toList()) {
+        bytes += Files.size(f);
+      }
+    }
+    out.printf(Locale.ROOT, "brain population: %d subjects (seed %d) in %.1f s; cache %.1f MB in %s%n", subjects, seed,
+        (System.nanoTime() - total) / 1e9, bytes / 1e6, dir);
+    out.println();
+    out.print(BrainCalibration.table(train));
+    out.println();
+    BrainCalibration.Agreement a = BrainCalibration.measurerAgreement(test, Math.min(1000, test.size()), seed);
+    out.printf(Locale.ROOT, "measurer against the label maps, %d test subjects (seeded sample):%n", a.n());
+    out.printf(Locale.ROOT, "  brain area:     r = %.4f, mean relative error %.2f %%%n", a.brainR(), 100 * a.brainRelError());
+    out.printf(Locale.ROOT, "  ventricle area: r = %.4f, mean relative error %.2f %%%n", a.ventricleR(),
+        100 * a.ventricleRelError());
+    if (figures != null) {
+      Path grid = BrainFigures.population(test, seed, figures.resolve("brain-population.png"));
+      // a subject near the population's middle: 60-65 years, ventricles 20-40 ml
+      BrainDataset.Subject chosen = null;
+      for (int u = 0; u < test.size() && chosen == null; u++) {
+        BrainTrueScm.Covariates c = test.covariates(u);
+        if (c.age() > 60 && c.age() < 65 && c.ventricleMl() > 20 && c.ventricleMl() < 40) {
+          chosen = test.subject(u);
+        }
+      }
+      Path strip = BrainFigures.counterfactuals(renderer, chosen != null ? chosen : test.subject(0),
+          figures.resolve("brain-true-counterfactuals.png"));
+      out.println("wrote " + grid + " and " + strip);
     }
     return 0;
   }

@@ -125,7 +125,7 @@ public final class MnistImport {
     }
 
     /** Writes a gzipped unsigned-byte IDX file (no gzip timestamp: deterministic bytes). */
-    static void writeIdx(Path file, int magic, int[] dims, byte[] data) throws IOException {
+    public static void writeIdx(Path file, int magic, int[] dims, byte[] data) throws IOException {
         try (OutputStream fo = Files.newOutputStream(file);
              GZIPOutputStream gz = new GZIPOutputStream(fo, 1 << 16);
              DataOutputStream out = new DataOutputStream(gz)) {

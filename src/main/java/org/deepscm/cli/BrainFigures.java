@@ -1,0 +1,156 @@
+package org.deepscm.cli;
+
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.scm.Intervention;
+
+/**
+ * The README's pictures of the synthetic brain population: a grid of test subjects (young and old,
+ * women and men, drawn by a seeded sample) and one subject's TRUE counterfactuals under do(age) and
+ * do(ventricle volume). Every tile is labelled with its values; slices in radiological convention.
+ */
+final class BrainFigures {
+  private static final int ZOOM = 2;
+  private static final int TILE = BrainSliceRenderer.SIDE * ZOOM;
+  private static final int CAPTION = 30;
+
+  private BrainFigures() {}
+
+  /** 4 rows (young women, young men, old women, old men) x 6 subjects of the given split. */
+  static Path population(BrainDataset split, long seed, Path file) throws IOException {
+    String[] names = {"women 44-54 y", "men 44-54 y", "women 65-73 y", "men 65-73 y"};
+    List<List<Integer>> groups = new ArrayList<>();
+    for (int g = 0; g < 4; g++) {
+      groups.add(new ArrayList<>());
+    }
+    for (int u = 0; u < split.size(); u++) {
+      BrainTrueScm.Covariates c = split.covariates(u);
+      int old = c.age() >= 65 ? 1 : c.age() < 55 ? 0 : -1;
+      if (old >= 0) {
+        groups.get(old * 2 + c.sex()).add(u);
+      }
+    }
+    SplittableRandom rng = new SplittableRandom(seed);
+    int cols = 6;
+    int label = 110;
+    BufferedImage img = canvas(label + cols * TILE, 4 * (TILE + CAPTION));
+    Graphics2D g = graphics(img);
+    for (int row = 0; row < 4; row++) {
+      List<Integer> members = groups.get(row);
+      if (members.size() < cols) {
+        throw new IllegalStateException("the split has only " + members.size() + " " + names[row]);
+      }
+      int y = row * (TILE + CAPTION);
+      g.drawString(names[row], 6, y + TILE / 2);
+      for (int col = 0; col < cols; col++) {
+        int u = members.remove(rng.nextInt(members.size()));
+        BrainTrueScm.Covariates c = split.covariates(u);
+        tile(img, split.image(u), label + col * TILE, y);
+        caption(g, label + col * TILE, y + TILE, String.format(Locale.ROOT, "%.0f y %s", c.age(), c.sex() == 1 ? "M" : "F"),
+            String.format(Locale.ROOT, "b %.0f v %.0f ml", c.brainMl(), c.ventricleMl()));
+      }
+    }
+    g.dispose();
+    return write(img, file);
+  }
+
+  /**
+   * One subject, original first, then its true counterfactuals: row 1 under do(age = 45, 55, 65, 75),
+   * row 2 under do(ventricle volume = 0.5, 1, 2, 3 times its own).
+   */
+  static Path counterfactuals(BrainSliceRenderer renderer, BrainDataset.Subject s, Path file) throws IOException {
+    int label = 150;
+    BufferedImage img = canvas(label + 5 * TILE, 2 * (TILE + CAPTION));
+    Graphics2D g = graphics(img);
+    BrainTrueScm.Covariates c = s.covariates();
+    double[] ages = {45, 55, 65, 75};
+    double[] factors = {0.5, 1, 2, 3};
+    for (int row = 0; row < 2; row++) {
+      int y = row * (TILE + CAPTION);
+      g.drawString(row == 0 ? "do(age)" : "do(ventricles)", 6, y + TILE / 2 - 8);
+      g.drawString(row == 0 ? "true counterfactual" : "x own volume", 6, y + TILE / 2 + 10);
+      tile(img, render(renderer, c, s), label, y);
+      caption(g, label, y + TILE, String.format(Locale.ROOT, "observed %.0f y %s", c.age(), c.sex() == 1 ? "M" : "F"),
+          String.format(Locale.ROOT, "b %.0f v %.0f ml", c.brainMl(), c.ventricleMl()));
+      for (int k = 0; k < 4; k++) {
+        Map<String, Intervention> action = row == 0 ? Map.of("age", Intervention.set(ages[k]))
+            : Map.of("ventricle_volume", Intervention.set(factors[k] * c.ventricleMl()));
+        BrainTrueScm.Covariates cf = BrainTrueScm.counterfactual(s.noise(), action);
+        tile(img, render(renderer, cf, s), label + (k + 1) * TILE, y);
+        String head = row == 0 ? String.format(Locale.ROOT, "do(age=%.0f)", ages[k])
+            : String.format(Locale.ROOT, "do(v=x%s)", factors[k] == 0.5 ? "0.5" : String.valueOf((int) factors[k]));
+        caption(g, label + (k + 1) * TILE, y + TILE, head,
+            String.format(Locale.ROOT, "b %.0f v %.0f ml", cf.brainMl(), cf.ventricleMl()));
+      }
+    }
+    g.dispose();
+    return write(img, file);
+  }
+
+  private static double[] render(BrainSliceRenderer renderer, BrainTrueScm.Covariates c, BrainDataset.Subject s) {
+    float[] f = renderer.render(c.brainMl(), c.ventricleMl(), s.anatomy(), false).image();
+    double[] out = new double[f.length];
+    for (int p = 0; p < f.length; p++) {
+      out[p] = f[p];
+    }
+    return out;
+  }
+
+  private static BufferedImage canvas(int w, int h) {
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, w, h);
+    g.dispose();
+    return img;
+  }
+
+  private static Graphics2D graphics(BufferedImage img) {
+    Graphics2D g = img.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+    g.setColor(Color.BLACK);
+    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+    return g;
+  }
+
+  private static void tile(BufferedImage img, double[] pixels, int x0, int y0) {
+    int side = BrainSliceRenderer.SIDE;
+    for (int y = 0; y < TILE; y++) {
+      for (int x = 0; x < TILE; x++) {
+        int v = (int) Math.round(Math.max(0, Math.min(255, pixels[(y / ZOOM) * side + x / ZOOM])));
+        img.setRGB(x0 + x, y0 + y, (v << 16) | (v << 8) | v);
+      }
+    }
+  }
+
+  private static void caption(Graphics2D g, int x, int y, String first, String second) {
+    g.drawString(first, x + 4, y + 12);
+    g.drawString(second, x + 4, y + 26);
+  }
+
+  private static Path write(BufferedImage img, Path file) throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    if (!ImageIO.write(img, "png", file.toFile())) {
+      throw new IOException("no PNG writer for " + file);
+    }
+    return file;
+  }
+}
