@@ -39,8 +39,8 @@ final class EvaluateCommand implements Callable<Integer> {
   Path data;
 
   @Option(names = "--units", paramLabel = "N", description = "image models: measure a seeded, class-stratified "
-      + "random sample of N test units (default: the whole test split of 2,000, about 20 minutes on 2 CPU "
-      + "cores; each unit costs about 0.6 s)")
+      + "random sample of N test units (default: the whole test split of 2,000: measured 16 "
+      + "to 35 minutes on 2 CPU cores shared with other work, 0.5 to 1 s a unit; the full model peaks at 12 GB)")
   Integer units;
 
   @Option(names = "--record", description = "write the measures into the model folder (model.json and the "
