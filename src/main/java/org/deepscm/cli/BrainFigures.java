@@ -33,7 +33,7 @@ final class BrainFigures {
 
   /** 4 rows (young women, young men, old women, old men) x 6 subjects of the given split. */
   static Path population(BrainDataset split, long seed, Path file) throws IOException {
-    String[] names = {"women 44-54 y", "men 44-54 y", "women 65-73 y", "men 65-73 y"};
+    String[] names = {"women 44-54 y", "men 44-54 y", "women 65-73 y", "men 65-73 y"};  // completed years
     List<List<Integer>> groups = new ArrayList<>();
     for (int g = 0; g < 4; g++) {
       groups.add(new ArrayList<>());
@@ -53,7 +53,8 @@ final class BrainFigures {
     for (int row = 0; row < 4; row++) {
       List<Integer> members = groups.get(row);
       if (members.size() < cols) {
-        throw new IllegalStateException("the split has only " + members.size() + " " + names[row]);
+        throw new IllegalArgumentException("--figures needs 6 test subjects of each group; this population's test split "
+            + "has " + members.size() + " " + names[row] + ": use --subjects 2000 or more");
       }
       int y = row * (TILE + CAPTION);
       g.drawString(names[row], 6, y + TILE / 2);
@@ -61,7 +62,10 @@ final class BrainFigures {
         int u = members.remove(rng.nextInt(members.size()));
         BrainTrueScm.Covariates c = split.covariates(u);
         tile(img, split.image(u), label + col * TILE, y);
-        caption(g, label + col * TILE, y + TILE, String.format(Locale.ROOT, "%.0f y %s", c.age(), c.sex() == 1 ? "M" : "F"),
+        if (col == 0) {
+          sides(g, label, y);
+        }
+        caption(g, label + col * TILE, y + TILE, String.format(Locale.ROOT, "%d y %s", (int) c.age(), c.sex() == 1 ? "M" : "F"),
             String.format(Locale.ROOT, "b %.0f v %.0f ml", c.brainMl(), c.ventricleMl()));
       }
     }
@@ -85,7 +89,8 @@ final class BrainFigures {
       g.drawString(row == 0 ? "do(age)" : "do(ventricles)", 6, y + TILE / 2 - 8);
       g.drawString(row == 0 ? "true counterfactual" : "x own volume", 6, y + TILE / 2 + 10);
       tile(img, render(renderer, c, s), label, y);
-      caption(g, label, y + TILE, String.format(Locale.ROOT, "observed %.0f y %s", c.age(), c.sex() == 1 ? "M" : "F"),
+      sides(g, label, y);
+      caption(g, label, y + TILE, String.format(Locale.ROOT, "observed %d y %s", (int) c.age(), c.sex() == 1 ? "M" : "F"),
           String.format(Locale.ROOT, "b %.0f v %.0f ml", c.brainMl(), c.ventricleMl()));
       for (int k = 0; k < 4; k++) {
         Map<String, Intervention> action = row == 0 ? Map.of("age", Intervention.set(ages[k]))
@@ -136,6 +141,15 @@ final class BrainFigures {
         img.setRGB(x0 + x, y0 + y, (v << 16) | (v << 8) | v);
       }
     }
+  }
+
+  /** R and L on a tile: the slices are in radiological convention (the subject's right on the left). */
+  private static void sides(Graphics2D g, int x, int y) {
+    Color before = g.getColor();
+    g.setColor(Color.YELLOW);
+    g.drawString("R", x + 3, y + TILE / 2 + 4);
+    g.drawString("L", x + TILE - 10, y + TILE / 2 + 4);
+    g.setColor(before);
   }
 
   private static void caption(Graphics2D g, int x, int y, String first, String second) {

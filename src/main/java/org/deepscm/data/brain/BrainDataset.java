@@ -145,7 +145,7 @@ public final class BrainDataset {
     if (Files.isRegularFile(imageFile) && Files.isRegularFile(tableFile)) {
       try {
         BrainDataset cached = read(seed, imageFile, tableFile);
-        if (cached.size() == to - from && cached.index[0] == from) {
+        if (cached.size() == to - from && cached.index[0] == from && cached.matchesGenerator(renderer)) {
           return cached;
         }
       } catch (IOException | RuntimeException e) {
@@ -223,6 +223,26 @@ public final class BrainDataset {
       throw new IOException("brain generation cancelled after " + done.get() + " of " + n + " subjects");
     }
     return new BrainDataset(seed, subjects.clone(), cov, images, brainArea, ventricleArea);
+  }
+
+  /**
+   * Whether the cache was made by this version of the true SCM and renderer: its first and last
+   * subjects are made again and compared (a changed constant anywhere changes them).
+   */
+  private boolean matchesGenerator(BrainSliceRenderer renderer) {
+    for (int unit : new int[] {0, size() - 1}) {
+      Subject s = subject(unit);
+      if (!s.covariates().equals(covariates[unit])) {
+        return false;
+      }
+      float[] x = renderer.render(s.covariates().brainMl(), s.covariates().ventricleMl(), s.anatomy(), false).image();
+      for (int p = 0; p < x.length; p++) {
+        if ((images[unit * BrainSliceRenderer.PIXELS + p] & 0xff) != (int) x[p]) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private void write(Path imageFile, Path tableFile) throws IOException {

@@ -11,7 +11,7 @@ import org.deepscm.scm.Intervention;
  *
  * <pre>
  *   sex s := 1[u_s &lt; P_MALE],                                     u_s ~ U(0, 1)      (0 female, 1 male)
- *   age a := 44 + 29 * BetaQuantile(u_a; 1.73, 1.20),              u_a ~ U(0, 1)      (years, 44..73)
+ *   age a := 44 + 29 * BetaQuantile(u_a; 1.862, 1.2228),           u_a ~ U(0, 1)      (years, 44..73)
  *   brain volume b := exp(B0 + B_SEX (s - P_MALE) + B_AGE (a - A_MEAN) + B_SD u_b),  u_b ~ N(0, 1)  (ml)
  *   ventricle volume v := exp(V0 + V_AGE (a - A_MEAN) + V_BRAIN (ln b - B0) + V_SD u_v), u_v ~ N(0, 1)  (ml)
  *   image x := BrainSliceRenderer(b, v; anatomy noise)    (age and sex reach the image only through b and v)
@@ -24,20 +24,20 @@ public final class BrainTrueScm {
   public static final double P_MALE = 0.47;
   public static final double AGE_MIN = 44;
   public static final double AGE_SPAN = 29;
-  public static final double AGE_BETA_A = 1.73;
-  public static final double AGE_BETA_B = 1.20;
-  /** E[a] = 44 + 29 * 1.73 / 2.93. */
+  public static final double AGE_BETA_A = 1.862;
+  public static final double AGE_BETA_B = 1.2228;
+  /** E[a] = 44 + 29 * 1.862 / 3.0848; the Beta parameters give ln a UK Biobank's log-mean and log-std exactly. */
   public static final double A_MEAN = AGE_MIN + AGE_SPAN * AGE_BETA_A / (AGE_BETA_A + AGE_BETA_B);
   /** ln ml: UK Biobank's log-mean 13.96558 ln mm3 less ln 1000. */
   public static final double B0 = 13.96558 - Math.log(1000);
   public static final double B_SEX = 0.10;
   public static final double B_AGE = -0.0035;
-  public static final double B_SD = 0.0773;
+  public static final double B_SD = 0.07748;
   /** ln ml: UK Biobank's log-mean 10.34600 ln mm3 less ln 1000. */
   public static final double V0 = 10.34600 - Math.log(1000);
   public static final double V_AGE = 0.028;
   public static final double V_BRAIN = 1.0;
-  public static final double V_SD = 0.3828;
+  public static final double V_SD = 0.38464;
 
   private static final BetaDistribution AGE = new BetaDistribution(null, AGE_BETA_A, AGE_BETA_B);
   private static final NormalDistribution STANDARD = new NormalDistribution(null, 0, 1);

@@ -156,11 +156,19 @@ class BrainSliceRendererTest {
       assertEquals(test.covariates(u), again.covariates(u));
       assertEquals(test.ventricleAreaMm2(u), again.ventricleAreaMm2(u), 0);
     }
+    // a cache written by another version of the generator (here: one subject's age differs) is made again
+    Path table;
     try (var files = Files.list(dir)) {
-      for (Path f : files.filter(f -> f.toString().endsWith(".csv")).toList()) {
-        Files.writeString(f, "subject,sex\n1,abc\n");
-      }
+      table = files.filter(f -> f.toString().endsWith(".csv")).findFirst().orElseThrow();
     }
+    java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(table));
+    String[] first = lines.get(1).split(",");
+    first[2] = String.valueOf(Double.parseDouble(first[2]) + 1);
+    lines.set(1, String.join(",", first));
+    Files.write(table, lines);
+    assertEquals(test.covariates(0), BrainDataset.load(renderer, BrainDataset.Split.TEST, 9, 200, dir, null,
+        () -> false).covariates(0));
+    Files.writeString(table, "subject,sex\n1,abc\n");
     BrainDataset remade = BrainDataset.load(renderer, BrainDataset.Split.TEST, 9, 200, dir, null, () -> false);
     assertArrayEquals(test.image(7), remade.image(7));
     assertEquals(140, BrainDataset.Split.TRAIN.to(200));
