@@ -163,6 +163,28 @@ public final class BrainDataset {
   }
 
   /**
+   * n fresh training subjects for one epoch: subjects numbered from populationSize + epoch * n, so no
+   * epoch repeats another and none is in the validation or test split (the true SCM makes them for
+   * free: about 5 ms a subject on 2 cores, against minutes for an epoch of training).
+   */
+  public static BrainDataset fresh(BrainSliceRenderer renderer, long seed, int populationSize, int epoch, int n,
+      Progress progress, BooleanSupplier cancelled) throws IOException {
+    if (epoch < 0 || n < 1) {
+      throw new IllegalArgumentException("fresh subjects need epoch >= 0 and n >= 1, got " + epoch + " and " + n);
+    }
+    long first = populationSize + (long) epoch * n;
+    if (first + n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("epoch " + epoch + " of " + n + " fresh subjects runs past subject number "
+          + Integer.MAX_VALUE);
+    }
+    int[] subjects = new int[n];
+    for (int k = 0; k < n; k++) {
+      subjects[k] = (int) (first + k);
+    }
+    return generate(renderer, seed, subjects, progress, cancelled);
+  }
+
+  /**
    * Subjects of the population, by number, rendered at once in parallel without the cache (fresh
    * subjects for an epoch of training, a sample of a split).
    */

@@ -176,6 +176,17 @@ class BrainSliceRendererTest {
   }
 
   @Test
+  void freshSubjectsDifferEveryEpochAndLieOutsideTheSplits() throws IOException {
+    BrainDataset e0 = BrainDataset.fresh(renderer, 3, 200, 0, 5, null, () -> false);
+    BrainDataset e1 = BrainDataset.fresh(renderer, 3, 200, 1, 5, null, () -> false);
+    assertEquals(200, e0.subjectIndex(0));
+    assertEquals(205, e1.subjectIndex(0));
+    assertTrue(!java.util.Arrays.equals(e0.image(0), e1.image(0)));
+    assertArrayEquals(e1.image(4), BrainDataset.fresh(renderer, 3, 200, 1, 5, null, () -> false).image(4));
+    assertThrows(IllegalArgumentException.class, () -> BrainDataset.fresh(renderer, 3, 200, -1, 5, null, () -> false));
+  }
+
+  @Test
   void generationCanBeCancelled() {
     IOException e = assertThrows(IOException.class,
         () -> BrainDataset.generate(renderer, 1, new int[] {1, 2, 3}, null, () -> true));
