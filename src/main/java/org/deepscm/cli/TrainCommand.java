@@ -11,6 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.AppPaths;
+import org.deepscm.data.brain.BrainCases;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.train.BrainModels;
 import org.deepscm.DeviceInfo;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.data.morphomnist.MnistDigits;
@@ -39,12 +45,30 @@ import picocli.CommandLine.Spec;
     description = {"Fit a model (flows by maximum likelihood with early stopping on a validation split; the image "
         + "mechanism by its ELBO) and save it as a model folder with its model card. Resumable with --resume.",
         "Example: train --dataset morphomnist-covariates --graph full --out models/morphomnist-covariates",
-        "         train --dataset morphomnist --graph full --image-epochs 30 --out models/morphomnist-full"})
+        "         train --dataset morphomnist --graph full --image-epochs 30 --out models/morphomnist-full",
+        "         train --dataset brain --image-batch 64 --image-lr 1e-3 --out models/brain-synthetic",
+        "         train --dataset brain --data my-subjects.csv --slice-mm 18 --out models/brain-mine"})
 final class TrainCommand implements Callable<Integer> {
   @Option(names = "--dataset", required = true, description = "morphomnist-covariates: (t, i) from the true SCM of "
       + "paper Eq. 7, 60,000 training draws (10% held out for validation) and 10,000 test draws; morphomnist: "
-      + "the real digits with t, i and images from Eq. 7 (7,000 / 1,000 / 2,000)")
+      + "the real digits with t, i and images from Eq. 7 (7,000 / 1,000 / 2,000); brain: the synthetic brain "
+      + "population (resources/brain/README.md; 9,800 training and 2,100 validation subjects), or your own "
+      + "subjects with --data")
   String dataset;
+
+  @Option(names = "--data", paramLabel = "CSV", description = "brain: your own subjects instead of the synthetic "
+      + "population: a CSV with columns id, age, sex, brain_volume, ventricle_volume (ml), image (a 64 x 64 PNG "
+      + "slice or a NIfTI volume, relative to the CSV's folder); every row is checked before training starts; "
+      + "a seeded 15 % of the rows validate")
+  Path data;
+
+  @Option(names = "--slice-mm", paramLabel = "Z", description = "brain: the axial slice (world z, mm) taken from "
+      + "NIfTI volumes named in --data")
+  Double sliceMm;
+
+  @Option(names = "--subjects", description = "brain: size of the synthetic population whose splits train and "
+      + "validate (default: ${DEFAULT-VALUE})")
+  int subjects = BrainDataset.DEFAULT_SIZE;
 
   @Option(names = "--graph", description = "full (t -> i, and t, i -> x), conditional (t, i -> x) or independent "
       + "(default: ${DEFAULT-VALUE})")
@@ -114,9 +138,15 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (dataset.equals("brain")) {
+      return trainBrain();
+    }
+    if (data != null || sliceMm != null) {
+      throw new IllegalArgumentException("--data and --slice-mm are for --dataset brain");
+    }
     if (!dataset.equals("morphomnist-covariates") && !dataset.equals("morphomnist")) {
       throw new IllegalArgumentException(
-          "unknown dataset '" + dataset + "'; available: morphomnist-covariates, morphomnist");
+          "unknown dataset '" + dataset + "'; available: morphomnist-covariates, morphomnist, brain");
     }
     if (epochs < 1 || patience < 1 || batch < 1 || !(learningRate > 0) || imageEpochs < 0 || !(minutes > 0)) {
       throw new IllegalArgumentException("--epochs, --patience, --batch, --lr and --minutes must be positive");
@@ -256,6 +286,11 @@ final class TrainCommand implements Callable<Integer> {
 
   private ImageTrainer.Result trainImage(ImageMechanism image, List<MorphoMnistDataset> trainSets,
       MorphoMnistDataset validationSet, Path checkpoints) throws IOException {
+    return trainImage(image, imageData(image, trainSets), imageData(image, List.of(validationSet)), checkpoints);
+  }
+
+  private ImageTrainer.Result trainImage(ImageMechanism image, ImageData trainData, ImageData validationData,
+      Path checkpoints) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
     boolean[] stop = {false};
@@ -281,9 +316,7 @@ final class TrainCommand implements Callable<Integer> {
     };
     ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
         .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume);
-    ImageTrainer.Result r = new ImageTrainer().train(image, imageData(image, trainSets), imageData(image,
-        List.of(validationSet)),
-        o, listener);
+    ImageTrainer.Result r = new ImageTrainer().train(image, trainData, validationData, o, listener);
     if (r.cancelled()) {
       log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
           r.epochs(), minutes);
@@ -393,5 +426,196 @@ final class TrainCommand implements Callable<Integer> {
         + " Data: the true SCM of paper Eq. 7 (t = 0.5 + Gamma(10, rate 5); i = 64 + 191 sigmoid(0.5 eps + 2t - 5)"
         + (dataset.equals("morphomnist") ? "; x = SetIntensity(SetThickness(digit, t), i) on the real MNIST digits "
             + "of resources/mnist" : "") + ").";
+  }
+
+  /** Seed of the split of a user's own subjects into training and validation rows. */
+  static final long OWN_DATA_SPLIT_SEED = 20261129L;
+
+  /** Subjects, covariates and images of one part of the brain data. */
+  private record BrainPart(CovariateTable covariates, double[][] images) {}
+
+  /**
+   * The brain model (BrainModels) on the synthetic population or on the user's own CSV: every row of a
+   * CSV is checked (BrainCases) before anything is trained or written.
+   */
+  private int trainBrain() throws IOException {
+    if (epochs < 1 || patience < 1 || batch < 1 || !(learningRate > 0) || imageEpochs < 0 || !(minutes > 0)
+        || imageBatch < 1 || !(imageLearningRate > 0)) {
+      throw new IllegalArgumentException("--epochs, --patience, --batch, --lr, --image-batch, --image-lr and "
+          + "--minutes must be positive");
+    }
+    if (!graph.equals("full")) {
+      throw new IllegalArgumentException("the brain model has one graph (sex -> b <- age -> v <- b; b, v -> x); "
+          + "--graph " + graph + " is for Morpho-MNIST");
+    }
+    if (imageInit != null || variants != 1) {
+      throw new IllegalArgumentException("--image-init and --variants are for Morpho-MNIST");
+    }
+    log = spec.commandLine().getErr();
+    String name = out.toAbsolutePath().normalize().getFileName().toString();
+    Path checkpoints = checkpoint != null ? checkpoint : Path.of("checkpoints", name);
+    BrainPart train;
+    BrainPart validation;
+    String source;
+    if (data != null) {
+      BrainCases.Cases cases = BrainCases.read(data, sliceMm);
+      cases.warnings().forEach(w -> log.println("warning: " + w));
+      if (cases.size() < 20) {
+        throw new IllegalArgumentException(data + " holds " + cases.size() + " subjects; training needs at least 20 "
+            + "(3 of them validate)");
+      }
+      int[] order = new int[cases.size()];
+      for (int k = 0; k < order.length; k++) {
+        order[k] = k;
+      }
+      java.util.Random rng = new java.util.Random(OWN_DATA_SPLIT_SEED);
+      for (int k = order.length - 1; k > 0; k--) {
+        int j = rng.nextInt(k + 1);
+        int t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+      }
+      int nValidation = Math.max(3, (int) Math.round(0.15 * cases.size()));
+      validation = brainPart(cases, java.util.Arrays.copyOfRange(order, 0, nValidation));
+      train = brainPart(cases, java.util.Arrays.copyOfRange(order, nValidation, order.length));
+      source = data.toString() + (sliceMm != null ? " (NIfTI slices at z = " + sliceMm + " mm)" : "");
+    } else {
+      if (sliceMm != null) {
+        throw new IllegalArgumentException("--slice-mm picks the slice of NIfTI volumes named in --data; give --data");
+      }
+      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+      train = brainPart(brainSplit(renderer, BrainDataset.Split.TRAIN));
+      validation = brainPart(brainSplit(renderer, BrainDataset.Split.VALIDATION));
+      source = "synthetic brain population, " + subjects + " subjects, seed " + BrainDataset.DEFAULT_SEED;
+    }
+    ScmBuilder builder = BrainModels.builder(true);
+    StructuralCausalModel scm = builder.build(train.covariates(), seed);
+    log.printf("training %s (brain graph) on %d subjects, validating on %d; checkpoints in %s%n", name,
+        train.images().length, validation.images().length, checkpoints);
+    FlowTrainer.Options options = new FlowTrainer.Options(learningRate, batch, epochs, patience, seed,
+        checkpoints.resolve("flows"), resume);
+    FlowTrainer.Result r = new FlowTrainer().fit(scm.scalarPart(), train.covariates(), validation.covariates(),
+        options, progress("flows"));
+    if (r.cancelled()) {
+      log.println("cancelled; resume with --resume");
+      return 130;
+    }
+    log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %d epochs, %.1f s%n", r.bestEpoch(),
+        r.bestValidationNll(), r.epochs(), r.seconds());
+    JsonObject training = new JsonObject();
+    training.addProperty("dataset", dataset);
+    training.addProperty("data", source);
+    training.addProperty("graph", "sex -> brain_volume <- age -> ventricle_volume <- brain_volume; "
+        + "brain_volume, ventricle_volume -> x");
+    training.addProperty("command", brainCommand());
+    training.addProperty("seed", seed);
+    training.addProperty("train_size", train.images().length);
+    training.addProperty("validation_size", validation.images().length);
+    training.addProperty("flow_optimiser", "Adam, lr " + learningRate + ", batch " + batch);
+    training.addProperty("flow_epochs", r.epochs());
+    training.addProperty("flow_best_epoch", r.bestEpoch());
+    training.addProperty("flow_best_validation_nll", r.bestValidationNll());
+    double seconds = r.seconds();
+    ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+    ImageTrainer.Result ir = trainImage(image, imageData(image, train), imageData(image, validation),
+        checkpoints.resolve("image"));
+    training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
+        + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
+    training.addProperty("image_epochs", ir.epochs());
+    training.addProperty("image_schedule", ir.schedule());
+    training.addProperty("image_best_epoch", ir.bestEpoch());
+    if (!ir.history().isEmpty()) {
+      double[] last = ir.history().get(ir.history().size() - 1);
+      training.addProperty("image_train_elbo", last[1]);
+      training.addProperty("image_validation_elbo", last[2]);
+      training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
+    }
+    seconds += ir.seconds();
+    training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
+    training.addProperty("machine", DeviceInfo.describe());
+    training.addProperty("trained_at", Instant.now().toString());
+    SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train.covariates()), training, out);
+    ModelFolder.save(saved, out);
+    ModelCard.write(saved, brainDescription(source), out);
+    spec.commandLine().getOut().println("saved " + out);
+    scm.close();
+    return 0;
+  }
+
+  private BrainDataset brainSplit(BrainSliceRenderer renderer, BrainDataset.Split split) throws IOException {
+    return BrainDataset.load(renderer, split, BrainDataset.DEFAULT_SEED, subjects, AppPaths.cache(), (done, n) -> {
+      if (done % 1000 == 0 || done == n) {
+        log.printf("generating %s subjects: %d / %d%n", split.label(), done, n);
+        log.flush();
+      }
+    }, () -> Thread.currentThread().isInterrupted());
+  }
+
+  private static BrainPart brainPart(BrainDataset d) {
+    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[d.size()];
+    double[][] images = new double[d.size()][];
+    for (int u = 0; u < d.size(); u++) {
+      c[u] = d.covariates(u);
+      images[u] = d.image(u);
+    }
+    return new BrainPart(brainTable(c), images);
+  }
+
+  private static BrainPart brainPart(BrainCases.Cases cases, int[] rows) {
+    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[rows.length];
+    double[][] images = new double[rows.length][];
+    for (int k = 0; k < rows.length; k++) {
+      c[k] = cases.covariates()[rows[k]];
+      images[k] = cases.images()[rows[k]];
+    }
+    return new BrainPart(brainTable(c), images);
+  }
+
+  private static CovariateTable brainTable(BrainTrueScm.Covariates[] c) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    for (String v : BrainTrueScm.VARIABLES) {
+      double[] col = new double[c.length];
+      for (int k = 0; k < c.length; k++) {
+        col[k] = c[k].get(v);
+      }
+      cols.put(v, col);
+    }
+    return new CovariateTable(cols);
+  }
+
+  private static ImageData imageData(ImageMechanism image, BrainPart part) {
+    Map<String, double[]> parents = new java.util.LinkedHashMap<>();
+    for (String p : image.parents()) {
+      parents.put(p, part.covariates().column(p));
+    }
+    return ImageData.of(part.images(), parents);
+  }
+
+  private String brainCommand() {
+    StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset brain --out " + out
+        + " --seed " + seed + " --epochs " + epochs + " --patience " + patience + " --lr " + learningRate
+        + " --batch " + batch + " --image-epochs " + imageEpochs + " --image-lr " + imageLearningRate
+        + " --image-batch " + imageBatch);
+    if (data != null) {
+      c.append(" --data ").append(data);
+      if (sliceMm != null) {
+        c.append(" --slice-mm ").append(sliceMm);
+      }
+    } else if (subjects != BrainDataset.DEFAULT_SIZE) {
+      c.append(" --subjects ").append(subjects);
+    }
+    if (Double.isFinite(minutes)) {
+      c.append(" --minutes ").append(minutes);
+    }
+    return c.toString();
+  }
+
+  private static String brainDescription(String source) {
+    return "Brain model (Pawlowski, Castro and Glocker 2020, Appendix B), graph sex -> brain_volume <- age -> "
+        + "ventricle_volume <- brain_volume, and brain_volume, ventricle_volume -> x. sex: Gumbel-max with a learned "
+        + "logit; age: Spline(8 bins, bound 3) -> normalisation of log age -> exp; brain and ventricle volume (ml): "
+        + "conditional affine with a context network (2 -> 8 -> 16, LeakyReLU 0.1) -> normalisation of log volume "
+        + "-> exp. Image x (64 x 64 axial slice): encoder/decoder with two stride-2 scales (BrainModels), decoder "
+        + "sees z and the two volumes, fixed log-variance -5 in logit space. Data: " + source + ".";
   }
 }

@@ -1,0 +1,84 @@
+package org.deepscm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.deepscm.data.ImageFiles;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** train --dataset brain --data: a user's own subjects, checked before anything is trained or written. */
+class BrainTrainCommandTest {
+  @TempDir
+  Path dir;
+
+  /** n subjects of the synthetic world written as a user's CSV with PNG slices. */
+  private Path ownData(int n) throws IOException {
+    BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.load(Path.of("resources", "brain")));
+    int[] subjects = new int[n];
+    for (int k = 0; k < n; k++) {
+      subjects[k] = 50_000 + k;
+    }
+    BrainDataset d = BrainDataset.generate(renderer, 1, subjects, null, () -> false);
+    StringBuilder csv = new StringBuilder("id,age,sex,brain_volume,ventricle_volume,image\n");
+    for (int u = 0; u < n; u++) {
+      BrainTrueScm.Covariates c = d.covariates(u);
+      String png = "s" + u + ".png";
+      ImageFiles.writeGrey(dir.resolve(png), d.image(u), 64, 64);
+      csv.append("s").append(u).append(',').append(c.age()).append(',').append(c.sex() == 1 ? "M" : "F").append(',')
+          .append(c.brainMl()).append(',').append(c.ventricleMl()).append(',').append(png).append('\n');
+    }
+    Path file = dir.resolve("subjects.csv");
+    Files.writeString(file, csv);
+    return file;
+  }
+
+  @Test
+  void trainsOnAUsersOwnSubjects() throws IOException {
+    Path csv = ownData(24);
+    Path out = dir.resolve("my-brain-model");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs",
+        "2", "--image-epochs", "1", "--image-batch", "8", "--out", out.toString(), "--checkpoint",
+        dir.resolve("ckpt").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("on 20 subjects, validating on 4"), r.err());
+    JsonObject model = JsonParser.parseString(Files.readString(out.resolve("model.json"))).getAsJsonObject();
+    assertTrue(model.toString().contains("subjects.csv"), "the card names the data");
+    assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("ventricle_volume"));
+  }
+
+  @Test
+  void aBadRowStopsTrainingBeforeAnythingIsWritten() throws IOException {
+    Path csv = ownData(24);
+    String text = Files.readString(csv).replaceFirst("\ns3,[^,]*,", "\ns3,old,");
+    Files.writeString(csv, text);
+    Path out = dir.resolve("never");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--out",
+        out.toString(), "--checkpoint", dir.resolve("ckpt").toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("row 5") && r.err().contains("age"), r.err());
+    assertFalse(Files.exists(out), "no model folder");
+    assertFalse(Files.exists(dir.resolve("ckpt")), "no checkpoints");
+  }
+
+  @Test
+  void sliceMmWithoutDataAndMorphoOptionsAreRefused() {
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--slice-mm", "18", "--out",
+        dir.resolve("m").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("give --data"), r.err());
+    r = CommandLineTest.run("train", "--dataset", "morphomnist", "--data", "x.csv", "--out", dir.resolve("m").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--data and --slice-mm are for --dataset brain"), r.err());
+  }
+}
