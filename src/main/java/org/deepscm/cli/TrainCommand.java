@@ -230,17 +230,7 @@ final class TrainCommand implements Callable<Integer> {
         training.addProperty("image_init", imageInit.toString());
       }
       ImageTrainer.Result ir = trainImage(image, trainSets, validationSet, checkpoints.resolve("image"));
-      training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
-          + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
-      training.addProperty("image_epochs", ir.epochs());
-      training.addProperty("image_schedule", ir.schedule());
-      training.addProperty("image_best_epoch", ir.bestEpoch());
-      if (!ir.history().isEmpty()) {
-        double[] last = ir.history().get(ir.history().size() - 1);
-        training.addProperty("image_train_elbo", last[1]);
-        training.addProperty("image_validation_elbo", last[2]);
-        training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
-      }
+      recordImageTraining(training, ir);
       seconds += ir.seconds();
       // save before the (long) evaluation, so the weights are never lost
       save(scm, builder, train, training, name, seconds, null);
@@ -428,6 +418,21 @@ final class TrainCommand implements Callable<Integer> {
             + "of resources/mnist" : "") + ").";
   }
 
+  /** What image training did, for the model card. */
+  private void recordImageTraining(JsonObject training, ImageTrainer.Result ir) {
+    training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
+        + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
+    training.addProperty("image_epochs", ir.epochs());
+    training.addProperty("image_schedule", ir.schedule());
+    training.addProperty("image_best_epoch", ir.bestEpoch());
+    if (!ir.history().isEmpty()) {
+      double[] last = ir.history().get(ir.history().size() - 1);
+      training.addProperty("image_train_elbo", last[1]);
+      training.addProperty("image_validation_elbo", last[2]);
+      training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
+    }
+  }
+
   /** Seed of the split of a user's own subjects into training and validation rows. */
   static final long OWN_DATA_SPLIT_SEED = 20261129L;
 
@@ -519,17 +524,7 @@ final class TrainCommand implements Callable<Integer> {
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     ImageTrainer.Result ir = trainImage(image, imageData(image, train), imageData(image, validation),
         checkpoints.resolve("image"));
-    training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
-        + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
-    training.addProperty("image_epochs", ir.epochs());
-    training.addProperty("image_schedule", ir.schedule());
-    training.addProperty("image_best_epoch", ir.bestEpoch());
-    if (!ir.history().isEmpty()) {
-      double[] last = ir.history().get(ir.history().size() - 1);
-      training.addProperty("image_train_elbo", last[1]);
-      training.addProperty("image_validation_elbo", last[2]);
-      training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
-    }
+    recordImageTraining(training, ir);
     seconds += ir.seconds();
     training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
     training.addProperty("machine", DeviceInfo.describe());
