@@ -11,6 +11,10 @@ import org.deepscm.AppPaths;
 import org.deepscm.DeviceInfo;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.eval.BrainEvaluation;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageMechanism;
@@ -39,8 +43,9 @@ final class EvaluateCommand implements Callable<Integer> {
   Path data;
 
   @Option(names = "--units", paramLabel = "N", description = "image models: measure a seeded, class-stratified "
-      + "random sample of N test units (default: the whole test split of 2,000: measured 16 "
-      + "to 35 minutes on 2 CPU cores shared with other work, 0.5 to 1 s a unit; the full model peaks at 12 GB)")
+      + "random sample of N test units (default: the whole test split: Morpho-MNIST's 2,000 measured 16 "
+      + "to 35 minutes on 2 CPU cores shared with other work, 0.5 to 1 s a unit, the full model peaking at 12 GB; "
+      + "the brain population's 2,100 test subjects, stratified by sex and age decade)")
   Integer units;
 
   @Option(names = "--record", description = "write the measures into the model folder (model.json and the "
@@ -129,6 +134,22 @@ final class EvaluateCommand implements Callable<Integer> {
     if ("morphomnist-covariates".equals(dataset(m))) {
       return CovariateEvaluation.morphoMnist(m.scm(), seed);
     }
+    if ("brain".equals(dataset(m))) {
+      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+      BrainDataset test = BrainDataset.load(renderer, BrainDataset.Split.TEST, BrainDataset.DEFAULT_SEED,
+          BrainDataset.DEFAULT_SIZE, AppPaths.cache(), (done, n) -> {
+            err.printf("\rgenerating test subjects: %d / %d", done, n);
+            err.flush();
+          }, () -> Thread.currentThread().isInterrupted());
+      err.println("measuring " + BrainEvaluation.describeSample(Math.min(units, test.size()), test.size(), seed));
+      Map<String, Double> measures = BrainEvaluation.evaluate(m.scm(), renderer, test, units,
+          ImageMechanism.DEFAULT_PARTICLES, seed, done -> {
+            err.printf("\revaluated %d subjects", done);
+            err.flush();
+          });
+      err.println();
+      return measures;
+    }
     throw new IllegalArgumentException("model " + folder + " was not trained on a built-in dataset"
         + " (training.dataset = " + dataset(m) + "): give its test data with --data FILE.csv");
   }
@@ -140,6 +161,9 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     int n = measures.get("test_units").intValue();
     int size = measures.get("covariate_test_units").intValue();
+    if (measures.containsKey("cf_true_mae_do_age")) {
+      return Map.of("unit_sample", BrainEvaluation.describeSample(n, size, seed));
+    }
     return Map.of("unit_sample", MorphoMnistEvaluation.describeSample(n, size, seed));
   }
 

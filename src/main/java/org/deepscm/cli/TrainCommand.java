@@ -508,7 +508,8 @@ final class TrainCommand implements Callable<Integer> {
     log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %d epochs, %.1f s%n", r.bestEpoch(),
         r.bestValidationNll(), r.epochs(), r.seconds());
     JsonObject training = new JsonObject();
-    training.addProperty("dataset", dataset);
+    // evaluate measures a model of the synthetic world against the true SCM; a user's own data has none
+    training.addProperty("dataset", data == null ? "brain" : "brain-own-data");
     training.addProperty("data", source);
     training.addProperty("graph", "sex -> brain_volume <- age -> ventricle_volume <- brain_volume; "
         + "brain_volume, ventricle_volume -> x");

@@ -387,14 +387,14 @@ public final class MorphoMnistEvaluation {
   }
 
   /** Mean absolute difference of each unit (first axis) over its pixels. */
-  private static double[] perUnitMeanAbs(NDArray a, NDArray b) {
+  static double[] perUnitMeanAbs(NDArray a, NDArray b) {
     long units = a.getShape().get(0);
     return a.sub(b).abs().reshape(units, -1).toType(DataType.FLOAT64, false).mean(new int[] {1})
         .toDoubleArray();
   }
 
   /** The image's parents among the given values (none for the independent model). */
-  private static Map<String, NDArray> parentsOf(ImageMechanism image, Map<String, NDArray> values) {
+  static Map<String, NDArray> parentsOf(ImageMechanism image, Map<String, NDArray> values) {
     Map<String, NDArray> out = new LinkedHashMap<>();
     for (String p : image.parents()) {
       out.put(p, values.get(p));
@@ -402,7 +402,7 @@ public final class MorphoMnistEvaluation {
     return out;
   }
 
-  private static double meanAbs(NDArray a, NDArray b) {
+  static double meanAbs(NDArray a, NDArray b) {
     return a.sub(b).abs().toType(DataType.FLOAT64, false).mean().getDouble();
   }
 }

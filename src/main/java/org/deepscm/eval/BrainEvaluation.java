@@ -1,0 +1,279 @@
+package org.deepscm.eval;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+import org.deepscm.data.CovariateTable;
+import org.deepscm.data.StratifiedSample;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainMeasurer;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.scm.Intervention;
+import org.deepscm.scm.StructuralCausalModel;
+
+/**
+ * The measures of a brain model on test subjects of the synthetic population, where the TRUE
+ * counterfactual image of every subject under every do() exists:
+ *
+ * <ul>
+ *   <li>{@code elbo} (a lower bound on log p(x | b, v), nats per image), {@code elbo_joint} (with the
+ *       covariates), {@code log_p_sex}, {@code log_p_age}, {@code log_p_brain}, {@code log_p_ventricle}
+ *       (exact; volumes in ml), {@code recon_mae} (0..255, 32 particles);
+ *   <li>for each single-variable do() (age, sex, brain_volume, ventricle_volume; each subject gets its
+ *       own target drawn from the true SCM: an age in 44..73, the other sex, or a volume drawn for the
+ *       subject's own parents): {@code cf_true_mae_do_<v>}, the pixel error of the model's counterfactual
+ *       against the TRUE counterfactual image, next to {@code identity_mae_do_<v>}, the error of
+ *       answering with the original image unchanged;
+ *   <li>effectiveness by the world's measurer (no learning): {@code cf_ventricle_rel_error} and
+ *       {@code cf_brain_rel_error}, area on the model's counterfactual against area on the true one, over
+ *       all four do(); {@code cf_ventricle_slope_do_ventricle_volume}, the slope of the measured change of
+ *       ventricle area on the true change (1: the image moves all the way);
+ *   <li>{@code do_age_ventricle_rel_error}: E[v | do(age = a)] of the model against the true SCM's, for
+ *       a = 50, 60, 70;
+ *   <li>{@code composition_l1_1}, {@code composition_l1_10}, {@code reversibility_l1} (do(age := age +
+ *       10), then back).
+ * </ul>
+ */
+public final class BrainEvaluation {
+  public static final String[] INTERVENED = {"age", "sex", "brain_volume", "ventricle_volume"};
+  public static final double[] DO_AGES = {50, 60, 70};
+  private static final int CHUNK = 25;
+  private static final int SIDE = BrainSliceRenderer.SIDE;
+  private static final int PIXELS = BrainSliceRenderer.PIXELS;
+
+  private BrainEvaluation() {}
+
+  /** A seeded sample of the test split stratified by sex and age decade (all of it when units >= its size). */
+  public static int[] testSample(BrainDataset test, int units, long seed) {
+    int[] strata = new int[test.size()];
+    for (int u = 0; u < test.size(); u++) {
+      BrainTrueScm.Covariates c = test.covariates(u);
+      strata[u] = c.sex() * 10 + (int) (c.age() / 10);
+    }
+    return StratifiedSample.of(strata, units, seed);
+  }
+
+  public static String describeSample(int units, int splitSize, long seed) {
+    return units >= splitSize
+        ? "the whole test split (" + splitSize + " subjects)"
+        : "a random sample of " + units + " of the " + splitSize + " test subjects, stratified by sex and age "
+            + "decade (seed " + seed + ")";
+  }
+
+  public static Map<String, Double> evaluate(StructuralCausalModel scm, BrainSliceRenderer renderer, BrainDataset test,
+      int units, int particles, long seed, IntConsumer progress) {
+    ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+    StructuralCausalModel covariates = scm.scalarPart();
+    int[] chosen = testSample(test, units, seed);
+    int n = chosen.length;
+    if (n == 0) {
+      throw new IllegalArgumentException("no test subjects to measure");
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    CovariateTable all = table(test, null);
+    Map<String, Double> ll = CovariateEvaluation.logLikelihoods(scm, all);
+    String[] shortNames = {"sex", "age", "brain", "ventricle"};
+    for (int k = 0; k < BrainTrueScm.VARIABLES.length; k++) {
+      out.put("log_p_" + shortNames[k], ll.get(CovariateEvaluation.logLikelihoodName(covariates,
+          BrainTrueScm.VARIABLES[k])));
+    }
+    out.put("covariate_test_units", (double) all.rows());
+
+    double elbo = 0;
+    double[] unitElbo = new double[n];
+    double[] unitRecon = new double[n];
+    double recon = 0;
+    double[] cfTrue = new double[INTERVENED.length];
+    double[] identity = new double[INTERVENED.length];
+    double ventricleErr = 0;
+    double brainErr = 0;
+    int areaCount = 0;
+    MorphoMnistEvaluation.Regression ventricleSlope = new MorphoMnistEvaluation.Regression();
+    double comp1 = 0;
+    double comp10 = 0;
+    double reverse = 0;
+    for (int from = 0; from < n; from += CHUNK) {
+      int to = Math.min(n, from + CHUNK);
+      int m = to - from;
+      int[] chunk = java.util.Arrays.copyOfRange(chosen, from, to);
+      try (NDManager nd = NDManager.newBaseManager()) {
+        Engine.getInstance().setRandomSeed((int) (seed + from));
+        float[] px = new float[m * PIXELS];
+        double[] observedVentricle = new double[m];
+        for (int u = 0; u < m; u++) {
+          double[] x = test.image(chunk[u]);
+          for (int p = 0; p < PIXELS; p++) {
+            px[u * PIXELS + p] = (float) x[p];
+          }
+          observedVentricle[u] = BrainMeasurer.measure(x).ventricleMm2();
+        }
+        NDArray x = nd.create(px, new Shape(m, SIDE, SIDE));
+        Map<String, NDArray> pa = table(test, chunk).toArrays(nd, List.of(BrainTrueScm.VARIABLES));
+        Map<String, NDArray> imagePa = MorphoMnistEvaluation.parentsOf(image, pa);
+        double[] chunkElbo = image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false)
+            .toDoubleArray();
+        for (int u = 0; u < m; u++) {
+          elbo += chunkElbo[u];
+          unitElbo[from + u] = chunkElbo[u];
+        }
+        try (ImageMechanism.Abduction a = image.abduct(nd, x, imagePa, particles)) {
+          double[] r = MorphoMnistEvaluation.perUnitMeanAbs(image.reconstruct(a, nd), x);
+          for (int u = 0; u < m; u++) {
+            recon += r[u];
+            unitRecon[from + u] = r[u];
+          }
+          for (int v = 0; v < INTERVENED.length; v++) {
+            String name = INTERVENED[v];
+            // each subject its own target: the model's counterfactual parents subject by subject (scalar
+            // work), then every image of the chunk from the one abduction
+            Map<String, double[]> starParents = new LinkedHashMap<>();
+            for (String p : image.parents()) {
+              starParents.put(p, new double[m]);
+            }
+            List<Map<String, Intervention>> actions = new java.util.ArrayList<>();
+            for (int u = 0; u < m; u++) {
+              Map<String, Intervention> dos = Map.of(name, Intervention.set(target(name, test.subject(chunk[u]), seed)));
+              actions.add(dos);
+              Map<String, NDArray> one = new LinkedHashMap<>();
+              for (var e : pa.entrySet()) {
+                one.put(e.getKey(), e.getValue().get(u).reshape(1));
+              }
+              Map<String, NDArray> star = covariates.counterfactual(one, dos);
+              for (String p : image.parents()) {
+                starParents.get(p)[u] = star.get(p).toType(DataType.FLOAT64, false).getDouble(0);
+              }
+            }
+            Map<String, NDArray> imageStar = new LinkedHashMap<>();
+            for (var e : starParents.entrySet()) {
+              imageStar.put(e.getKey(), nd.create(e.getValue()).toType(pa.get(e.getKey()).getDataType(), false));
+            }
+            float[] cf = image.counterfactual(a, imageStar, nd).toFloatArray();
+            for (int u = 0; u < m; u++) {
+              BrainDataset.Subject s = test.subject(chunk[u]);
+              Map<String, Intervention> dos = actions.get(u);
+              BrainTrueScm.Covariates truth = BrainTrueScm.counterfactual(s.noise(), dos);
+              float[] trueImage = renderer.render(truth.brainMl(), truth.ventricleMl(), s.anatomy(), false).image();
+              double dModel = 0;
+              double dIdentity = 0;
+              double[] model = new double[PIXELS];
+              double[] trueD = new double[PIXELS];
+              for (int p = 0; p < PIXELS; p++) {
+                model[p] = cf[u * PIXELS + p];
+                trueD[p] = trueImage[p];
+                dModel += Math.abs(model[p] - trueD[p]);
+                dIdentity += Math.abs(px[u * PIXELS + p] - trueD[p]);
+              }
+              cfTrue[v] += dModel / PIXELS;
+              identity[v] += dIdentity / PIXELS;
+              BrainMeasurer.Areas am = BrainMeasurer.measure(model);
+              BrainMeasurer.Areas at = BrainMeasurer.measure(trueD);
+              if (at.ventricleMm2() > 0 && at.brainMm2() > 0) {
+                ventricleErr += Math.abs(am.ventricleMm2() - at.ventricleMm2()) / at.ventricleMm2();
+                brainErr += Math.abs(am.brainMm2() - at.brainMm2()) / at.brainMm2();
+                areaCount++;
+              }
+              if (name.equals("ventricle_volume")) {
+                ventricleSlope.add(at.ventricleMm2() - observedVentricle[u], am.ventricleMm2() - observedVentricle[u]);
+              }
+            }
+          }
+          NDArray again = image.counterfactual(a, imagePa, nd);
+          comp1 += MorphoMnistEvaluation.meanAbs(again, x) * m;
+          for (int k = 2; k <= 10; k++) {
+            again = image.counterfactual(again, imagePa, imagePa, particles);
+          }
+          comp10 += MorphoMnistEvaluation.meanAbs(again, x) * m;
+          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("age", Intervention.shift(10)));
+          NDArray there = image.counterfactual(a, MorphoMnistEvaluation.parentsOf(image, star), nd);
+          NDArray back = image.counterfactual(there, MorphoMnistEvaluation.parentsOf(image, star), imagePa, particles);
+          reverse += MorphoMnistEvaluation.meanAbs(back, x) * m;
+        }
+      }
+      if (progress != null) {
+        progress.accept(to);
+      }
+    }
+    out.put("elbo", elbo / n);
+    out.put("elbo_joint", elbo / n + CovariateEvaluation.logLikelihoods(scm, table(test, chosen)).get("log_p_joint"));
+    out.put("recon_mae", recon / n);
+    out.put(Typicality.ELBO_P01, MorphoMnistEvaluation.percentile(unitElbo, 1));
+    out.put("recon_mae_p99", MorphoMnistEvaluation.percentile(unitRecon, 99));
+    for (int v = 0; v < INTERVENED.length; v++) {
+      out.put("cf_true_mae_do_" + INTERVENED[v], cfTrue[v] / n);
+      out.put("identity_mae_do_" + INTERVENED[v], identity[v] / n);
+    }
+    out.put("cf_ventricle_rel_error", ventricleErr / areaCount);
+    out.put("cf_brain_rel_error", brainErr / areaCount);
+    out.put("cf_ventricle_slope_do_ventricle_volume", ventricleSlope.slope());
+    out.putAll(interventionalVentricle(scm, seed));
+    out.put("composition_l1_1", comp1 / n);
+    out.put("composition_l1_10", comp10 / n);
+    out.put("reversibility_l1", reverse / n);
+    out.put("test_units", (double) n);
+    out.put("particles", (double) particles);
+    out.put("seed", (double) seed);
+    return out;
+  }
+
+  /** A subject's do() target for one variable, drawn from the true SCM, the same on every run. */
+  static double target(String variable, BrainDataset.Subject s, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + s.index() * 31L + variable.hashCode());
+    BrainTrueScm.Covariates c = s.covariates();
+    return switch (variable) {
+      case "age" -> BrainTrueScm.AGE_MIN + BrainTrueScm.AGE_SPAN * rng.nextDouble();
+      case "sex" -> 1 - c.sex();
+      case "brain_volume" -> BrainTrueScm.brainMl(c.sex(), c.age(), gaussian(rng));
+      case "ventricle_volume" -> BrainTrueScm.ventricleMl(c.age(), c.brainMl(), gaussian(rng));
+      default -> throw new IllegalArgumentException("no do() target for " + variable);
+    };
+  }
+
+  /** E[v | do(age = a)]: the model's (20,000 samples) against the true SCM's, relative error. */
+  public static Map<String, Double> interventionalVentricle(StructuralCausalModel full, long seed) {
+    StructuralCausalModel scm = full.scalarPart();
+    Map<String, Double> out = new LinkedHashMap<>();
+    Engine.getInstance().setRandomSeed((int) seed);
+    double err = 0;
+    try (NDManager m = NDManager.newBaseManager()) {
+      for (double a : DO_AGES) {
+        Map<String, NDArray> s = scm.sample(m, CovariateEvaluation.INTERVENTIONAL_SAMPLES,
+            Map.of("age", Intervention.set(a)));
+        double model = s.get("ventricle_volume").toType(DataType.FLOAT64, false).mean().getDouble();
+        double truth = BrainTrueScm.interventionalVentricleMean(a);
+        out.put("do_age_" + (int) a + "_ventricle_mean_model", model);
+        out.put("do_age_" + (int) a + "_ventricle_mean_true", truth);
+        err += Math.abs(model - truth) / truth;
+      }
+    }
+    out.put("do_age_ventricle_rel_error", err / DO_AGES.length);
+    return out;
+  }
+
+  private static CovariateTable table(BrainDataset d, int[] units) {
+    int n = units == null ? d.size() : units.length;
+    Map<String, double[]> cols = new LinkedHashMap<>();
+    for (String v : BrainTrueScm.VARIABLES) {
+      double[] col = new double[n];
+      for (int k = 0; k < n; k++) {
+        col[k] = d.covariates(units == null ? k : units[k]).get(v);
+      }
+      cols.put(v, col);
+    }
+    return new CovariateTable(cols);
+  }
+
+  private static double gaussian(SplittableRandom rng) {
+    double u1 = 1 - rng.nextDouble();
+    double u2 = rng.nextDouble();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+}
