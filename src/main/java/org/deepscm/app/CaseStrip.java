@@ -13,25 +13,24 @@ import javafx.scene.image.ImageView;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
-import org.deepscm.data.StratifiedSample;
-import org.deepscm.data.morphomnist.MnistDigits;
-import org.deepscm.data.morphomnist.MorphoMnistDataset;
+import java.util.List;
 
 /**
- * Pages of Morpho-MNIST test cases to pick from. The test split is stored class by class, so the
- * cases are shown in a seeded order that takes one digit of each class in turn: a page of 20 holds
- * two of every class. Pages are rendered off the UI thread; only the page last asked for is shown.
+ * Pages of test cases to pick from ({@link CaseSource}: Morpho-MNIST digits, or brain subjects). The
+ * Morpho-MNIST test split is stored class by class, so the cases are shown in a seeded order that
+ * takes one digit of each class in turn: a page of 20 holds two of every class (brain subjects: women
+ * and men of every age decade in turn). Pages are rendered off the UI thread; only the page last asked
+ * for is shown.
  */
 final class CaseStrip {
   static final int PAGE_SIZE = 20;
-  private static final MorphoMnistDataset.Split SPLIT = MorphoMnistDataset.Split.TEST;
 
-  /** A test case picked by the user: the unit's covariates and image are in {@code cases} at {@code index}. */
+  /** A test case picked by the user. */
   interface Pick {
-    void pick(MorphoMnistDataset cases, int index);
+    void pick(CaseSource.Case picked);
   }
 
-  private final MnistDigits digits;
+  private final CaseSource source;
   private final int[] order;
   // its own worker: a page being rendered must not replace a pending counterfactual
   private final LatestOnlyExecutor renderer;
@@ -51,10 +50,9 @@ final class CaseStrip {
    *
    * @param ui posts work to the UI thread
    */
-  CaseStrip(MnistDigits digits, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick) {
-    this.digits = digits;
-    this.order = StratifiedSample.interleaved(MorphoMnistDataset.labels(digits, SPLIT),
-        MorphoMnistDataset.DEFAULT_SEED);
+  CaseStrip(CaseSource source, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick) {
+    this.source = source;
+    this.order = source.order();
     this.renderer = renderer;
     this.ui = ui;
     this.onPick = onPick;
@@ -78,8 +76,8 @@ final class CaseStrip {
   }
 
   /** The first case of the first page, rendered at once: the case a model opens on. */
-  MorphoMnistDataset firstCase() {
-    return MorphoMnistDataset.render(digits, SPLIT, MorphoMnistDataset.DEFAULT_SEED, new int[] {order[0]});
+  CaseSource.Case firstCase() {
+    return source.render(new int[] {order[0]}).get(0);
   }
 
   /** The test units (indices into the test split) of a page, in the order shown. */
@@ -112,7 +110,7 @@ final class CaseStrip {
     thumbnails.setDisable(true);
     renderer.submit(superseded -> {
       try {
-        MorphoMnistDataset cases = MorphoMnistDataset.render(digits, SPLIT, MorphoMnistDataset.DEFAULT_SEED, units);
+        List<CaseSource.Case> cases = source.render(units);
         ui.accept(() -> {
           // a page asked for before the user moved on is stale
           if (page == requestedPage) {
@@ -125,10 +123,11 @@ final class CaseStrip {
     });
   }
 
-  private void show(int page, int[] units, MorphoMnistDataset cases) {
+  private void show(int page, int[] units, List<CaseSource.Case> cases) {
     Node[] thumbs = new Node[units.length];
     for (int k = 0; k < units.length; k++) {
-      ImageView image = new ImageView(ImageRendering.grey(cases.image(k), MnistDigits.SIDE, MnistDigits.SIDE));
+      CaseSource.Case c = cases.get(k);
+      ImageView image = new ImageView(ImageRendering.grey(c.image(), c.height(), c.width()));
       image.setSmooth(false);
       image.setFitWidth(56);
       image.setPreserveRatio(true);
@@ -136,10 +135,8 @@ final class CaseStrip {
       Button thumb = new Button(null, image);
       thumb.setPadding(new Insets(1));
       thumb.setId("case-" + k);
-      describe(thumb, String.format(Locale.ROOT, "digit %d, test unit %d: t = %s, i = %s", cases.label(k), units[k],
-          ExplorerView.fmt(cases.thickness(k)), ExplorerView.fmt(cases.intensity(k))));
-      int index = k;
-      thumb.setOnAction(e -> onPick.pick(cases, index));
+      describe(thumb, c.description());
+      thumb.setOnAction(e -> onPick.pick(c));
       thumbs[k] = thumb;
     }
     thumbnails.getChildren().setAll(thumbs);

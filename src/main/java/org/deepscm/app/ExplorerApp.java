@@ -43,6 +43,8 @@ import org.deepscm.AppPaths;
 import org.deepscm.Launcher;
 import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
@@ -73,6 +75,7 @@ public final class ExplorerApp extends Application {
   private ExplorerView view;
   // made with the first image model, kept across models
   private CaseStrip caseStrip;
+  private boolean caseStripIsBrain;
   private LatestOnlyExecutor caseRenderer;
   private final TypicalityBanner typicality;
 
@@ -270,24 +273,33 @@ public final class ExplorerApp extends Application {
     frame.setCenter(centre);
   }
 
-  /** The first test case of Morpho-MNIST models; for other models, one unit drawn from the model. */
+  /**
+   * The first test case of image models (Morpho-MNIST digits, or brain subjects for a brain model);
+   * for covariate models, a Morpho-MNIST test draw or one unit drawn from the model.
+   */
   private void defaultCase(ExplorerSession session) {
     if (session.imageVariable() != null) {
-      if (caseStrip == null) {
-        MnistDigits digits;
+      boolean brain = session.isBrain();
+      if (caseStrip == null || caseStripIsBrain != brain) {
+        CaseSource source;
         try {
-          digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+          source = brain ? CaseSource.brain(new BrainSliceRenderer(BrainTemplate.shipped()))
+              : CaseSource.morphoMnist(MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist"))));
         } catch (IOException e) {
-          throw new IllegalStateException("the Morpho-MNIST digits cannot be read: " + e.getMessage(), e);
+          throw new IllegalStateException((brain ? "the brain template" : "the Morpho-MNIST digits")
+              + " cannot be read: " + e.getMessage(), e);
         }
-        caseRenderer = executor.sibling();
-        caseStrip = new CaseStrip(digits, caseRenderer, ui, (cases, k) -> {
-          pickCase(view.session(), cases, k);
+        if (caseRenderer == null) {
+          caseRenderer = executor.sibling();
+        }
+        caseStrip = new CaseStrip(source, caseRenderer, ui, picked -> {
+          pickCase(view.session(), picked);
           show(view.session());
         });
+        caseStripIsBrain = brain;
       }
-      // one digit rendered here; the strip's page follows off this thread (a start no slower than before)
-      pickCase(session, caseStrip.firstCase(), 0);
+      // one case rendered here; the strip's page follows off this thread (a start no slower than before)
+      pickCase(session, caseStrip.firstCase());
       return;
     }
     Map<String, Double> values = new LinkedHashMap<>();
@@ -306,11 +318,8 @@ public final class ExplorerApp extends Application {
     session.setCase(values, null);
   }
 
-  private void pickCase(ExplorerSession session, MorphoMnistDataset cases, int index) {
-    Map<String, Double> values = new LinkedHashMap<>();
-    values.put("t", cases.thickness(index));
-    values.put("i", cases.intensity(index));
-    session.setCase(values, cases.image(index));
+  private void pickCase(ExplorerSession session, CaseSource.Case picked) {
+    session.setCase(new LinkedHashMap<>(picked.values()), picked.image());
   }
 
   /** The strip of test cases (null until an image model is open). */

@@ -71,6 +71,15 @@ public final class ExplorerSession {
     return imageVariable;
   }
 
+  /**
+   * Whether this is a brain model (an image of brain and ventricle volume): its slices are stored in
+   * radiological convention and its test cases are brain subjects.
+   */
+  public boolean isBrain() {
+    var graph = scm().graph();
+    return imageVariable != null && graph.contains("brain_volume") && graph.contains("ventricle_volume");
+  }
+
   public int imageHeight() {
     return imageVariable == null ? 0 : scm().graph().variable(imageVariable).shape().get(1);
   }

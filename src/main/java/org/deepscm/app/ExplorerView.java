@@ -19,6 +19,7 @@ import javafx.scene.control.Slider;
 import javafx.scene.control.ToggleButton;
 import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.ImageView;
+import javafx.scene.control.ScrollPane;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
@@ -63,6 +64,7 @@ public final class ExplorerView {
   private final Map<String, Slider> sliders = new LinkedHashMap<>();
   private final Map<String, CheckBox> switches = new LinkedHashMap<>();
   private final Map<String, Label> valueLabels = new LinkedHashMap<>();
+  private final Map<String, ChoiceBox<String>> choices = new LinkedHashMap<>();
   private final Map<String, Label> flags = new LinkedHashMap<>();
   private final ImageView original = new ImageView();
   private final ImageView counterfactual = new ImageView();
@@ -101,7 +103,11 @@ public final class ExplorerView {
     root.setId("explorer");
     root.setTop(ladder());
     root.setLeft(graphPane);
-    counterfactualPane = centre();
+    // a scroll pane: on a narrow window the images scroll instead of pushing the controls off screen
+    ScrollPane scrolled = new ScrollPane(centre());
+    scrolled.setFitToHeight(true);
+    scrolled.setMinWidth(200);
+    counterfactualPane = scrolled;
     samplesPane.setPadding(new Insets(10));
     samplesPane.setId("samples");
     root.setCenter(counterfactualPane);
@@ -281,7 +287,8 @@ public final class ExplorerView {
     VBox box = new VBox(8);
     box.setPadding(new Insets(10));
     if (session.imageVariable() != null) {
-      double zoom = 6;
+      // digits at 6x; larger images (64 x 64 brain slices) at 2.5x, so three fit beside the controls
+      double zoom = session.imageWidth() <= 32 ? 6 : 2.5;
       for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
         v.setSmooth(false); // pixel-exact nearest-neighbour zoom
         v.setPreserveRatio(true);
@@ -292,6 +299,9 @@ public final class ExplorerView {
       difference.setId("image-difference");
       HBox images = new HBox(12, titled("Original", original), titled("Counterfactual", counterfactual),
           titled("Difference (counterfactual - original)", difference), colourBar());
+      if (session.isBrain()) {
+        box.getChildren().add(orientationRow());
+      }
       box.getChildren().add(images);
     }
     valuesBox.setId("values");
@@ -332,6 +342,40 @@ public final class ExplorerView {
       box.getChildren().add(tabs);
     }
     return box;
+  }
+
+  private final Label orientation = new Label();
+  private final javafx.scene.control.ToggleButton neurological = new javafx.scene.control.ToggleButton(
+      "Neurological view");
+
+  /**
+   * Brain slices are stored in radiological convention (the subject's right on the image's left); the
+   * panel says so, with R and L, and a toggle mirrors all three images to neurological convention.
+   */
+  private Node orientationRow() {
+    orientation.setId("orientation");
+    neurological.setId("orientation-toggle");
+    neurological.setTooltip(new javafx.scene.control.Tooltip(
+        "Mirror the slices left to right: radiological (R | L) or neurological (L | R) convention"));
+    neurological.selectedProperty().addListener((o, was, now) -> showOrientation());
+    showOrientation();
+    HBox row = new HBox(10, orientation, neurological);
+    row.setAlignment(Pos.CENTER_LEFT);
+    return row;
+  }
+
+  private void showOrientation() {
+    boolean neuro = neurological.isSelected();
+    orientation.setText(neuro ? "Neurological: the subject's left on the image's left (L | R), anterior at the top"
+        : "Radiological: the subject's right on the image's left (R | L), anterior at the top");
+    for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+      v.setScaleX(neuro ? -1 : 1);
+    }
+  }
+
+  /** Whether the slices are shown in neurological convention (mirrored from how they are stored). */
+  boolean neurologicalView() {
+    return neurological.isSelected();
   }
 
   private static Node titled(String title, Node content) {
@@ -384,6 +428,7 @@ public final class ExplorerView {
     Map<String, Double> obs = session.observed();
     for (Variable v : session.scalars()) {
       if (v.kind().isDiscrete()) {
+        row = discreteControl(grid, row, v, obs);
         continue;
       }
       double[] range = session.model().trainingRange(v.name());
@@ -400,6 +445,7 @@ public final class ExplorerView {
       s.setBlockIncrement((max - min) / 50);
       s.setPrefWidth(260);
       CheckBox sw = new CheckBox("do(" + v.name() + ")");
+      sw.setMnemonicParsing(false); // brain_volume: the underscore is part of the name
       sw.setId("do-" + v.name());
       Label name = new Label(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]"));
       name.setFont(Font.font(null, javafx.scene.text.FontWeight.BOLD, 13));
@@ -444,6 +490,62 @@ public final class ExplorerView {
       grid.add(info, 0, row++, 2, 1);
     }
     return grid;
+  }
+
+  /**
+   * A discrete variable (sex): its categories to choose from, and do() switched on by choosing one or
+   * by the check box (which holds the observed category until another is chosen).
+   */
+  private int discreteControl(GridPane grid, int row, Variable v, Map<String, Double> obs) {
+    ChoiceBox<String> choice = new ChoiceBox<>();
+    choice.setId("choice-" + v.name());
+    choice.getItems().setAll(v.categories());
+    choice.getSelectionModel().select((int) Math.round(obs.get(v.name())));
+    CheckBox sw = new CheckBox("do(" + v.name() + ")");
+    sw.setMnemonicParsing(false);
+    sw.setId("do-" + v.name());
+    Label name = new Label(v.name());
+    name.setFont(Font.font(null, javafx.scene.text.FontWeight.BOLD, 13));
+    Label info = new Label("observed " + display(v, obs.get(v.name())));
+    info.setTextFill(Color.DIMGREY);
+    choice.getSelectionModel().selectedIndexProperty().addListener((o, a, b) -> {
+      if (!updatingControls && b.intValue() >= 0) {
+        session.intervene(v.name(), b.intValue());
+        updatingControls = true;
+        sw.setSelected(true);
+        updatingControls = false;
+        refresh();
+      }
+    });
+    sw.selectedProperty().addListener((o, a, b) -> {
+      if (updatingControls) {
+        return;
+      }
+      if (b) {
+        session.intervene(v.name(), choice.getSelectionModel().getSelectedIndex());
+      } else {
+        session.release(v.name());
+      }
+      refresh();
+    });
+    choices.put(v.name(), choice);
+    switches.put(v.name(), sw);
+    grid.add(name, 0, row);
+    grid.add(sw, 1, row++);
+    grid.add(choice, 0, row++, 2, 1);
+    grid.add(info, 0, row++, 2, 1);
+    return row;
+  }
+
+  /** A value as the user reads it: a category's name for discrete variables, else a number. */
+  static String display(Variable v, double value) {
+    if (v.kind().isDiscrete() && !v.categories().isEmpty()) {
+      int k = (int) Math.round(value);
+      if (k >= 0 && k < v.categories().size()) {
+        return v.categories().get(k);
+      }
+    }
+    return fmt(value);
   }
 
   private static double niceStep(double span) {
@@ -507,9 +609,14 @@ public final class ExplorerView {
         double before = obs.get(v.name());
         double after = r.values().get(v.name());
         Label line = new Label(String.format(Locale.ROOT, "%s: observed %s, counterfactual %s%s", v.name(),
-            fmt(before), fmt(after), dos.containsKey(v.name()) ? "   (intervened)" : ""));
+            display(v, before), display(v, after), dos.containsKey(v.name()) ? "   (intervened)" : ""));
         line.setId("cf-" + v.name());
         valuesBox.getChildren().add(line);
+        ChoiceBox<String> choice = choices.get(v.name());
+        if (choice != null) {
+          choice.getSelectionModel().select((int) Math.round(dos.containsKey(v.name()) ? dos.get(v.name()) : after));
+          switches.get(v.name()).setSelected(dos.containsKey(v.name()));
+        }
         Slider s = sliders.get(v.name());
         if (s != null) {
           // intervened variables sit at their do() value; the others follow their counterfactual values
@@ -595,11 +702,11 @@ public final class ExplorerView {
         double before = obs.get(v.name());
         Double after = r == null ? null : r.values().get(v.name());
         if (after != null && Math.abs(after - before) > 1e-6 * Math.max(1, Math.abs(before))) {
-          text += " = " + fmt(after) + "\n(was " + fmt(before) + ", " + (after > before ? "+" : "")
-              + fmt(after - before) + ")";
+          text += " = " + display(v, after) + "\n(was " + display(v, before)
+              + (v.kind().isDiscrete() ? "" : ", " + (after > before ? "+" : "") + fmt(after - before)) + ")";
           box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.DARKORANGE);
         } else {
-          text += " = " + fmt(before);
+          text += " = " + display(v, before);
           box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.web("#3a4a5a"));
         }
       } else if (image) {

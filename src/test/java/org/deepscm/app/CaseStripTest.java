@@ -33,7 +33,7 @@ class CaseStripTest {
   @Start
   void start(Stage stage) throws Exception {
     MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
-    strip = new CaseStrip(digits, renderer, ExplorerView::fx, (cases, k) -> { });
+    strip = new CaseStrip(CaseSource.morphoMnist(digits), renderer, ExplorerView::fx, picked -> { });
     stage.setScene(new Scene(new FlowPane(strip.root()), 1300, 240));
     stage.show();
   }

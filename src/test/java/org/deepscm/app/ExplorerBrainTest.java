@@ -1,0 +1,181 @@
+package org.deepscm.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.image.Image;
+import javafx.scene.image.ImageView;
+import javafx.scene.layout.FlowPane;
+import javafx.stage.Stage;
+import org.deepscm.data.CovariateTable;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.scm.ModelFolder;
+import org.deepscm.scm.SavedModel;
+import org.deepscm.train.BrainModels;
+import org.deepscm.train.ScmBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.ApplicationExtension;
+import org.testfx.framework.junit5.Start;
+import org.testfx.util.WaitForAsyncUtils;
+
+/**
+ * The explorer on a brain model (small and untrained: the pixels must follow the sliders all the
+ * same): brain test subjects in the case strip, the age slider, the slice orientation.
+ */
+@ExtendWith(ApplicationExtension.class)
+class ExplorerBrainTest {
+  private static Path modelDir;
+  private ExplorerApp app;
+
+  @Start
+  void start(Stage stage) throws Exception {
+    if (modelDir == null) {
+      modelDir = Files.createTempDirectory("explorer-brain-model");
+      ScmBuilder b = BrainModels.builder(true).imageArchitecture(ImageArchitecture.tiny(64, 64));
+      Map<String, double[]> cols = new LinkedHashMap<>();
+      for (String v : BrainTrueScm.VARIABLES) {
+        cols.put(v, new double[500]);
+      }
+      for (int k = 0; k < 500; k++) {
+        BrainTrueScm.Covariates c = BrainDataset.subject(3, k).covariates();
+        for (String v : BrainTrueScm.VARIABLES) {
+          cols.get(v)[k] = c.get(v);
+        }
+      }
+      CovariateTable table = new CovariateTable(cols);
+      try (SavedModel m = new SavedModel("tiny-brain", b.build(table, 1), b.trainingRanges(table), new JsonObject(),
+          null)) {
+        ModelFolder.save(m, modelDir);
+      }
+    }
+    app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, modelDir);
+    app.start(stage);
+  }
+
+  @AfterAll
+  static void clean() throws Exception {
+    if (modelDir != null) {
+      try (var files = Files.walk(modelDir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static int[] pixels(Image img) {
+    int w = (int) img.getWidth();
+    int h = (int) img.getHeight();
+    int[] out = new int[w * h];
+    img.getPixelReader().getPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbInstance(), out, 0, w);
+    return out;
+  }
+
+  @Test
+  void opensOnABrainTestSubjectWithWomenAndMenOfManyAgesInTheStrip(FxRobot robot) throws Exception {
+    Map<String, Double> observed = app.view().session().observed();
+    assertTrue(observed.get("age") >= 44 && observed.get("age") <= 73, "age " + observed);
+    assertEquals(64, (int) robot.lookup("#image-original").queryAs(ImageView.class).getImage().getWidth());
+    WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> app.caseStrip().shownPage() == 0);
+    WaitForAsyncUtils.waitForFxEvents();
+    FlowPane thumbs = robot.lookup("#cases").queryAs(FlowPane.class);
+    int women = 0;
+    int men = 0;
+    java.util.Set<Integer> decades = new java.util.HashSet<>();
+    for (Node n : thumbs.getChildren()) {
+      String tip = ((Button) n).getTooltip().getText();
+      assertTrue(tip.startsWith("test subject "), tip);
+      women += tip.contains("woman") ? 1 : 0;
+      men += tip.contains(": man") ? 1 : 0;
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile(", (\\d+) years").matcher(tip);
+      assertTrue(m.find(), tip);
+      decades.add(Integer.parseInt(m.group(1)) / 10);
+    }
+    assertEquals(20, women + men);
+    assertTrue(women >= 8 && men >= 8, women + " women, " + men + " men");
+    assertTrue(decades.size() >= 3, "age decades " + decades);
+    robot.clickOn("#case-3");
+    WaitForAsyncUtils.waitForFxEvents();
+    String tip = robot.lookup("#case-3").queryAs(Button.class).getTooltip().getText();
+    assertTrue(tip.contains(", " + (int) (double) app.view().session().observed().get("age") + " years"),
+        "the picked subject is the case: " + tip);
+  }
+
+  @Test
+  void movingTheVentricleSliderChangesTheCounterfactualSlice(FxRobot robot) {
+    ImageView cf = robot.lookup("#image-counterfactual").queryAs(ImageView.class);
+    int[] before = pixels(cf.getImage());
+    robot.drag("#slider-ventricle_volume .thumb").moveBy(120, 0).drop();
+    WaitForAsyncUtils.waitForFxEvents();
+    int[] after = pixels(cf.getImage());
+    int changed = 0;
+    for (int k = 0; k < before.length; k++) {
+      changed += before[k] != after[k] ? 1 : 0;
+    }
+    assertTrue(changed > 10, "pixels changed: " + changed);
+    assertTrue(app.view().session().interventions().containsKey("ventricle_volume"), "do(ventricle_volume) is set");
+  }
+
+  @Test
+  void theAgeSliderIntervenesOnAgeInYears(FxRobot robot) {
+    double age = app.view().session().observed().get("age");
+    robot.interact(() -> app.view().slider("age").setValue(70));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals(70, app.view().session().interventions().get("age"), 1e-9);
+    String line = robot.lookup("#cf-age").queryLabeled().getText();
+    assertTrue(line.contains("counterfactual 70.0") && line.contains("(intervened)"), line);
+    assertEquals(age, app.view().session().observed().get("age"), 0, "the observed case stays");
+    assertEquals("do(age)", robot.lookup("#do-age").queryAs(javafx.scene.control.CheckBox.class).getText());
+    assertEquals("do(brain_volume)", robot.lookup("#do-brain_volume").queryAs(javafx.scene.control.CheckBox.class)
+        .getText());
+  }
+
+  @Test
+  void doSexSwitchesTheCategoryAndTheAnswerSaysIt(FxRobot robot) {
+    double observed = app.view().session().observed().get("sex");
+    String other = observed == 0 ? "male" : "female";
+    @SuppressWarnings("unchecked")
+    javafx.scene.control.ChoiceBox<String> choice = robot.lookup("#choice-sex").queryAs(
+        javafx.scene.control.ChoiceBox.class);
+    robot.interact(() -> choice.setValue(other));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals(observed == 0 ? 1.0 : 0.0, app.view().session().interventions().get("sex"));
+    String line = robot.lookup("#cf-sex").queryLabeled().getText();
+    assertTrue(line.contains("counterfactual " + other) && line.contains("(intervened)"), line);
+    assertTrue(robot.lookup("#do-sex").queryAs(javafx.scene.control.CheckBox.class).isSelected());
+    robot.interact(() -> robot.lookup("#do-sex").queryAs(javafx.scene.control.CheckBox.class).setSelected(false));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertFalse(app.view().session().interventions().containsKey("sex"));
+  }
+
+  @Test
+  void theSliceOrientationIsStatedAndCanBeMirrored(FxRobot robot) {
+    String radiological = robot.lookup("#orientation").queryLabeled().getText();
+    assertTrue(radiological.startsWith("Radiological") && radiological.contains("R | L"), radiological);
+    ImageView original = robot.lookup("#image-original").queryAs(ImageView.class);
+    assertEquals(1, original.getScaleX());
+    javafx.scene.control.ToggleButton toggle = robot.lookup("#orientation-toggle").queryAs(
+        javafx.scene.control.ToggleButton.class);
+    robot.interact(toggle::fire);
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(robot.lookup("#orientation").queryLabeled().getText().contains("L | R"));
+    assertEquals(-1, original.getScaleX());
+    assertEquals(-1, robot.lookup("#image-counterfactual").queryAs(ImageView.class).getScaleX());
+    robot.interact(toggle::fire);
+    WaitForAsyncUtils.waitForFxEvents();
+    assertFalse(app.view().neurologicalView());
+    assertEquals(1, original.getScaleX());
+  }
+}
