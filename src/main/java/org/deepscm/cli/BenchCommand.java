@@ -16,6 +16,10 @@ import org.deepscm.app.ExplorerSession;
 import org.deepscm.app.ExplorerView;
 import org.deepscm.app.ImageRendering;
 import org.deepscm.DeviceInfo;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.data.brain.BrainTrueScm;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.image.ImageCounterfactual;
@@ -83,35 +87,88 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** One test image's counterfactual (32 particles), latency; and training seconds per step and epoch. */
-  private void imageBench(SavedModel m, PrintWriter out) {
-    StructuralCausalModel scm = m.scm();
-    String x = ImageCounterfactual.imageVariable(scm);
-    ImageMechanism image = (ImageMechanism) scm.mechanism(x);
+  /** The case a benchmark times, and training images of the model's own kind. */
+  private record BenchCase(String kind, Map<String, Double> values, double[] image, int height, int width,
+      String swept, double[][] trainImages, Map<String, double[]> trainValues, int epochSize) {}
+
+  /** The first test case of the model's dataset: a Morpho-MNIST digit, or a brain test subject. */
+  private BenchCase benchCase(SavedModel m) {
+    if (m.scm().graph().contains("ventricle_volume")) {
+      try {
+        BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+        int first = BrainDataset.Split.TEST.from(BrainDataset.DEFAULT_SIZE);
+        int[] subjects = new int[Math.max(1, trainBatch)];
+        for (int k = 0; k < subjects.length; k++) {
+          subjects[k] = first + k;
+        }
+        BrainDataset d = BrainDataset.generate(renderer, BrainDataset.DEFAULT_SEED, subjects, null, () -> false);
+        Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+        double[][] images = new double[subjects.length][];
+        for (String v : BrainTrueScm.VARIABLES) {
+          cols.put(v, new double[subjects.length]);
+        }
+        for (int k = 0; k < subjects.length; k++) {
+          images[k] = d.image(k);
+          for (String v : BrainTrueScm.VARIABLES) {
+            cols.get(v)[k] = d.covariates(k).get(v);
+          }
+        }
+        Map<String, Double> values = new java.util.LinkedHashMap<>();
+        for (String v : BrainTrueScm.VARIABLES) {
+          values.put(v, d.covariates(0).get(v));
+        }
+        return new BenchCase("brain test subject", values, images[0], BrainSliceRenderer.SIDE,
+            BrainSliceRenderer.SIDE, "age", images, cols, 9800);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot make the brain test subjects: " + e.getMessage(), e);
+      }
+    }
     MorphoMnistDataset test;
-    MnistDigits digits;
     try {
-      digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+      MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
       test = MorphoMnistDataset.load(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED,
           AppPaths.cache(), null, () -> false);
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("cannot load the Morpho-MNIST test digits: " + e.getMessage(), e);
     }
-    out.printf("model %s, device %s, %d timed calls after %d warm-up%n", m.name(), DeviceInfo.describe(), repeats,
-        warmup);
+    double[][] images = new double[trainBatch][];
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    cols.put("t", new double[trainBatch]);
+    cols.put("i", new double[trainBatch]);
+    for (int k = 0; k < trainBatch; k++) {
+      int u = k % test.size();
+      images[k] = test.image(u);
+      cols.get("t")[k] = test.thickness(u);
+      cols.get("i")[k] = test.intensity(u);
+    }
+    Map<String, Double> values = new java.util.LinkedHashMap<>();
+    values.put("t", test.thickness(0));
+    values.put("i", test.intensity(0));
+    return new BenchCase("Morpho-MNIST test digit", values, test.image(0), MnistDigits.SIDE, MnistDigits.SIDE, "t",
+        images, cols, 7000);
+  }
+
+  /** One test image's counterfactual (32 particles), latency; and training seconds per step and epoch. */
+  private void imageBench(SavedModel m, PrintWriter out) {
+    StructuralCausalModel scm = m.scm();
+    String x = ImageCounterfactual.imageVariable(scm);
+    ImageMechanism image = (ImageMechanism) scm.mechanism(x);
+    BenchCase c = benchCase(m);
+    out.printf("model %s, device %s, %d timed calls after %d warm-up, on a %s%n", m.name(), DeviceInfo.describe(),
+        repeats, warmup, c.kind());
     Table t = new Table(List.of("operation", "median_ms", "p95_ms"));
     try (NDManager nd = NDManager.newBaseManager()) {
       Engine.getInstance().setRandomSeed(1);
-      float[] px = new float[784];
-      double[] d = test.image(0);
+      float[] px = new float[c.image().length];
       for (int k = 0; k < px.length; k++) {
-        px[k] = (float) d[k];
+        px[k] = (float) c.image()[k];
       }
-      NDArray img = nd.create(px, new Shape(1, 28, 28));
+      NDArray img = nd.create(px, new Shape(1, c.height(), c.width()));
       Map<String, NDArray> values = new java.util.LinkedHashMap<>();
-      values.put("t", nd.create(new float[] {(float) test.thickness(0)}));
-      values.put("i", nd.create(new float[] {(float) test.intensity(0)}));
-      Map<String, Intervention> dos = Map.of("t", Intervention.set(test.thickness(0) + 1));
+      c.values().forEach((k, v) -> values.put(k, nd.create(new float[] {v.floatValue()})));
+      double[] sweptRange = m.trainingRanges().get(c.swept());
+      Map<String, Intervention> dos = Map.of(c.swept(), Intervention.set(c.values().get(c.swept())
+          + 0.2 * (sweptRange[1] - sweptRange[0])));
       for (int particles : new int[] {4, ImageMechanism.DEFAULT_PARTICLES}) {
         double[] ms = new double[repeats];
         for (int k = -warmup; k < repeats; k++) {
@@ -131,27 +188,18 @@ final class BenchCommand implements Callable<Integer> {
             ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
       }
     }
-    sliderToPixels(m, test, t);
+    sliderToPixels(m, c, t);
     t.print(out, false);
     startup(out);
 
-    // training: a few real steps on training digits (weights change in memory only; nothing is saved)
+    // training: a few real steps on training images (weights change in memory only; nothing is saved)
     int steps = 3;
-    double[][] images = new double[trainBatch][];
-    double[] tt = new double[trainBatch];
-    double[] ii = new double[trainBatch];
-    for (int k = 0; k < trainBatch; k++) {
-      int u = k % test.size();
-      images[k] = test.image(u);
-      tt[k] = test.thickness(u);
-      ii[k] = test.intensity(u);
-    }
     Map<String, double[]> parents = new java.util.LinkedHashMap<>();
     for (String p : image.parents()) {
-      parents.put(p, p.equals("t") ? tt : ii);
+      parents.put(p, c.trainValues().get(p));
     }
-    ImageData data = ImageData.of(images, parents);
-    int[] rows = new int[trainBatch];
+    ImageData data = ImageData.of(c.trainImages(), parents);
+    int[] rows = new int[c.trainImages().length];
     for (int k = 0; k < rows.length; k++) {
       rows[k] = k;
     }
@@ -166,27 +214,29 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     Arrays.sort(sec);
-    int perEpoch = 7000 / trainBatch;
+    int perEpoch = c.epochSize() / rows.length;
     Table tr = new Table(List.of("training", "seconds"));
-    tr.row("one step, batch " + trainBatch + " x " + ImageMechanism.ELBO_PARTICLES + " particles (median of "
+    tr.row("one step, batch " + rows.length + " x " + ImageMechanism.ELBO_PARTICLES + " particles (median of "
         + steps + ")", sec[steps / 2]);
-    tr.row("one epoch of 7,000 digits (" + perEpoch + " steps, estimated)", sec[steps / 2] * perEpoch);
+    tr.row(String.format(java.util.Locale.ROOT, "one epoch of %,d training images (%d steps, estimated)",
+        c.epochSize(), perEpoch), sec[steps / 2] * perEpoch);
     tr.print(out, false);
   }
 
   /**
    * What the explorer does for each slider step (its worker's session call, then the pixels of the
-   * counterfactual and difference images), with t swept across its training range as a drag would.
+   * counterfactual and difference images), with one variable (t; age for brains) swept across its
+   * training range as a drag would.
    */
-  private void sliderToPixels(SavedModel m, MorphoMnistDataset test, Table t) {
+  private void sliderToPixels(SavedModel m, BenchCase c, Table t) {
     ExplorerSession session = new ExplorerSession(m);
-    session.setCase(Map.of("t", test.thickness(0), "i", test.intensity(0)), test.image(0));
-    double[] range = m.trainingRanges().get("t");
+    session.setCase(c.values(), c.image());
+    double[] range = m.trainingRanges().get(c.swept());
     for (int particles : new int[] {4, ImageMechanism.DEFAULT_PARTICLES}) {
       double[] ms = new double[repeats];
       for (int k = -warmup; k < repeats; k++) {
         double f = (k + warmup + 0.5) / (repeats + warmup);
-        session.intervene("t", range[0] + f * (range[1] - range[0]));
+        session.intervene(c.swept(), range[0] + f * (range[1] - range[0]));
         long start = System.nanoTime();
         ExplorerSession.Result r = session.counterfactual(particles);
         ImageRendering.greyArgb(r.image());
@@ -196,8 +246,9 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       Arrays.sort(ms);
-      t.row("explorer, slider to pixels: " + particles + " particles" + (particles == 4 ? " (preview)" : " (full)"),
-          ms[repeats / 2], ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
+      t.row("explorer, slider to pixels (" + c.swept() + "): " + particles + " particles"
+          + (particles == 4 ? " (preview)" : " (full)"), ms[repeats / 2],
+          ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
     }
   }
 
