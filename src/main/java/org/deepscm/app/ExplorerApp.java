@@ -43,7 +43,9 @@ import org.deepscm.AppPaths;
 import org.deepscm.Launcher;
 import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.brain.BrainCases;
 import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.NiftiVolume;
 import org.deepscm.data.brain.BrainTemplate;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
@@ -189,7 +191,7 @@ public final class ExplorerApp extends Application {
   private Optional<Path> choose(String title, String pattern, boolean save) {
     FileChooser chooser = new FileChooser();
     chooser.setTitle(title);
-    chooser.getExtensionFilters().add(new FileChooser.ExtensionFilter(pattern, pattern));
+    chooser.getExtensionFilters().add(new FileChooser.ExtensionFilter(pattern, pattern.split(";")));
     File f = save ? chooser.showSaveDialog(stage) : chooser.showOpenDialog(stage);
     return Optional.ofNullable(f).map(File::toPath);
   }
@@ -330,8 +332,15 @@ public final class ExplorerApp extends Application {
   // ------------------------------------------------------------------ your own image
 
   private void chooseImage() {
-    choose("Open an image (PNG)", "*.png", false).ifPresent(this::openImage);
+    if (view.session().isBrain()) {
+      choose("Open a slice (PNG, 64 x 64) or a NIfTI volume", "*.png;*.nii;*.nii.gz", false).ifPresent(this::openImage);
+    } else {
+      choose("Open an image (PNG)", "*.png", false).ifPresent(this::openImage);
+    }
   }
+
+  /** The axial slice (world z, mm) taken from NIfTI volumes; 18 mm in MNI space shows the lateral ventricles. */
+  private double niftiSliceMm = 18;
 
   /** Opens a user's image; its covariates are measured where possible and can be typed in. */
   void openImage(Path file) {
@@ -348,27 +357,50 @@ public final class ExplorerApp extends Application {
       error("This model has no image", "Open an image model first (File > Open model…).");
       return;
     }
-    ImageFiles.Grey grey;
-    try {
-      grey = ImageFiles.read(file, session.imageHeight(), session.imageWidth());
-    } catch (IOException e) {
-      error("Cannot open image " + file.getFileName(), e.getMessage());
-      return;
-    }
+    String lower = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    boolean nifti = lower.endsWith(".nii") || lower.endsWith(".nii.gz");
+    double[] pixels;
     Map<String, Double> guess = new LinkedHashMap<>();
-    try {
-      guess.put("t", Morphology.measureThickness(grey.pixels()));
-      guess.put("i", Morphology.measureIntensity(grey.pixels()));
-    } catch (IllegalArgumentException e) {
-      error("Cannot use image " + file.getFileName(), e.getMessage());
-      return;
+    if (nifti) {
+      if (!session.isBrain()) {
+        error("Cannot open " + file.getFileName(), "A NIfTI volume needs a brain model; this model's images are "
+            + session.imageHeight() + "x" + session.imageWidth() + " PNGs.");
+        return;
+      }
+      try {
+        NiftiVolume volume = NiftiVolume.read(file);
+        BrainCases.NiftiSlice slice = BrainCases.axialImage(volume, niftiSliceMm);
+        pixels = slice.pixels();
+      } catch (IOException | RuntimeException e) {
+        error("Cannot open volume " + file.getFileName(), e.getMessage());
+        return;
+      }
+    } else {
+      ImageFiles.Grey grey;
+      try {
+        grey = ImageFiles.read(file, session.imageHeight(), session.imageWidth());
+      } catch (IOException e) {
+        error("Cannot open image " + file.getFileName(), e.getMessage());
+        return;
+      }
+      pixels = grey.pixels();
+    }
+    if (session.canBringIntoModelsWorld()) {
+      // a Morpho-MNIST digit: thickness and intensity are measured on it
+      try {
+        guess.put("t", Morphology.measureThickness(pixels));
+        guess.put("i", Morphology.measureIntensity(pixels));
+      } catch (IllegalArgumentException e) {
+        error("Cannot use image " + file.getFileName(), e.getMessage());
+        return;
+      }
     }
     Optional<Map<String, Double>> typed = confirm.apply(guess);
     if (typed.isEmpty()) {
       return;
     }
     try {
-      session.setCase(typed.get(), grey.pixels());
+      session.setCase(typed.get(), pixels);
     } catch (RuntimeException e) {
       error("Cannot use these values", e.getMessage());
       return;
@@ -379,7 +411,8 @@ public final class ExplorerApp extends Application {
   private Optional<Map<String, Double>> askCovariates(ExplorerSession session, Map<String, Double> guess) {
     Dialog<ButtonType> d = new Dialog<>();
     d.setTitle("The image's covariates");
-    d.setHeaderText("Measured on the image; correct them if you know better.");
+    d.setHeaderText(guess.isEmpty() ? "Give the subject's values (they cannot be measured on the image)."
+        : "Measured on the image; correct them if you know better.");
     GridPane grid = new GridPane();
     grid.setHgap(8);
     grid.setVgap(6);

@@ -161,6 +161,41 @@ class ExplorerBrainTest {
   }
 
   @Test
+  void opensANiftiVolumeAsTheSubjectsSliceWithTheGivenValues(FxRobot robot) {
+    Map<String, Double> given = new LinkedHashMap<>();
+    given.put("sex", 1.0);
+    given.put("age", 66.0);
+    given.put("brain_volume", 1250.0);
+    given.put("ventricle_volume", 35.0);
+    Map<String, Double>[] asked = new Map[1];
+    robot.interact(() -> app.openImage(Path.of("resources", "brain", "colin27-slab.nii.gz"), guess -> {
+      asked[0] = guess;
+      return java.util.Optional.of(given);
+    }));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(asked[0].isEmpty(), "nothing is guessed for a brain: " + asked[0]);
+    assertEquals(66.0, app.view().session().observed().get("age"));
+    double[] slice = app.view().session().observedImage();
+    assertEquals(64 * 64, slice.length);
+    double max = java.util.Arrays.stream(slice).max().orElse(0);
+    assertTrue(max >= 200 && max <= 255, "white matter brought to the synthetic scale: " + max);
+    assertTrue(slice[0] < 5, "background in the corner: " + slice[0]);
+  }
+
+  @Test
+  void aDigitSizedPngIsRefusedWithTheSizeNeeded(FxRobot robot) throws Exception {
+    Path small = Files.createTempFile("digit", ".png");
+    org.deepscm.data.ImageFiles.writeGrey(small, new double[28 * 28], 28, 28);
+    double age = app.view().session().observed().get("age");
+    robot.interact(() -> app.openImage(small, guess -> java.util.Optional.of(Map.of())));
+    WaitForAsyncUtils.waitForFxEvents();
+    javafx.scene.control.DialogPane dialog = robot.lookup(".dialog-pane").queryAs(javafx.scene.control.DialogPane.class);
+    assertTrue(dialog.getContentText().contains("is 28x28 pixels; this model needs 64x64"), dialog.getContentText());
+    assertEquals(age, app.view().session().observed().get("age"), "the case stays");
+    Files.delete(small);
+  }
+
+  @Test
   void theSliceOrientationIsStatedAndCanBeMirrored(FxRobot robot) {
     String radiological = robot.lookup("#orientation").queryLabeled().getText();
     assertTrue(radiological.startsWith("Radiological") && radiological.contains("R | L"), radiological);
