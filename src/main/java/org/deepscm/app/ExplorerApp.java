@@ -51,6 +51,7 @@ import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.data.morphomnist.Morphology;
+import org.deepscm.image.ImageMechanism;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.Variable;
@@ -147,7 +148,13 @@ public final class ExplorerApp extends Application {
     exportPng.setOnAction(e -> choose("Export the figure", "*.png", true).ifPresent(this::exportPng));
     MenuItem exportCsv = new MenuItem("Export values as CSV…");
     exportCsv.setOnAction(e -> choose("Export the values", "*.csv", true).ifPresent(this::exportCsv));
-    Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv);
+    MenuItem exportSweep = new MenuItem("Export age sweep (45-75 years)…");
+    exportSweep.setId("menu-export-sweep");
+    exportSweep.setOnAction(e -> choose("Export the age sweep (PNG, values beside it as CSV)", "*.png", true)
+        .ifPresent(this::exportAgeSweep));
+    Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv, exportSweep);
+    // the sweep is a brain model's: enabled when one is on screen
+    file.setOnShowing(e -> exportSweep.setDisable(view == null || !view.session().isBrain()));
     presentation.setOnAction(e -> frame.setStyle(presentation.isSelected() ? "-fx-font-size: 20px;" : ""));
     Menu viewMenu = new Menu("View", null, presentation);
     return new MenuBar(file, modelMenu(), viewMenu);
@@ -526,6 +533,35 @@ public final class ExplorerApp extends Application {
     } catch (IOException | RuntimeException e) {
       error("Cannot export the figure", e.getMessage());
     }
+  }
+
+  /**
+   * The case's counterfactual at ages 45..75 (its other interventions kept), computed off the UI thread
+   * on a session of its own, written as a PNG strip and a CSV beside it.
+   */
+  void exportAgeSweep(Path file) {
+    ExplorerSession s = view.session();
+    if (!s.isBrain()) {
+      error("No age sweep for this model", "The age sweep needs a brain model (age, brain and ventricle volume).");
+      return;
+    }
+    Map<String, Double> observed = s.observed();
+    double[] image = s.observedImage();
+    Map<String, Double> dos = s.interventions();
+    dos.remove("age");
+    SavedModel m = model;
+    LatestOnlyExecutor worker = executor.sibling();
+    worker.submit(superseded -> {
+      try {
+        AgeSweep.Result r = AgeSweep.compute(m, observed, image, dos, ImageMechanism.DEFAULT_PARTICLES);
+        Path csv = AgeSweep.write(r, m, file);
+        ui.accept(() -> view.setStatus("wrote the age sweep to " + file + " and " + csv.getFileName()));
+      } catch (IOException | RuntimeException e) {
+        ui.accept(() -> error("Cannot export the age sweep", e.getMessage()));
+      } finally {
+        ui.accept(worker::close);
+      }
+    });
   }
 
   void exportCsv(Path file) {

@@ -124,6 +124,11 @@ public final class ExplorerView {
     refresh();
   }
 
+  /** Says something in the status bar (until the next answer replaces it). */
+  void setStatus(String text) {
+    status.setText(text);
+  }
+
   public BorderPane root() {
     return root;
   }

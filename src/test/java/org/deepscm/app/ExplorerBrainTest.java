@@ -196,6 +196,28 @@ class ExplorerBrainTest {
   }
 
   @Test
+  void exportsAnAgeSweepAsAStripWithItsValues(FxRobot robot) throws Exception {
+    Path dir = Files.createTempDirectory("sweep");
+    Path png = dir.resolve("sweep.png");
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(30));
+    robot.interact(() -> app.exportAgeSweep(png));
+    WaitForAsyncUtils.waitForFxEvents();
+    java.awt.image.BufferedImage strip = javax.imageio.ImageIO.read(png.toFile());
+    assertEquals(7 * 128, strip.getWidth(), "seven slices of 64 x 64 at 2x");
+    java.util.List<String> lines = Files.readAllLines(dir.resolve("sweep.csv"));
+    assertEquals("do_age,sex_cf,age_cf,brain_volume_cf,ventricle_volume_cf", lines.get(0));
+    assertEquals(8, lines.size());
+    for (int k = 0; k < 7; k++) {
+      String[] row = lines.get(k + 1).split(",");
+      assertEquals(45 + 5 * k, Double.parseDouble(row[0]), 1e-9);
+      assertEquals(45 + 5 * k, Double.parseDouble(row[2]), 1e-3, "the counterfactual age is the one asked");
+      assertEquals(30, Double.parseDouble(row[4]), 1e-3, "do(ventricle_volume) is kept");
+    }
+    assertTrue(robot.lookup(".label").queryAll().stream().anyMatch(n -> n instanceof javafx.scene.control.Label l
+        && l.getText().startsWith("wrote the age sweep")), "the status bar says where");
+  }
+
+  @Test
   void theSliceOrientationIsStatedAndCanBeMirrored(FxRobot robot) {
     String radiological = robot.lookup("#orientation").queryLabeled().getText();
     assertTrue(radiological.startsWith("Radiological") && radiological.contains("R | L"), radiological);
