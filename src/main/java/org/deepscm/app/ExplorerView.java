@@ -11,6 +11,7 @@ import javafx.geometry.Insets;
 import javafx.geometry.Pos;
 import javafx.scene.Group;
 import javafx.scene.Node;
+import javafx.scene.control.Button;
 import javafx.scene.control.CheckBox;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
@@ -364,9 +365,36 @@ public final class ExplorerView {
         "Mirror the slices left to right: radiological (R | L) or neurological (L | R) convention"));
     neurological.selectedProperty().addListener((o, was, now) -> showOrientation());
     showOrientation();
-    HBox row = new HBox(10, orientation, neurological);
-    row.setAlignment(Pos.CENTER_LEFT);
-    return row;
+    window.setId("window");
+    level.setId("level");
+    for (Slider s : new Slider[] {window, level}) {
+      s.setPrefWidth(90);
+      s.valueProperty().addListener((o, a, b) -> {
+        if (last != null && last.image() != null) {
+          show(last, true);
+        }
+      });
+    }
+    Button reset = new Button("Full range");
+    reset.setId("window-reset");
+    reset.setOnAction(e -> {
+      window.setValue(255);
+      level.setValue(127.5);
+    });
+    HBox first = new HBox(10, orientation, neurological);
+    first.setAlignment(Pos.CENTER_LEFT);
+    HBox second = new HBox(10, new Label("Display window"), window, new Label("level"), level, reset);
+    second.setAlignment(Pos.CENTER_LEFT);
+    return new VBox(4, first, second);
+  }
+
+  /** Display window and level of the original and counterfactual slices (the difference map keeps its scale). */
+  private final Slider window = new Slider(10, 255, 255);
+  private final Slider level = new Slider(0, 255, 127.5);
+
+  /** The display window and level, grey levels. */
+  double[] windowLevel() {
+    return new double[] {window.getValue(), level.getValue()};
   }
 
   private void showOrientation() {
@@ -601,8 +629,8 @@ public final class ExplorerView {
     int h = session.imageHeight();
     int w = session.imageWidth();
     if (r.image() != null) {
-      original.setImage(ImageRendering.grey(session.observedImage(), h, w));
-      counterfactual.setImage(ImageRendering.grey(r.image(), h, w));
+      original.setImage(ImageRendering.grey(session.observedImage(), h, w, window.getValue(), level.getValue()));
+      counterfactual.setImage(ImageRendering.grey(r.image(), h, w, window.getValue(), level.getValue()));
       difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE));
     }
     Map<String, Double> obs = session.observed();

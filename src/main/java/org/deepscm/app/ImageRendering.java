@@ -34,6 +34,19 @@ public final class ImageRendering {
     return image(greyArgb(px), h, w);
   }
 
+  /**
+   * Grey levels through a display window (as radiology viewers do): level - window/2 shows black,
+   * level + window/2 white; window 255 and level 127.5 show the grey levels as they are.
+   */
+  static WritableImage grey(double[] px, int h, int w, double window, double level) {
+    double lo = level - window / 2;
+    double[] shown = new double[px.length];
+    for (int k = 0; k < px.length; k++) {
+      shown[k] = (px[k] - lo) / window * 255;
+    }
+    return image(greyArgb(shown), h, w);
+  }
+
   static WritableImage difference(double[] diff, int h, int w, double range) {
     return image(differenceArgb(diff, range), h, w);
   }

@@ -218,6 +218,32 @@ class ExplorerBrainTest {
   }
 
   @Test
+  void windowAndLevelChangeTheDisplayNotTheData(FxRobot robot) {
+    ImageView original = robot.lookup("#image-original").queryAs(ImageView.class);
+    int[] before = pixels(original.getImage());
+    double[] data = app.view().session().observedImage();
+    robot.interact(() -> {
+      robot.lookup("#window").queryAs(javafx.scene.control.Slider.class).setValue(100);
+      robot.lookup("#level").queryAs(javafx.scene.control.Slider.class).setValue(60);
+    });
+    WaitForAsyncUtils.waitForFxEvents();
+    int[] after = pixels(original.getImage());
+    // a pixel of grey level 60 now shows mid-grey; one above 110 shows white
+    int brighter = 0;
+    for (int k = 0; k < data.length; k++) {
+      int shown = after[k] & 0xff;
+      int expected = (int) Math.round(Math.max(0, Math.min(255, (data[k] - 10) / 100 * 255)));
+      assertEquals(expected, shown, 1, "pixel " + k);
+      brighter += (after[k] & 0xff) > (before[k] & 0xff) ? 1 : 0;
+    }
+    assertTrue(brighter > 500, "a narrow window on dark tissue brightens it: " + brighter);
+    assertTrue(java.util.Arrays.equals(data, app.view().session().observedImage()), "the case is untouched");
+    robot.interact(() -> robot.lookup("#window-reset").queryButton().fire());
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(java.util.Arrays.equals(before, pixels(original.getImage())), "full range shows the grey levels again");
+  }
+
+  @Test
   void theSliceOrientationIsStatedAndCanBeMirrored(FxRobot robot) {
     String radiological = robot.lookup("#orientation").queryLabeled().getText();
     assertTrue(radiological.startsWith("Radiological") && radiological.contains("R | L"), radiological);
