@@ -62,6 +62,7 @@ import org.deepscm.scm.Variable;
  * Morpho-MNIST image model when there is one, else on the covariate model.
  */
 public final class ExplorerApp extends Application {
+  static final Path BRAIN_MODEL = Path.of("models", "brain-synthetic");
   static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full");
   static final Path COVARIATE_MODEL = Path.of("models", "morphomnist-covariates");
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
@@ -112,7 +113,12 @@ public final class ExplorerApp extends Application {
     Application.launch(ExplorerApp.class);
   }
 
+  /** The brain model once it is shipped (the case study clinicians come for), else Morpho-MNIST's. */
   static Path defaultModel() {
+    Path brain = AppPaths.resolve(BRAIN_MODEL);
+    if (Files.isRegularFile(brain.resolve(ModelFolder.MODEL_FILE))) {
+      return brain;
+    }
     Path image = AppPaths.resolve(IMAGE_MODEL);
     return Files.isDirectory(image) ? image : COVARIATE_MODEL;
   }

@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
     description = "Open the explorer window on a model (what `java -jar deepscm-explorer.jar` does with no arguments).")
 final class ExploreCommand implements Callable<Integer> {
   @Option(names = {"-m", "--model"}, paramLabel = "DIR",
-      description = "model folder (default: models/morphomnist-full, or models/morphomnist-covariates without it)")
+      description = "model folder (default: models/brain-synthetic when it is there, else models/morphomnist-full, "
+          + "else models/morphomnist-covariates)")
   Path model;
 
   @Option(names = "--quit-after-first-answer", hidden = true,
