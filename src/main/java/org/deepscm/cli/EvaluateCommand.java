@@ -68,6 +68,10 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     long started = System.nanoTime();
+    if (units != null && units < 1) {
+      throw new IllegalArgumentException("--units takes a positive number of test units, got " + units
+          + " (leave it out to measure the whole test split)");
+    }
     try (SavedModel m = model.load()) {
       Map<String, Double> measures;
       if (data != null) {

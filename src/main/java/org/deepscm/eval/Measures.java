@@ -8,13 +8,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Writes measures as one flat JSON object (name -> number). */
+/**
+ * Writes measures as one flat JSON object (name -> number). A measure that could not be computed (NaN,
+ * infinite) is written as null with a note beside it ({@code <name>_note}): bare NaN is not JSON.
+ */
 public final class Measures {
   private Measures() {}
 
   public static JsonObject toJson(Map<String, Double> measures) {
     JsonObject o = new JsonObject();
-    measures.forEach(o::addProperty);
+    measures.forEach((k, v) -> {
+      if (v != null && Double.isFinite(v)) {
+        o.addProperty(k, v);
+      } else {
+        o.add(k, com.google.gson.JsonNull.INSTANCE);
+        o.addProperty(k + "_note", "could not be computed (" + v + ")");
+      }
+    });
     return o;
   }
 
@@ -32,7 +42,7 @@ public final class Measures {
     JsonObject o = new JsonObject();
     about.forEach(o::addProperty);
     toJson(measures).entrySet().forEach(e -> o.add(e.getKey(), e.getValue()));
-    Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n",
+    Files.writeString(file, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n",
         StandardCharsets.UTF_8);
   }
 }

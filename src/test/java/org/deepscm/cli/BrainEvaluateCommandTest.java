@@ -44,4 +44,13 @@ class BrainEvaluateCommandTest {
     assertEquals("a random sample of 6 of the 2100 test subjects, stratified by sex and age decade (seed 1)",
         m.get("unit_sample").getAsString());
   }
+
+  @Test
+  void aUnitCountBelowOneIsRefused() {
+    for (String n : new String[] {"0", "-5"}) {
+      CommandLineTest.Run r = CommandLineTest.run("evaluate", "--model", "models/morphomnist-full", "--units", n);
+      assertEquals(2, r.code(), r.err());
+      assertTrue(r.err().contains("--units takes a positive number of test units, got " + n), r.err());
+    }
+  }
 }
