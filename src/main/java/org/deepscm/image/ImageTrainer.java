@@ -232,6 +232,12 @@ public final class ImageTrainer {
         if (ck != null) {
           writeCheckpoint(ck, m, adam, epoch, seconds, history, runs, improved ? best : null, bestEpoch, bestElbo);
         }
+        if (validation != null && !Double.isFinite(valElbo)) {
+          // non-finite weights or batch-norm statistics do not recover: stop, keep the best epoch
+          listener.message(String.format(Locale.ROOT, "epoch %d: the validation ELBO is %s; training stops here and "
+              + "keeps the best epoch; a lower --image-lr may help", epoch, valElbo));
+          break;
+        }
       }
       if (best != null && bestEpoch != epoch) {
         m.restore(best, "the best epoch's weights (" + bestEpoch + ")");

@@ -14,6 +14,7 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -318,6 +319,40 @@ class ImageMechanismTest {
       assertEquals(2, r.history().size());
       assertArrayEquals(expected, flat(mech.snapshot(m)), 1e-5f,
           "1 + 1 resumed epochs must equal 2 straight ones (weights, running statistics)");
+    }
+  }
+
+  @Test
+  void aNonFiniteValidationElboStopsTrainingAndKeepsTheBestEpoch() throws Exception {
+    int n = 64;
+    double[][] images = new double[n][];
+    double[] t = new double[n];
+    double[] i = new double[n];
+    for (int k = 0; k < n; k++) {
+      images[k] = digits.imageDoubles(200 + k);
+      t[k] = 1 + (k % 5);
+      i[k] = 80 + 2 * k;
+    }
+    ImageData data = ImageData.of(images, Map.of("t", t, "i", i));
+    // parents far beyond float range make the network's output, and so the validation ELBO, non-finite
+    double[] huge = new double[8];
+    Arrays.fill(huge, 1e300);
+    ImageData validation = ImageData.of(Arrays.copyOf(images, 8), Map.of("t", Arrays.copyOf(t, 8), "i", huge));
+    java.util.List<String> said = new java.util.ArrayList<>();
+    TrainingListener listener = new TrainingListener() {
+      @Override
+      public void epochEnded(int epoch, int max, double tr, double va, boolean best, double s) {}
+
+      @Override
+      public void message(String text) {
+        said.add(text);
+      }
+    };
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageTrainer.Result r = new ImageTrainer().train(tiny(m, 8), data, validation,
+          new ImageTrainer.Options(1e-3, 1e-5, 32, 2, 5, 7, null, false), listener);
+      assertEquals(1, r.epochs(), "stopped after the first epoch, not the fifth");
+      assertTrue(said.stream().anyMatch(x -> x.contains("training stops here and keeps the best epoch")), said.toString());
     }
   }
 
