@@ -70,6 +70,11 @@ final class TrainCommand implements Callable<Integer> {
       + "validate (default: ${DEFAULT-VALUE})")
   int subjects = BrainDataset.DEFAULT_SIZE;
 
+  @Option(names = "--fresh-subjects", description = "brain: the image trains on new subjects of the synthetic "
+      + "world every epoch after the first (as many as the training split, drawn from the true SCM; none is in the "
+      + "validation or test split): augmentation a known SCM makes free")
+  boolean freshSubjects;
+
   @Option(names = "--graph", description = "full (t -> i, and t, i -> x), conditional (t, i -> x) or independent "
       + "(default: ${DEFAULT-VALUE})")
   String graph = "full";
@@ -281,6 +286,11 @@ final class TrainCommand implements Callable<Integer> {
 
   private ImageTrainer.Result trainImage(ImageMechanism image, ImageData trainData, ImageData validationData,
       Path checkpoints) throws IOException {
+    return trainImage(image, epoch -> trainData, validationData, checkpoints);
+  }
+
+  private ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+      ImageData validationData, Path checkpoints) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
     boolean[] stop = {false};
@@ -523,8 +533,30 @@ final class TrainCommand implements Callable<Integer> {
     training.addProperty("flow_best_validation_nll", r.bestValidationNll());
     double seconds = r.seconds();
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
-    ImageTrainer.Result ir = trainImage(image, imageData(image, train), imageData(image, validation),
-        checkpoints.resolve("image"));
+    ImageData first = imageData(image, train);
+    java.util.function.IntFunction<ImageData> epochs = epoch -> first;
+    if (freshSubjects) {
+      if (data != null) {
+        throw new IllegalArgumentException("--fresh-subjects draws from the synthetic world; your own data has no "
+            + "true SCM to draw from");
+      }
+      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+      int n = train.images().length;
+      epochs = epoch -> {
+        if (epoch == 1) {
+          return first;
+        }
+        try {
+          return imageData(image, brainPart(BrainDataset.fresh(renderer, BrainDataset.DEFAULT_SEED, subjects,
+              epoch - 2, n, null, () -> Thread.currentThread().isInterrupted())));
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot make fresh subjects for epoch " + epoch + ": " + e.getMessage(), e);
+        }
+      };
+      training.addProperty("fresh_subjects", "every epoch after the first: " + n + " new subjects of the synthetic "
+          + "world");
+    }
+    ImageTrainer.Result ir = trainImage(image, epochs, imageData(image, validation), checkpoints.resolve("image"));
     recordImageTraining(training, ir);
     seconds += ir.seconds();
     training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
@@ -599,6 +631,9 @@ final class TrainCommand implements Callable<Integer> {
       }
     } else if (subjects != BrainDataset.DEFAULT_SIZE) {
       c.append(" --subjects ").append(subjects);
+    }
+    if (freshSubjects) {
+      c.append(" --fresh-subjects");
     }
     if (Double.isFinite(minutes)) {
       c.append(" --minutes ").append(minutes);

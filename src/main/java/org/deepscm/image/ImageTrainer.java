@@ -123,6 +123,16 @@ public final class ImageTrainer {
    */
   public Result train(ImageMechanism m, ImageData train, ImageData validation, Options o, TrainingListener listener)
       throws IOException {
+    return train(m, epoch -> train, validation, o, listener);
+  }
+
+  /**
+   * As {@link #train(ImageMechanism, ImageData, ImageData, Options, TrainingListener)}, with each epoch's
+   * training data from {@code trainForEpoch} (epochs count from 1): fresh draws of a synthetic world
+   * every epoch. It must give the same data for the same epoch, so that a resumed run repeats it.
+   */
+  public Result train(ImageMechanism m, java.util.function.IntFunction<ImageData> trainForEpoch,
+      ImageData validation, Options o, TrainingListener listener) throws IOException {
     ParameterSet weights = m.weights();
     NDManager root = weights.manager();
     try (NDManager optimiserManager = root.newSubManager()) {
@@ -170,10 +180,14 @@ public final class ImageTrainer {
       long started = System.nanoTime();
       boolean cancelled = false;
       int epoch = done;
+      ImageData train = trainForEpoch.apply(done + 1);
       double[] run = {done, done, o.learningRate(), o.batchSize(), train.n()};
       runs.add(run);
       while (epoch < o.epochs()) {
         int current = epoch + 1;
+        if (current > done + 1) {
+          train = trainForEpoch.apply(current);
+        }
         // data order and random draws depend only on (seed, epoch): a resumed run repeats them
         Engine.getInstance().setRandomSeed((int) (o.seed() * 7919 + current));
         int[] order = shuffled(train.n(), o.seed() * 1_000_003L + current);

@@ -81,4 +81,22 @@ class BrainTrainCommandTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--data and --slice-mm are for --dataset brain"), r.err());
   }
+
+  @Test
+  void freshSubjectsEveryEpochAreRecordedAndRefusedForOwnData() throws IOException {
+    Path out = dir.resolve("fresh");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--subjects", "200", "--epochs", "2",
+        "--image-epochs", "2", "--image-batch", "16", "--fresh-subjects", "--out", out.toString(), "--checkpoint",
+        dir.resolve("ck-fresh").toString());
+    assertEquals(0, r.code(), r.err());
+    String card = Files.readString(out.resolve("MODEL_CARD.md"));
+    assertTrue(card.contains("every epoch after the first: 140 new subjects"), card);
+    assertTrue(card.contains("--fresh-subjects"), "the command in the card repeats it");
+    Path csv = ownData(24);
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs", "1",
+        "--image-epochs", "1", "--image-batch", "8", "--fresh-subjects", "--out", dir.resolve("x").toString(),
+        "--checkpoint", dir.resolve("ck2").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("your own data has no true SCM"), r.err());
+  }
 }

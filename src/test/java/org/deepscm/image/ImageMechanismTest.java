@@ -323,6 +323,30 @@ class ImageMechanismTest {
   }
 
   @Test
+  void eachEpochCanTrainOnItsOwnData() throws Exception {
+    double[][] a = new double[32][];
+    double[][] b = new double[32][];
+    double[] t = new double[32];
+    double[] i = new double[32];
+    for (int k = 0; k < 32; k++) {
+      a[k] = digits.imageDoubles(300 + k);
+      b[k] = digits.imageDoubles(400 + k);
+      t[k] = 2;
+      i[k] = 150;
+    }
+    ImageData first = ImageData.of(a, Map.of("t", t, "i", i));
+    ImageData other = ImageData.of(b, Map.of("t", t, "i", i));
+    java.util.List<Integer> asked = new java.util.ArrayList<>();
+    try (NDManager m = NDManager.newBaseManager()) {
+      new ImageTrainer().train(tiny(m, 8), epoch -> {
+        asked.add(epoch);
+        return epoch == 1 ? first : other;
+      }, null, new ImageTrainer.Options(1e-3, 1e-5, 16, 2, 3, 7, null, false), TrainingListener.SILENT);
+    }
+    assertEquals(java.util.List.of(1, 2, 3), asked, "the data of each epoch, asked once");
+  }
+
+  @Test
   void aNonFiniteValidationElboStopsTrainingAndKeepsTheBestEpoch() throws Exception {
     int n = 64;
     double[][] images = new double[n][];
