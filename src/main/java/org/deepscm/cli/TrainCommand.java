@@ -463,8 +463,8 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("the brain model has one graph (sex -> b <- age -> v <- b; b, v -> x); "
           + "--graph " + graph + " is for Morpho-MNIST");
     }
-    if (imageInit != null || variants != 1) {
-      throw new IllegalArgumentException("--image-init and --variants are for Morpho-MNIST");
+    if (variants != 1) {
+      throw new IllegalArgumentException("--variants is for Morpho-MNIST; brains have --fresh-subjects");
     }
     log = spec.commandLine().getErr();
     String name = out.toAbsolutePath().normalize().getFileName().toString();
@@ -504,6 +504,20 @@ final class TrainCommand implements Callable<Integer> {
       source = "synthetic brain population, " + subjects + " subjects, seed " + BrainDataset.DEFAULT_SEED;
     }
     ScmBuilder builder = BrainModels.builder(true);
+    if (imageInit != null) {
+      // the warm start's networks learnt with its own parent encodings: keep them
+      try (SavedModel from = ModelFolder.load(imageInit)) {
+        if (!(from.scm().mechanism("x") instanceof ImageMechanism warm)) {
+          throw new IllegalArgumentException("--image-init " + imageInit + ": the model has no image mechanism 'x'");
+        }
+        List<String> parents = warm.context().stream().map(org.deepscm.scm.ContextEncoding::parent).toList();
+        if (!parents.equals(List.of("brain_volume", "ventricle_volume"))) {
+          throw new IllegalArgumentException("--image-init " + imageInit + ": its image mechanism differs from this "
+              + "one (its image's parents are " + parents + "; a brain model's are [brain_volume, ventricle_volume])");
+        }
+        builder.imageContext(warm.context());
+      }
+    }
     StructuralCausalModel scm = builder.build(train.covariates(), seed);
     log.printf("training %s (brain graph) on %d subjects, validating on %d; checkpoints in %s%n", name,
         train.images().length, validation.images().length, checkpoints);
@@ -533,6 +547,12 @@ final class TrainCommand implements Callable<Integer> {
     training.addProperty("flow_best_validation_nll", r.bestValidationNll());
     double seconds = r.seconds();
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+    boolean resuming = resume && java.nio.file.Files.isRegularFile(
+        checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
+    if (imageInit != null && !resuming) {
+      warmStart(image, imageInit);
+      training.addProperty("image_init", imageInit.toString());
+    }
     ImageData first = imageData(image, train);
     java.util.function.IntFunction<ImageData> epochs = epoch -> first;
     if (freshSubjects) {
@@ -634,6 +654,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (freshSubjects) {
       c.append(" --fresh-subjects");
+    }
+    if (imageInit != null) {
+      c.append(" --image-init ").append(imageInit);
     }
     if (Double.isFinite(minutes)) {
       c.append(" --minutes ").append(minutes);

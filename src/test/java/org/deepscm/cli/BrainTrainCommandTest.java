@@ -99,4 +99,24 @@ class BrainTrainCommandTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("your own data has no true SCM"), r.err());
   }
+
+  @Test
+  void aBrainModelCanStartFromAnotherOnesImageMechanism() throws IOException {
+    Path a = dir.resolve("a");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--subjects", "200", "--epochs", "1",
+        "--image-epochs", "1", "--image-batch", "16", "--out", a.toString(), "--checkpoint", dir.resolve("ck-a").toString());
+    assertEquals(0, r.code(), r.err());
+    Path b = dir.resolve("b");
+    r = CommandLineTest.run("train", "--dataset", "brain", "--subjects", "200", "--epochs", "1", "--image-epochs", "1",
+        "--image-batch", "16", "--image-init", a.toString(), "--out", b.toString(), "--checkpoint",
+        dir.resolve("ck-b").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("image mechanism starts from " + a), r.err());
+    assertTrue(Files.readString(b.resolve("MODEL_CARD.md")).contains("| image_init | " + a + " |"));
+    r = CommandLineTest.run("train", "--dataset", "brain", "--image-init", "models/morphomnist-full", "--subjects", "200",
+        "--epochs", "1", "--image-epochs", "1", "--out", dir.resolve("c").toString(), "--checkpoint",
+        dir.resolve("ck-c").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("differs from this one"), r.err());
+  }
 }
