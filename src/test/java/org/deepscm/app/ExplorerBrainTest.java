@@ -68,19 +68,11 @@ class ExplorerBrainTest {
 
   @AfterAll
   static void clean() throws Exception {
-    if (modelDir != null) {
-      try (var files = Files.walk(modelDir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
+    FxPixels.deleteTree(modelDir);
   }
 
   private static int[] pixels(Image img) {
-    int w = (int) img.getWidth();
-    int h = (int) img.getHeight();
-    int[] out = new int[w * h];
-    img.getPixelReader().getPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbInstance(), out, 0, w);
-    return out;
+    return FxPixels.of(img);
   }
 
   @Test

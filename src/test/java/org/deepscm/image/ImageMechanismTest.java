@@ -287,9 +287,8 @@ class ImageMechanismTest {
     }
   }
 
-  @Test
-  void resumingTrainingFromACheckpointContinuesTheSameRun() throws Exception {
-    int n = 64;
+  /** n real digits with parents spread over the grid (t 1..5, i rising). */
+  private static ImageData trainingDigits(int n) {
     double[][] images = new double[n][];
     double[] t = new double[n];
     double[] i = new double[n];
@@ -298,7 +297,12 @@ class ImageMechanismTest {
       t[k] = 1 + (k % 5);
       i[k] = 80 + 2 * k;
     }
-    ImageData data = ImageData.of(images, Map.of("t", t, "i", i));
+    return ImageData.of(images, Map.of("t", t, "i", i));
+  }
+
+  @Test
+  void resumingTrainingFromACheckpointContinuesTheSameRun() throws Exception {
+    ImageData data = trainingDigits(64);
     ImageTrainer.Options straight = new ImageTrainer.Options(1e-3, 1e-5, 32, 2, 2, 7, null, false);
     float[] expected;
     try (NDManager m = NDManager.newBaseManager()) {
@@ -348,20 +352,17 @@ class ImageMechanismTest {
 
   @Test
   void aNonFiniteValidationElboStopsTrainingAndKeepsTheBestEpoch() throws Exception {
-    int n = 64;
-    double[][] images = new double[n][];
-    double[] t = new double[n];
-    double[] i = new double[n];
-    for (int k = 0; k < n; k++) {
-      images[k] = digits.imageDoubles(200 + k);
-      t[k] = 1 + (k % 5);
-      i[k] = 80 + 2 * k;
-    }
-    ImageData data = ImageData.of(images, Map.of("t", t, "i", i));
+    ImageData data = trainingDigits(64);
     // parents far beyond float range make the network's output, and so the validation ELBO, non-finite
+    double[][] images = new double[8][];
+    double[] t = new double[8];
     double[] huge = new double[8];
-    Arrays.fill(huge, 1e300);
-    ImageData validation = ImageData.of(Arrays.copyOf(images, 8), Map.of("t", Arrays.copyOf(t, 8), "i", huge));
+    for (int k = 0; k < 8; k++) {
+      images[k] = digits.imageDoubles(200 + k);
+      t[k] = 2;
+      huge[k] = 1e300;
+    }
+    ImageData validation = ImageData.of(images, Map.of("t", t, "i", huge));
     java.util.List<String> said = new java.util.ArrayList<>();
     TrainingListener listener = new TrainingListener() {
       @Override
