@@ -54,6 +54,10 @@ public final class Csv {
     boolean inQuotes = false; // inside the quotes of the current field
     boolean blankSoFar = true; // the record holds nothing but spaces so far
     int c = in.read();
+    if (c == '\uFEFF') {
+      // a byte-order mark, as spreadsheet programs write before UTF-8 CSV: not part of the first name
+      c = in.read();
+    }
     while (c >= 0) {
       int next = in.read();
       if (inQuotes) {

@@ -26,14 +26,45 @@ public final class ImageFiles {
     }
   }
 
+  /** What a file's first bytes say it is: PNG, JPEG, GIF, BMP, or "no known image format". */
+  static String contentKind(Path file) throws IOException {
+    byte[] head = new byte[8];
+    int n;
+    try (var in = Files.newInputStream(file)) {
+      n = in.readNBytes(head, 0, head.length);
+    }
+    int b0 = n > 0 ? head[0] & 0xff : -1;
+    int b1 = n > 1 ? head[1] & 0xff : -1;
+    if (n >= 8 && b0 == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G') {
+      return "PNG";
+    }
+    if (b0 == 0xff && b1 == 0xd8) {
+      return "JPEG";
+    }
+    if (n >= 3 && head[0] == 'G' && head[1] == 'I' && head[2] == 'F') {
+      return "GIF";
+    }
+    if (n >= 2 && head[0] == 'B' && head[1] == 'M') {
+      return "BMP";
+    }
+    return n == 0 ? "nothing (an empty file)" : "no known image format";
+  }
+
   /**
    * Reads a PNG (or any format ImageIO knows) as grey levels 0..255, row-major.
    *
    * @throws IOException when the file is missing, not an image, or not {@code height} x {@code width}
    */
   public static Grey read(Path file, int height, int width) throws IOException {
+    if (Files.isDirectory(file)) {
+      throw new IOException(file + " is a folder, not an image file; give a PNG file");
+    }
     if (!Files.isRegularFile(file)) {
       throw new IOException("image file " + file + " does not exist");
+    }
+    String kind = contentKind(file);
+    if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png") && !kind.equals("PNG")) {
+      throw new IOException(file + " is named .png but holds " + kind + "; save it as PNG (grey levels, lossless)");
     }
     BufferedImage img;
     try {

@@ -97,7 +97,7 @@ class ImageCommandLineTest {
     var notImage = CommandLineTest.run("counterfactual", "--model", model.toString(), "--image", text.toString(),
         "--observed", "t=2,i=100", "--do", "t=3");
     assertEquals(2, notImage.code());
-    assertTrue(notImage.err().contains("not an image format"), notImage.err());
+    assertTrue(notImage.err().contains("is named .png but holds no known image format"), notImage.err());
 
     var noImage = CommandLineTest.run("counterfactual", "--model", model.toString(), "--observed", "t=2,i=100",
         "--do", "t=3");

@@ -52,4 +52,10 @@ class CsvTest {
     IOException open = assertThrows(IOException.class, () -> read("a,b\n1,2\n\"x,1\n"));
     assertTrue(open.getMessage().contains("starts on line 3 is never closed"), open.getMessage());
   }
+
+  @Test
+  void aByteOrderMarkIsNotPartOfTheFirstColumnName() throws java.io.IOException {
+    var rows = Csv.read(new java.io.StringReader("\uFEFFt,i\n2.5,150\n"), "bom.csv");
+    org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("t", "i"), rows.get(0).fields());
+  }
 }
