@@ -78,6 +78,9 @@ final class CounterfactualCommand implements Callable<Integer> {
       + "original; red brighter, blue darker, symmetric scale) here; with --input, a folder for NAME-diff.png per row")
   Path diffOut;
 
+  /** More posterior draws than this add nothing to the mean and would only exhaust memory. */
+  static final int MAX_PARTICLES = 4096;
+
   @Option(names = "--particles", description = "posterior draws averaged for non-invertible mechanisms "
       + "(default: ${DEFAULT-VALUE})")
   int particles = 32;
@@ -102,8 +105,9 @@ final class CounterfactualCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (particles < 1) {
-      throw new IllegalArgumentException("--particles must be at least 1, got " + particles);
+    if (particles < 1 || particles > MAX_PARTICLES) {
+      throw new IllegalArgumentException("--particles takes 1 .. " + MAX_PARTICLES + " posterior draws (the paper "
+          + "uses 32), got " + particles);
     }
     try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
       StructuralCausalModel scm = m.scm();
@@ -113,6 +117,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       boolean hasImage = graph.variables().stream().anyMatch(v -> !v.kind().isScalar());
       if (hasImage) {
         return imageCounterfactual(m, dos);
+      }
+      if (image != null || imageOut != null) {
+        throw new IllegalArgumentException("model " + model.model + " has no image variable: --image and --image-out "
+            + "are for image models (e.g. models/morphomnist-full); give this model's unit with --observed");
       }
       if (cases == null) {
         throw new IllegalArgumentException("give the unit with --observed name=value,... or units with --input FILE.csv");

@@ -203,4 +203,16 @@ class CommandLineTest {
     assertEquals(Double.parseDouble(cells[2].trim()), Double.parseDouble(cells[3].trim()), 0.01,
         "log p(i | t) with float16 weights: " + row);
   }
+
+  @Test
+  void anImageForTheCovariateModelAndHugeParticleCountsAreRefusedClearly() {
+    Run r = run("counterfactual", "--image", "digit.png", "--do", "t=3");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("has no image variable"), r.err());
+    r = run("counterfactual", "--model", "models/morphomnist-full", "--observed", "t=2,i=150", "--do", "t=3",
+        "--particles", "10000000");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--particles takes 1 .. 4096"), r.err());
+    assertTrue(!r.err().contains("Exception"), r.err());
+  }
 }
