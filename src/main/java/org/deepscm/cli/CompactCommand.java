@@ -39,6 +39,15 @@ final class CompactCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     Path from = AppPaths.resolve(model.model);
+    if (checkUnits < 0) {
+      throw new IllegalArgumentException("--check-units takes 0 (no check) or a positive number of test units, got "
+          + checkUnits);
+    }
+    if (from.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+      throw new IllegalArgumentException("--out is the model folder itself: compacting in place would overwrite "
+          + "its float32 weights; give another folder (e.g. " + from.getFileName() + "-f16) and replace the model "
+          + "yourself once the check agrees");
+    }
     long before = Files.size(from.resolve(ModelFolder.WEIGHTS_FILE));
     java.io.PrintWriter err = spec.commandLine().getErr();
     Map<String, Double> full = null;

@@ -215,4 +215,23 @@ class CommandLineTest {
     assertTrue(r.err().contains("--particles takes 1 .. 4096"), r.err());
     assertTrue(!r.err().contains("Exception"), r.err());
   }
+
+  @Test
+  void compactingInPlaceOrWithANegativeCheckIsRefused() throws Exception {
+    Path copy = dir.resolve("covariates");
+    Files.createDirectories(copy);
+    try (var files = Files.list(Path.of("models", "morphomnist-covariates"))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, copy.resolve(f.getFileName()));
+      }
+    }
+    byte[] weights = Files.readAllBytes(copy.resolve("weights.safetensors"));
+    Run r = run("compact", "--model", copy.toString(), "--out", copy.toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("would overwrite its float32 weights"), r.err());
+    assertTrue(java.util.Arrays.equals(weights, Files.readAllBytes(copy.resolve("weights.safetensors"))));
+    r = run("compact", "--model", copy.toString(), "--out", dir.resolve("f16").toString(), "--check-units", "-5");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--check-units takes 0"), r.err());
+  }
 }
