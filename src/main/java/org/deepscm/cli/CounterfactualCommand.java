@@ -131,6 +131,18 @@ final class CounterfactualCommand implements Callable<Integer> {
       Engine.getInstance().setRandomSeed(seed);
       boolean stochastic = names.stream().map(scm::mechanism).anyMatch(mech -> !mech.isInvertible());
       Map<String, double[]> answer = counterfactual(scm, observed, dos, stochastic ? particles : 1);
+      // never a non-finite number as an answer: an intervention far outside the model's range overflows
+      for (String n : names) {
+        double[] col = answer.get(n);
+        for (int r = 0; r < col.length; r++) {
+          if (!Double.isFinite(col[r])) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                "the counterfactual %s of %s overflows the model (it comes out as %s) under %s: the intervention "
+                    + "is too far outside the range seen in training", n, units.rows() > 1 ? "row " + (r + 1)
+                    : "this unit", col[r], describe(dos)));
+          }
+        }
+      }
 
       List<String> header = new ArrayList<>();
       for (String n : names) {

@@ -59,11 +59,20 @@ final class InterveneCommand implements Callable<Integer> {
       Map<String, NDArray> obs = m.scm().sample(nd, count);
       Engine.getInstance().setRandomSeed(seed);
       Map<String, NDArray> under = m.scm().sample(nd, count, dos);
+      String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());
+      // never a non-finite number as an answer: an intervention far outside the model's range overflows
+      for (Variable v : vars) {
+        long bad = java.util.Arrays.stream(Values.column(under.get(v.name()))).filter(x -> !Double.isFinite(x)).count();
+        if (bad > 0) {
+          throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "under %s, %d of %d samples of %s "
+              + "overflow the model (infinite or NaN): the intervention is too far outside the range seen in training",
+              label, bad, count, v.name()));
+        }
+      }
       if (samples) {
         Values.samples(vars, under, csv).print(out, csv);
         return 0;
       }
-      String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());
       if (!csv) {
         out.println("p(v) versus p(v | " + label + "), " + count + " samples each");
       }

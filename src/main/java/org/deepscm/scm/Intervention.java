@@ -88,7 +88,10 @@ public final class Intervention {
     if (v == Math.rint(v) && Math.abs(v) < 1e15) {
       return String.valueOf((long) v);
     }
-    return new java.math.BigDecimal(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
+    java.math.BigDecimal d = new java.math.BigDecimal(v).round(new java.math.MathContext(6)).stripTrailingZeros();
+    // 1e300 stays 1e300, not three hundred digits; ordinary values keep their plain form
+    double a = Math.abs(v);
+    return a >= 1e9 || (a > 0 && a < 1e-6) ? d.toString().replace("E+", "e").replace("E", "e") : d.toPlainString();
   }
 
   @Override

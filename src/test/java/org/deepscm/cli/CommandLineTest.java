@@ -234,4 +234,16 @@ class CommandLineTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--check-units takes 0"), r.err());
   }
+
+  @Test
+  void anInterventionThatOverflowsTheModelIsAnErrorNotInfinity() {
+    Run r = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=1e300");
+    assertEquals(2, r.code(), r.out());
+    assertTrue(r.err().contains("do(t := 1e300)") && r.err().contains("overflows the model"), r.err());
+    assertTrue(!r.out().contains("Infinity") && !r.out().contains("NaN"), r.out());
+    r = run("intervene", "--do", "t=1e300");
+    assertEquals(2, r.code(), r.out());
+    assertTrue(r.err().contains("overflow the model"), r.err());
+    assertTrue(!r.out().contains("NaN"), r.out());
+  }
 }
