@@ -18,7 +18,8 @@ final class SampleCommand implements Callable<Integer> {
   @Mixin
   ModelOption model;
 
-  @Option(names = {"-n", "--count"}, description = "number of units (default: ${DEFAULT-VALUE})")
+  @Option(names = {"-n", "--count"}, description = "number of units (default: ${DEFAULT-VALUE}); more than 100,000 "
+      + "(1,000 for image models) need --csv and are streamed a chunk at a time")
   int count = 10;
 
   @Option(names = "--seed", description = "random seed (default: ${DEFAULT-VALUE})")
@@ -35,10 +36,34 @@ final class SampleCommand implements Callable<Integer> {
     if (count < 1) {
       throw new IllegalArgumentException("--count must be at least 1, got " + count);
     }
-    try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
-      Engine.getInstance().setRandomSeed(seed);
-      Map<String, NDArray> s = m.scm().sample(nd, count);
-      Values.samples(m.scm().graph().variables(), s, csv).print(spec.commandLine().getOut(), csv);
+    try (SavedModel m = model.load()) {
+      boolean images = m.scm().graph().variables().stream().anyMatch(v -> !v.kind().isScalar());
+      // units are drawn and written a chunk at a time, so memory stays bounded whatever -n is
+      int chunk = images ? 1_000 : 100_000;
+      if (count > chunk && !csv) {
+        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "-n %,d units do not fit a table on "
+            + "screen; add --csv to stream them (e.g. > samples.csv), %,d units at a time", count, chunk));
+      }
+      if (count <= chunk) {
+        try (NDManager nd = NDManager.newBaseManager()) {
+          Engine.getInstance().setRandomSeed(seed);
+          Map<String, NDArray> s = m.scm().sample(nd, count);
+          Values.samples(m.scm().graph().variables(), s, csv).print(spec.commandLine().getOut(), csv);
+        }
+        return 0;
+      }
+      for (int from = 0, k = 0; from < count; from += chunk, k++) {
+        int n = Math.min(chunk, count - from);
+        try (NDManager nd = NDManager.newBaseManager()) {
+          // chunk k draws with seed + k: the same stream on every run
+          Engine.getInstance().setRandomSeed(seed + k);
+          Map<String, NDArray> s = m.scm().sample(nd, n);
+          Values.samples(m.scm().graph().variables(), s, true).print(spec.commandLine().getOut(), true, k == 0);
+        }
+        if (spec.commandLine().getOut().checkError()) {
+          return 0; // the reader went away (e.g. | head): stop drawing
+        }
+      }
     }
     return 0;
   }

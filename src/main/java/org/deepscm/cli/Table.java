@@ -36,9 +36,16 @@ final class Table {
   }
 
   void print(PrintWriter out, boolean csv) {
+    print(out, csv, true);
+  }
+
+  /** As {@link #print(PrintWriter, boolean)}; a CSV without its header row continues a stream of chunks. */
+  void print(PrintWriter out, boolean csv, boolean withHeader) {
     if (csv) {
       // labels such as "x (mean |change|, 0-255)" hold commas: Csv quotes them
-      out.println(Csv.record(header));
+      if (withHeader) {
+        out.println(Csv.record(header));
+      }
       rows.forEach(r -> out.println(Csv.record(r)));
       out.flush();
       return;

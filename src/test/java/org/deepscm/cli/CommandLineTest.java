@@ -246,4 +246,17 @@ class CommandLineTest {
     assertTrue(r.err().contains("overflow the model"), r.err());
     assertTrue(!r.out().contains("NaN"), r.out());
   }
+
+  @Test
+  void largeSamplesStreamAsCsvAndATableOfThemIsRefused() {
+    Run r = run("sample", "-n", "100000000");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("add --csv to stream them"), r.err());
+    r = run("sample", "-n", "250000", "--csv");
+    assertEquals(0, r.code(), r.err());
+    String[] lines = r.out().split("\n");
+    assertEquals(250_001, lines.length, "one header and a row per unit");
+    assertEquals("t,i", lines[0]);
+    assertEquals(1, java.util.Arrays.stream(lines).filter("t,i"::equals).count(), "the header once");
+  }
 }
