@@ -105,6 +105,16 @@ final class CounterfactualCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (output != null) {
+      Path parent = output.toAbsolutePath().getParent();
+      if (Files.isDirectory(output)) {
+        throw new IllegalArgumentException("--output " + output + " is a folder; give a file name, e.g. answers.csv");
+      }
+      if (parent != null && !Files.isDirectory(parent)) {
+        throw new IllegalArgumentException("--output " + output + ": the folder " + parent + " does not exist; "
+            + "create it first (nothing was computed)");
+      }
+    }
     if (particles < 1 || particles > MAX_PARTICLES) {
       throw new IllegalArgumentException("--particles takes 1 .. " + MAX_PARTICLES + " posterior draws (the paper "
           + "uses 32), got " + particles);
@@ -168,7 +178,7 @@ final class CounterfactualCommand implements Callable<Integer> {
         out.println("counterfactuals under " + describe(dos)
             + (stochastic ? " (" + particles + " posterior draws: mean, or most frequent category)" : " (exact)"));
       }
-      table.print(out, csv);
+      printRows(table, out);
       if (output != null) {
         for (String n : names) {
           csvColumns.put(n, units.column(n));
@@ -385,7 +395,7 @@ final class CounterfactualCommand implements Callable<Integer> {
           + " particles for each image)");
     }
     Table table = imageCasesTable(scm, names, values, answer, changes, csv);
-    table.print(out, csv);
+    printRows(table, out);
     if (output != null) {
       writeOutput(csv ? table : imageCasesTable(scm, names, values, answer, changes, true));
     }
@@ -526,6 +536,20 @@ final class CounterfactualCommand implements Callable<Integer> {
       throw new IOException(option + " " + dir + " is a file: with --input it names a folder for one image per row");
     }
     return Files.createDirectories(dir);
+  }
+
+  /** Rows shown on screen when --output also gets them all. */
+  static final int SCREEN_ROWS = 20;
+
+  /** The answers on screen: all of them, or the first {@link #SCREEN_ROWS} when --output holds them all. */
+  private void printRows(Table table, PrintWriter out) {
+    if (output == null || table.size() <= SCREEN_ROWS) {
+      table.print(out, csv);
+      return;
+    }
+    table.head(SCREEN_ROWS).print(out, csv);
+    spec.commandLine().getErr().printf(java.util.Locale.ROOT, "... and %,d more rows: all %,d are in %s%n",
+        table.size() - SCREEN_ROWS, table.size(), output);
   }
 
   /** --output: the printed table as a CSV file. */

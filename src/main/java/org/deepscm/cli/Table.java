@@ -39,6 +39,17 @@ final class Table {
     print(out, csv, true);
   }
 
+  int size() {
+    return rows.size();
+  }
+
+  /** The first n rows, for a screen when all of them go to a file. */
+  Table head(int n) {
+    Table t = new Table(header);
+    t.rows.addAll(rows.subList(0, Math.min(n, rows.size())));
+    return t;
+  }
+
   /** As {@link #print(PrintWriter, boolean)}; a CSV without its header row continues a stream of chunks. */
   void print(PrintWriter out, boolean csv, boolean withHeader) {
     if (csv) {

@@ -259,4 +259,25 @@ class CommandLineTest {
     assertEquals("t,i", lines[0]);
     assertEquals(1, java.util.Arrays.stream(lines).filter("t,i"::equals).count(), "the header once");
   }
+
+  @Test
+  void outputIntoAMissingFolderIsRefusedFirstAndManyRowsStayOffTheScreen() throws IOException {
+    Path input = dir.resolve("cases.csv");
+    StringBuilder b = new StringBuilder("t,i\n");
+    for (int k = 0; k < 300; k++) {
+      b.append(1.5 + k % 30 / 10.0).append(',').append(100 + k % 100).append('\n');
+    }
+    Files.writeString(input, b);
+    Run r = run("counterfactual", "--input", input.toString(), "--do", "t+=1", "--output",
+        dir.resolve("missing").resolve("answers.csv").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("does not exist; create it first"), r.err());
+    assertTrue(r.out().isEmpty(), "nothing printed before the error: " + r.out());
+    Path answers = dir.resolve("answers.csv");
+    r = run("counterfactual", "--input", input.toString(), "--do", "t+=1", "--output", answers.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("... and 280 more rows: all 300 are in"), r.err());
+    assertTrue(r.out().split("\n").length < 30, "the screen shows a head: " + r.out().split("\n").length);
+    assertEquals(301, Files.readAllLines(answers).size());
+  }
 }
