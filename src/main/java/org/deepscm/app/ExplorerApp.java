@@ -483,28 +483,25 @@ public final class ExplorerApp extends Application {
 
   /** Reopens a saved case (and its model if another one is open). */
   void openCase(Path file) {
-    JsonObject o;
+    CaseFile.Saved saved;
     try {
-      o = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-      if (!"deepscm-case".equals(o.get("format").getAsString())) {
-        throw new IllegalArgumentException("not a DeepSCM case file");
-      }
-    } catch (IOException | RuntimeException e) {
-      error("Cannot open case " + file.getFileName(), e.getMessage() == null ? e.toString() : e.getMessage());
+      saved = CaseFile.read(file);
+    } catch (IOException e) {
+      error("Cannot open case " + file.getFileName(), e.getMessage());
       return;
     }
-    String folder = o.has("model") ? o.get("model").getAsString() : "";
+    String folder = saved.model();
     if (!folder.isEmpty() && (model.folder() == null
         || !Path.of(folder).toAbsolutePath().equals(model.folder().toAbsolutePath()))) {
       load(Path.of(folder));
     }
     ExplorerSession s = view.session();
     try {
-      ExplorerSession.Case inUse = readCase(o);
-      s.setCase(inUse.values(), inUse.image(), o.has("own_case") ? readCase(o.getAsJsonObject("own_case")) : null);
-      o.getAsJsonObject("interventions").entrySet().forEach(e -> s.intervene(e.getKey(), e.getValue().getAsDouble()));
+      s.setCase(saved.inUse().values(), saved.inUse().image(), saved.own());
+      saved.interventions().forEach(s::intervene);
     } catch (RuntimeException e) {
-      error("Cannot open case " + file.getFileName(), e.getMessage());
+      error("Cannot open case " + file.getFileName(), "its values do not fit the model " + model.name() + ": "
+          + e.getMessage());
       return;
     }
     show(s);
@@ -516,20 +513,6 @@ public final class ExplorerApp extends Application {
     if (c.image() != null) {
       o.add("image", GSON.toJsonTree(c.image()));
     }
-  }
-
-  private static ExplorerSession.Case readCase(JsonObject o) {
-    Map<String, Double> observed = new LinkedHashMap<>();
-    o.getAsJsonObject("observed").entrySet().forEach(e -> observed.put(e.getKey(), e.getValue().getAsDouble()));
-    double[] image = null;
-    if (o.has("image")) {
-      JsonArray a = o.getAsJsonArray("image");
-      image = new double[a.size()];
-      for (int k = 0; k < image.length; k++) {
-        image[k] = a.get(k).getAsDouble();
-      }
-    }
-    return new ExplorerSession.Case(observed, image);
   }
 
   void exportPng(Path file) {
