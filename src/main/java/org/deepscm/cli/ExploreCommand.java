@@ -20,6 +20,14 @@ final class ExploreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+    if (os.contains("linux") && blank(System.getenv("DISPLAY")) && blank(System.getenv("WAYLAND_DISPLAY"))
+        && !"Monocle".equals(System.getProperty("glass.platform"))) {
+      // no screen to open a window on (a server, an SSH session): say so before JavaFX fails obscurely
+      throw new IllegalArgumentException("cannot open the explorer window: there is no display (DISPLAY and "
+          + "WAYLAND_DISPLAY are unset). Run it on a desktop, through `ssh -X`, or under `xvfb-run`; every CLI "
+          + "command works without a display");
+    }
     try {
       ExplorerApp.open(model, quitAfterFirstAnswer);
     } catch (UnsupportedOperationException e) {
@@ -28,5 +36,9 @@ final class ExploreCommand implements Callable<Integer> {
           + " (on Linux install GTK 3, e.g. `apt-get install libgtk-3-0`; the CLI commands work without it)", e);
     }
     return 0;
+  }
+
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
   }
 }
