@@ -176,7 +176,11 @@ public final class CovariateTable {
           row[k] = parser != null ? parser.apply(cell) : Double.parseDouble(cell);
         } catch (RuntimeException e) {
           throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' value '" + cell
-              + "' is not readable: " + e.getMessage(), e);
+              + "' is not " + (parser != null ? "one this column takes" : "a number"), e);
+        }
+        if (!Double.isFinite(row[k])) {
+          throw new IOException(file + " line " + lineNo + ": column '" + names[k] + "' value '" + cell
+              + "' is not a finite number");
         }
       }
       rowsRead.add(row);

@@ -187,6 +187,19 @@ public final class ModelFolder {
    * @throws InvalidModelException naming the folder, the file and what is wrong with it
    */
   public static SavedModel load(Path folder) {
+    try {
+      return loadChecked(folder);
+    } catch (InvalidModelException | InvalidValueException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // a number that is no number, an array where an object belongs: a damaged or hand-edited file
+      throw new InvalidModelException("model folder " + folder + ": " + MODEL_FILE + " or " + WEIGHTS_FILE
+          + " is damaged or was edited by hand (a field holds a value of the wrong kind); restore it from the "
+          + "release or train the model again", e);
+    }
+  }
+
+  private static SavedModel loadChecked(Path folder) {
     if (!Files.isDirectory(folder)) {
       throw new InvalidModelException("model folder " + folder + " does not exist or is not a folder");
     }

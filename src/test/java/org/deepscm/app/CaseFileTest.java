@@ -48,4 +48,23 @@ class CaseFileTest {
     assertTrue(problem("{\"format\": \"deepscm-case\", \"observed\": {\"t\": 1}, \"interventions\": {\"t\": null}}")
         .contains("\"interventions.t\" is null"));
   }
+
+  @Test
+  void thousandsOfMutatedCasesEndInOurErrorOrAGoodCase() throws IOException {
+    String valid = "{\"format\": \"deepscm-case\", \"model\": \"models/x\", \"observed\": {\"t\": 2.5, \"i\": 150},"
+        + " \"image\": [0, 12, 255], \"interventions\": {\"t\": 3}}";
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(15);
+    Path f = dir.resolve("m.json");
+    for (int k = 0; k < 3000; k++) {
+      Files.writeString(f, org.deepscm.data.ReaderFuzzTest.mutateText(valid, rng));
+      try {
+        CaseFile.Saved s = CaseFile.read(f);
+        s.inUse().values().values().forEach(v -> assertTrue(Double.isFinite(v)));
+      } catch (IOException e) {
+        assertTrue(e.getMessage().startsWith("m.json"), "mutation " + k + ": " + e.getMessage());
+      } catch (RuntimeException e) {
+        org.junit.jupiter.api.Assertions.fail("mutation " + k + " ended in " + e + " for " + Files.readString(f));
+      }
+    }
+  }
 }
