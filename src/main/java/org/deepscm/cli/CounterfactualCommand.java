@@ -282,10 +282,12 @@ final class CounterfactualCommand implements Callable<Integer> {
     table.print(out, csv);
     int[] hw = imageSize(scm);
     if (imageOut != null) {
+      sayNewFolder(imageOut, err);
       ImageFiles.writeGrey(imageOut, cf, hw[0], hw[1]);
       err.println("wrote " + imageOut);
     }
     if (diffOut != null) {
+      sayNewFolder(diffOut, err);
       ImageFiles.writeDifference(diffOut, change.difference(), hw[0], hw[1], change.scale());
       err.printf(Locale.ROOT, "wrote %s (red: brighter, blue: darker, scale +-%.0f)%n", diffOut, change.scale());
     }
@@ -536,6 +538,14 @@ final class CounterfactualCommand implements Callable<Integer> {
       throw new IOException(option + " " + dir + " is a file: with --input it names a folder for one image per row");
     }
     return Files.createDirectories(dir);
+  }
+
+  /** An image written into a folder that does not exist yet: the folder is made, and the user told. */
+  private static void sayNewFolder(Path file, PrintWriter err) {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      err.println("note: made the folder " + parent + " for " + file.getFileName());
+    }
   }
 
   /** Rows shown on screen when --output also gets them all. */
