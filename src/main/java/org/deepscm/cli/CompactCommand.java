@@ -71,7 +71,8 @@ final class CompactCommand implements Callable<Integer> {
       }
       StringBuilder b = new StringBuilder("\n## Half precision\n\nThe weights are stored as float16 (`compact`) "
           + "and computed in float32. The same measures, same seed, before and after"
-          + (full.containsKey("test_units") ? " (" + checkUnits + " test digits)" : "") + ":\n\n"
+          + (full.containsKey("test_units") ? " (" + EvaluateCommand.about(full, 1).get("unit_sample") + ")" : "")
+          + ":\n\n"
           + "| measure | float32 weights | float16 weights |\n|---|---|---|\n");
       for (Map.Entry<String, Double> e : full.entrySet()) {
         b.append(String.format(Locale.ROOT, "| %s | %.4f | %.4f |%n", e.getKey(), e.getValue(),

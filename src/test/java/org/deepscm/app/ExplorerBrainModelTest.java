@@ -1,0 +1,54 @@
+package org.deepscm.app;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javafx.stage.Stage;
+import org.deepscm.data.brain.BrainMeasurer;
+import org.deepscm.scm.ModelFolder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.ApplicationExtension;
+import org.testfx.framework.junit5.Start;
+import org.testfx.util.WaitForAsyncUtils;
+
+/**
+ * The shipped brain model in the explorer, as a clinician uses it: an older age on the slider, and
+ * the ventricles of the counterfactual slice grow (measured by the world's measurer, not by eye).
+ */
+@ExtendWith(ApplicationExtension.class)
+class ExplorerBrainModelTest {
+  private static final Path MODEL = Path.of("models", "brain-synthetic");
+  private ExplorerApp app;
+
+  @Start
+  void start(Stage stage) throws Exception {
+    assumeTrue(Files.isRegularFile(MODEL.resolve(ModelFolder.MODEL_FILE)), "models/brain-synthetic is shipped");
+    app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, MODEL);
+    app.start(stage);
+  }
+
+  @Test
+  void anOlderAgeOnTheSliderGrowsTheVentriclesOfTheCounterfactual(FxRobot robot) {
+    double observedAge = app.view().session().observed().get("age");
+    // the far end of the age range from this subject: older ventricles are larger, younger smaller
+    boolean older = observedAge < 58.5;
+    double before = BrainMeasurer.measure(app.view().session().observedImage()).ventricleMm2();
+    robot.interact(() -> app.view().slider("age").setValue(older ? 73 : 44));
+    WaitForAsyncUtils.waitForFxEvents();
+    double after = BrainMeasurer.measure(app.view().lastResult().image()).ventricleMm2();
+    double vBefore = app.view().session().observed().get("ventricle_volume");
+    double vAfter = app.view().lastResult().values().get("ventricle_volume");
+    String what = "age " + observedAge + " -> " + (older ? 73 : 44) + ": ventricle volume " + vBefore + " -> " + vAfter
+        + " ml, ventricle area on the slice " + before + " -> " + after + " mm2";
+    if (older) {
+      assertTrue(vAfter > vBefore && after > before * 1.05, what);
+    } else {
+      assertTrue(vAfter < vBefore && after < before * 0.95, what);
+    }
+    System.out.println(what);
+  }
+}
