@@ -63,7 +63,7 @@ interface CaseSource {
     int[] strata = new int[to - from];
     for (int k = 0; k < strata.length; k++) {
       BrainTrueScm.Covariates c = BrainDataset.subject(seed, from + k).covariates();
-      strata[k] = c.sex() * 10 + (int) (c.age() / 10);
+      strata[k] = c.stratum();
     }
     int[] order = StratifiedSample.interleaved(strata, seed);
     for (int k = 0; k < order.length; k++) {

@@ -490,26 +490,8 @@ public final class ExplorerView {
       Label info = new Label(String.format(Locale.ROOT, "observed %s; seen in training %s",
           fmt(obs.get(v.name())), range == null ? "?" : fmt(range[0]) + " .. " + fmt(range[1])));
       info.setTextFill(Color.DIMGREY);
-      s.valueProperty().addListener((o, a, b) -> {
-        if (!updatingControls) {
-          session.intervene(v.name(), b.doubleValue());
-          updatingControls = true;
-          sw.setSelected(true);
-          updatingControls = false;
-          refresh();
-        }
-      });
-      sw.selectedProperty().addListener((o, a, b) -> {
-        if (updatingControls) {
-          return;
-        }
-        if (b) {
-          session.intervene(v.name(), s.getValue());
-        } else {
-          session.release(v.name());
-        }
-        refresh();
-      });
+      s.valueProperty().addListener((o, a, b) -> controlMoved(v.name(), sw, b.doubleValue()));
+      wireDoSwitch(v.name(), sw, s::getValue);
       sliders.put(v.name(), s);
       switches.put(v.name(), sw);
       valueLabels.put(v.name(), value);
@@ -542,25 +524,11 @@ public final class ExplorerView {
     Label info = new Label("observed " + display(v, obs.get(v.name())));
     info.setTextFill(Color.DIMGREY);
     choice.getSelectionModel().selectedIndexProperty().addListener((o, a, b) -> {
-      if (!updatingControls && b.intValue() >= 0) {
-        session.intervene(v.name(), b.intValue());
-        updatingControls = true;
-        sw.setSelected(true);
-        updatingControls = false;
-        refresh();
+      if (b.intValue() >= 0) {
+        controlMoved(v.name(), sw, b.intValue());
       }
     });
-    sw.selectedProperty().addListener((o, a, b) -> {
-      if (updatingControls) {
-        return;
-      }
-      if (b) {
-        session.intervene(v.name(), choice.getSelectionModel().getSelectedIndex());
-      } else {
-        session.release(v.name());
-      }
-      refresh();
-    });
+    wireDoSwitch(v.name(), sw, () -> choice.getSelectionModel().getSelectedIndex());
     choices.put(v.name(), choice);
     switches.put(v.name(), sw);
     grid.add(name, 0, row);
@@ -568,6 +536,33 @@ public final class ExplorerView {
     grid.add(choice, 0, row++, 2, 1);
     grid.add(info, 0, row++, 2, 1);
     return row;
+  }
+
+  /** A control moved by the user (not by refresh): do(variable := value), its switch ticked. */
+  private void controlMoved(String variable, CheckBox sw, double value) {
+    if (updatingControls) {
+      return;
+    }
+    session.intervene(variable, value);
+    updatingControls = true;
+    sw.setSelected(true);
+    updatingControls = false;
+    refresh();
+  }
+
+  /** The do() switch of a variable: on intervenes with the control's value, off releases it. */
+  private void wireDoSwitch(String variable, CheckBox sw, java.util.function.DoubleSupplier control) {
+    sw.selectedProperty().addListener((o, a, b) -> {
+      if (updatingControls) {
+        return;
+      }
+      if (b) {
+        session.intervene(variable, control.getAsDouble());
+      } else {
+        session.release(variable);
+      }
+      refresh();
+    });
   }
 
   /** A value as the user reads it: a category's name for discrete variables, else a number. */

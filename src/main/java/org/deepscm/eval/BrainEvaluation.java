@@ -57,7 +57,7 @@ public final class BrainEvaluation {
     int[] strata = new int[test.size()];
     for (int u = 0; u < test.size(); u++) {
       BrainTrueScm.Covariates c = test.covariates(u);
-      strata[u] = c.sex() * 10 + (int) (c.age() / 10);
+      strata[u] = c.stratum();
     }
     return StratifiedSample.of(strata, units, seed);
   }

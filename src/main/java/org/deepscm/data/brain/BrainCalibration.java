@@ -70,7 +70,7 @@ public final class BrainCalibration {
     int[] strata = new int[d.size()];
     for (int u = 0; u < d.size(); u++) {
       BrainTrueScm.Covariates c = d.covariates(u);
-      strata[u] = c.sex() * 10 + (int) (c.age() / 10);
+      strata[u] = c.stratum();
     }
     int[] units = StratifiedSample.of(strata, n, seed);
     double[] mb = new double[units.length];

@@ -49,6 +49,11 @@ public final class BrainTrueScm {
 
   /** A subject's covariates: sex 0 (female) or 1 (male), age in years, volumes in ml. */
   public record Covariates(int sex, double age, double brainMl, double ventricleMl) {
+    /** Sex and age decade in one code: the strata of samples, case strips and measurer checks. */
+    public int stratum() {
+      return sex * 10 + (int) (age / 10);
+    }
+
     public double get(String name) {
       return switch (name) {
         case "sex" -> sex;
