@@ -12,13 +12,10 @@ import javafx.geometry.Pos;
 import javafx.scene.Group;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
-import javafx.scene.control.CheckBox;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
-import javafx.scene.control.ProgressIndicator;
 import javafx.scene.control.Slider;
 import javafx.scene.control.ToggleButton;
-import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.ImageView;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.layout.BorderPane;
@@ -35,6 +32,9 @@ import javafx.scene.shape.Polygon;
 import javafx.scene.shape.Rectangle;
 import javafx.scene.text.Font;
 import javafx.scene.text.Text;
+import org.controlsfx.control.SegmentedButton;
+import org.controlsfx.control.StatusBar;
+import org.controlsfx.control.ToggleSwitch;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Variable;
 
@@ -63,7 +63,7 @@ public final class ExplorerView {
   private final BorderPane root = new BorderPane();
   private final Pane graphPane = new Pane();
   private final Map<String, Slider> sliders = new LinkedHashMap<>();
-  private final Map<String, CheckBox> switches = new LinkedHashMap<>();
+  private final Map<String, ToggleSwitch> switches = new LinkedHashMap<>();
   private final Map<String, Label> valueLabels = new LinkedHashMap<>();
   private final Map<String, ChoiceBox<String>> choices = new LinkedHashMap<>();
   private final Map<String, Label> flags = new LinkedHashMap<>();
@@ -71,11 +71,13 @@ public final class ExplorerView {
   private final ImageView counterfactual = new ImageView();
   private final ImageView difference = new ImageView();
   private final Label rungSentence = new Label(RUNG_SENTENCES[2]);
-  private final Label status = new Label();
-  private final ProgressIndicator busy = new ProgressIndicator();
+  // ControlsFX's status bar: the message on the left, an indeterminate progress bar while an answer is refined
+  private final StatusBar status = new StatusBar();
   private final VBox valuesBox = new VBox(4);
   private final VBox samplesPane = new VBox(8);
   private Node counterfactualPane;
+  private final org.controlsfx.control.NotificationPane extrapolationNotice =
+      new org.controlsfx.control.NotificationPane();
   private int rung = 2;
   private DensityPanel density;
   private final BorderPane densityBox = new BorderPane();
@@ -108,21 +110,33 @@ public final class ExplorerView {
     ScrollPane scrolled = new ScrollPane(centre());
     scrolled.setFitToHeight(true);
     scrolled.setMinWidth(200);
-    counterfactualPane = scrolled;
+    // extrapolation is said where the user looks, above the images (ControlsFX notification pane)
+    extrapolationNotice.setContent(scrolled);
+    extrapolationNotice.setId("extrapolation-notice");
+    extrapolationNotice.setShowFromTop(true);
+    extrapolationNotice.setCloseButtonVisible(false);
+    counterfactualPane = extrapolationNotice;
     samplesPane.setPadding(new Insets(10));
     samplesPane.setId("samples");
     root.setCenter(counterfactualPane);
     root.setRight(controls());
-    busy.setPrefSize(18, 18);
-    busy.setVisible(false);
-    HBox bar = new HBox(10, busy, status);
-    bar.setPadding(new Insets(4, 8, 4, 8));
-    bar.setAlignment(Pos.CENTER_LEFT);
-    root.setBottom(bar);
+    status.setId("status");
+    status.setText("");
+    root.setBottom(status);
     graphPane.setPrefWidth(360);
     graphPane.setPadding(new Insets(10));
     drawGraph(null);
     refresh();
+  }
+
+  /** The status bar's progress: indeterminate while an answer is on its way, hidden when none is. */
+  private void setBusy(boolean busy) {
+    status.setProgress(busy ? -1 : 0);
+  }
+
+  /** The status bar (its text is the last answer's model, device and time). */
+  StatusBar statusBar() {
+    return status;
   }
 
   /** Says something in the status bar (until the next answer replaces it). */
@@ -186,19 +200,19 @@ public final class ExplorerView {
     return sliders.get(variable);
   }
 
-  public CheckBox doSwitch(String variable) {
+  public ToggleSwitch doSwitch(String variable) {
     return switches.get(variable);
   }
 
   // ------------------------------------------------------------------ ladder
 
   private Node ladder() {
-    ToggleGroup group = new ToggleGroup();
-    HBox buttons = new HBox(6);
+    // one segmented button: the three rungs read as one ladder, exactly one of them chosen
+    SegmentedButton buttons = new SegmentedButton();
+    buttons.setId("rungs");
     for (int k = 0; k < RUNGS.length; k++) {
       ToggleButton b = new ToggleButton((k + 1) + ". " + RUNGS[k]);
       b.setId("rung-" + RUNGS[k].toLowerCase(Locale.ROOT));
-      b.setToggleGroup(group);
       int chosen = k;
       b.setOnAction(e -> {
         if (!b.isSelected()) {
@@ -207,7 +221,7 @@ public final class ExplorerView {
         showRung(chosen);
       });
       b.setSelected(k == 2);
-      buttons.getChildren().add(b);
+      buttons.getButtons().add(b);
     }
     rungSentence.setId("rung-sentence");
     rungSentence.setWrapText(true);
@@ -477,7 +491,7 @@ public final class ExplorerView {
       s.setShowTickLabels(true);
       s.setBlockIncrement((max - min) / 50);
       s.setPrefWidth(260);
-      CheckBox sw = new CheckBox("do(" + v.name() + ")");
+      ToggleSwitch sw = new ToggleSwitch("do(" + v.name() + ")");
       sw.setMnemonicParsing(false); // brain_volume: the underscore is part of the name
       sw.setId("do-" + v.name());
       Label name = new Label(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]"));
@@ -516,7 +530,7 @@ public final class ExplorerView {
     choice.setId("choice-" + v.name());
     choice.getItems().setAll(v.categories());
     choice.getSelectionModel().select((int) Math.round(obs.get(v.name())));
-    CheckBox sw = new CheckBox("do(" + v.name() + ")");
+    ToggleSwitch sw = new ToggleSwitch("do(" + v.name() + ")");
     sw.setMnemonicParsing(false);
     sw.setId("do-" + v.name());
     Label name = new Label(v.name());
@@ -539,7 +553,7 @@ public final class ExplorerView {
   }
 
   /** A control moved by the user (not by refresh): do(variable := value), its switch ticked. */
-  private void controlMoved(String variable, CheckBox sw, double value) {
+  private void controlMoved(String variable, ToggleSwitch sw, double value) {
     if (updatingControls) {
       return;
     }
@@ -551,7 +565,7 @@ public final class ExplorerView {
   }
 
   /** The do() switch of a variable: on intervenes with the control's value, off releases it. */
-  private void wireDoSwitch(String variable, CheckBox sw, java.util.function.DoubleSupplier control) {
+  private void wireDoSwitch(String variable, ToggleSwitch sw, java.util.function.DoubleSupplier control) {
     sw.selectedProperty().addListener((o, a, b) -> {
       if (updatingControls) {
         return;
@@ -594,9 +608,40 @@ public final class ExplorerView {
 
   // ------------------------------------------------------------------ live updates
 
+  /**
+   * Shows (or hides) the notice that a counterfactual value lies outside what the model saw in training:
+   * the answer is then an extrapolation and the image deserves less trust.
+   */
+  private void warnExtrapolation(ExplorerSession.Result r) {
+    StringBuilder text = new StringBuilder();
+    for (Variable v : session.scalars()) {
+      Double value = r.values().get(v.name());
+      double[] range = session.model().trainingRanges().get(v.name());
+      if (value != null && range != null && session.model().isExtrapolation(v.name(), value)) {
+        text.append(text.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s = %s lies outside the "
+            + "training range %s .. %s", v.name(), fmt(value), fmt(range[0]), fmt(range[1])));
+      }
+    }
+    if (text.length() == 0) {
+      if (extrapolationNotice.isShowing()) {
+        extrapolationNotice.hide();
+      }
+      return;
+    }
+    String message = text + ": the model extrapolates here, trust this counterfactual less.";
+    if (!extrapolationNotice.isShowing() || !message.equals(extrapolationNotice.getText())) {
+      extrapolationNotice.show(message);
+    }
+  }
+
+  /** The notice above the images that says when the model extrapolates. */
+  org.controlsfx.control.NotificationPane extrapolationNotice() {
+    return extrapolationNotice;
+  }
+
   /** Asks for the counterfactual under the current interventions: a quick preview, then the full answer. */
   public void refresh() {
-    busy.setVisible(true);
+    setBusy(true);
     drawGraph(last);
     executor.submit(superseded -> {
       try {
@@ -612,7 +657,7 @@ public final class ExplorerView {
         ui.accept(() -> show(full, true));
       } catch (RuntimeException e) {
         ui.accept(() -> {
-          busy.setVisible(false);
+          setBusy(false);
           status.setText("cannot compute the counterfactual: " + e.getMessage());
         });
       }
@@ -657,8 +702,9 @@ public final class ExplorerView {
     } finally {
       updatingControls = false;
     }
+    warnExtrapolation(r);
     drawGraph(r);
-    busy.setVisible(!complete);
+    setBusy(!complete);
     status.setText(String.format(Locale.ROOT, "model %s   device %s   last answer %.0f ms (%d particles)%s",
         session.model().name(), org.deepscm.DeviceInfo.describe(), r.millis(), r.particles(),
         complete ? "" : "   refining..."));

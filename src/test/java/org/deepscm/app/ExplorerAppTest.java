@@ -51,13 +51,46 @@ class ExplorerAppTest {
     assertEquals(app.view().session().observed().get("i"), before, 1e-3, "no intervention: the case itself");
     robot.drag("#slider-t .thumb").moveBy(60, 0).drop();
     WaitForAsyncUtils.waitForFxEvents();
-    assertTrue(robot.lookup("#do-t").queryAs(javafx.scene.control.CheckBox.class).isSelected(),
+    assertTrue(robot.lookup("#do-t").queryAs(org.controlsfx.control.ToggleSwitch.class).isSelected(),
         "moving a slider switches its do() on");
     assertTrue(cf("t") > app.view().session().observed().get("t"), "dragged to the right: thicker");
     assertTrue(cf("i") > before, "a thicker digit is brighter (do(t) moves i)");
     Text node = robot.lookup("#node-t").queryAs(Text.class);
     assertTrue(node.getText().startsWith("do(t)"), node.getText());
     assertTrue(robot.lookup("#node-i").queryAs(Text.class).getText().contains("was"), "i shows its change");
+  }
+
+  @Test
+  void aValueOutsideTheTrainingRangeIsAnnouncedAboveTheImagesAndWithdrawnWhenItReturns(FxRobot robot) {
+    org.controlsfx.control.NotificationPane notice = app.view().extrapolationNotice();
+    assertTrue(!notice.isShowing(), "the observed case is inside the training range: no notice");
+    double[] range = app.view().session().model().trainingRanges().get("t");
+    Slider t = app.view().slider("t");
+    assertTrue(t.getMax() > range[1], "the slider reaches past the training range");
+    robot.interact(() -> t.setValue(t.getMax()));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(notice.isShowing(), "do(t) past the range: the notice shows");
+    assertTrue(notice.getText().startsWith("t = "), notice.getText());
+    assertTrue(notice.getText().contains("outside the training range"), notice.getText());
+    assertEquals(0, app.view().statusBar().getProgress(), "the answer is complete: no progress bar");
+    assertTrue(app.view().statusBar().getText().contains("last answer"), app.view().statusBar().getText());
+    robot.interact(() -> t.setValue(app.view().session().observed().get("t")));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(!notice.isShowing(), "back inside the range: the notice is withdrawn");
+  }
+
+  @Test
+  void theRungsAreOneSegmentedButtonWithExactlyOneChosen(FxRobot robot) {
+    org.controlsfx.control.SegmentedButton rungs = robot.lookup("#rungs")
+        .queryAs(org.controlsfx.control.SegmentedButton.class);
+    assertEquals(3, rungs.getButtons().size());
+    assertTrue(rungs.getButtons().get(2).isSelected(), "the explorer opens on the counterfactual rung");
+    robot.clickOn("#rung-association");
+    robot.clickOn("#rung-association");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals(1, rungs.getButtons().stream().filter(javafx.scene.control.ToggleButton::isSelected).count(),
+        "clicking the chosen rung again keeps it chosen");
+    assertTrue(rungs.getButtons().get(0).isSelected());
   }
 
   @Test

@@ -129,8 +129,8 @@ class ExplorerBrainTest {
     String line = robot.lookup("#cf-age").queryLabeled().getText();
     assertTrue(line.contains("counterfactual 70.0") && line.contains("(intervened)"), line);
     assertEquals(age, app.view().session().observed().get("age"), 0, "the observed case stays");
-    assertEquals("do(age)", robot.lookup("#do-age").queryAs(javafx.scene.control.CheckBox.class).getText());
-    assertEquals("do(brain_volume)", robot.lookup("#do-brain_volume").queryAs(javafx.scene.control.CheckBox.class)
+    assertEquals("do(age)", robot.lookup("#do-age").queryAs(org.controlsfx.control.ToggleSwitch.class).getText());
+    assertEquals("do(brain_volume)", robot.lookup("#do-brain_volume").queryAs(org.controlsfx.control.ToggleSwitch.class)
         .getText());
   }
 
@@ -146,8 +146,8 @@ class ExplorerBrainTest {
     assertEquals(observed == 0 ? 1.0 : 0.0, app.view().session().interventions().get("sex"));
     String line = robot.lookup("#cf-sex").queryLabeled().getText();
     assertTrue(line.contains("counterfactual " + other) && line.contains("(intervened)"), line);
-    assertTrue(robot.lookup("#do-sex").queryAs(javafx.scene.control.CheckBox.class).isSelected());
-    robot.interact(() -> robot.lookup("#do-sex").queryAs(javafx.scene.control.CheckBox.class).setSelected(false));
+    assertTrue(robot.lookup("#do-sex").queryAs(org.controlsfx.control.ToggleSwitch.class).isSelected());
+    robot.interact(() -> robot.lookup("#do-sex").queryAs(org.controlsfx.control.ToggleSwitch.class).setSelected(false));
     WaitForAsyncUtils.waitForFxEvents();
     assertFalse(app.view().session().interventions().containsKey("sex"));
   }
@@ -205,8 +205,8 @@ class ExplorerBrainTest {
       assertEquals(45 + 5 * k, Double.parseDouble(row[2]), 1e-3, "the counterfactual age is the one asked");
       assertEquals(30, Double.parseDouble(row[4]), 1e-3, "do(ventricle_volume) is kept");
     }
-    assertTrue(robot.lookup(".label").queryAll().stream().anyMatch(n -> n instanceof javafx.scene.control.Label l
-        && l.getText().startsWith("wrote the age sweep")), "the status bar says where");
+    String said = robot.lookup("#status").queryAs(org.controlsfx.control.StatusBar.class).getText();
+    assertTrue(said.startsWith("wrote the age sweep"), "the status bar says where: " + said);
   }
 
   @Test
