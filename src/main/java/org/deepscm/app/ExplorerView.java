@@ -60,6 +60,8 @@ public final class ExplorerView {
   private final ExplorerSession session;
   private final LatestOnlyExecutor executor;
   private final Consumer<Runnable> ui;
+  private final NewestOnlyHandOff answers;
+  private final NewestOnlyHandOff graphRedraws;
   private final BorderPane root = new BorderPane();
   private final Pane graphPane = new Pane();
   private final Map<String, Slider> sliders = new LinkedHashMap<>();
@@ -93,6 +95,8 @@ public final class ExplorerView {
     this.session = session;
     this.executor = executor;
     this.ui = ui;
+    this.answers = new NewestOnlyHandOff(ui);
+    this.graphRedraws = new NewestOnlyHandOff(ui);
     this.density = DensityPanel.forModel(session.scm(), session.model().trainingRanges());
     if (density != null) {
       Map<String, Double> obs = session.observed();
@@ -642,21 +646,22 @@ public final class ExplorerView {
   /** Asks for the counterfactual under the current interventions: a quick preview, then the full answer. */
   public void refresh() {
     setBusy(true);
-    drawGraph(last);
+    // the surgery is drawn at once, but once per burst of slider events, not once per event
+    graphRedraws.post(() -> drawGraph(last));
     executor.submit(superseded -> {
       try {
         boolean image = session.imageVariable() != null;
         if (image) {
           ExplorerSession.Result preview = session.counterfactual(PREVIEW_PARTICLES);
-          ui.accept(() -> show(preview, false));
+          answers.post(() -> show(preview, false));
           if (superseded.getAsBoolean()) {
             return;
           }
         }
         ExplorerSession.Result full = session.counterfactual(FULL_PARTICLES);
-        ui.accept(() -> show(full, true));
+        answers.post(() -> show(full, true));
       } catch (RuntimeException e) {
-        ui.accept(() -> {
+        answers.post(() -> {
           setBusy(false);
           status.setText("cannot compute the counterfactual: " + e.getMessage());
         });
@@ -724,11 +729,16 @@ public final class ExplorerView {
   // ------------------------------------------------------------------ graph
 
   /** The causal graph: do() marks on intervened nodes with their incoming edges cut, changes downstream. */
+  private GraphLayout.Placement placement;
+
   void drawGraph(ExplorerSession.Result r) {
     CausalGraph graph = session.scm().graph();
     Map<String, Double> dos = session.interventions();
     Map<String, Double> obs = session.observed();
-    GraphLayout.Placement placement = GraphLayout.layout(graph, NODE_W, NODE_H);
+    if (placement == null) {
+      // the graph never changes within a session: ELK lays it out once (per slider event it would starve the UI)
+      placement = GraphLayout.layout(graph, NODE_W, NODE_H);
+    }
     Map<String, double[]> centre = new HashMap<>();
     placement.topLeft().forEach((v, p) -> centre.put(v, new double[] {20 + p[0] + NODE_W / 2, 20 + p[1] + NODE_H / 2}));
     Group g = new Group();

@@ -19,6 +19,8 @@ public final class LatestOnlyExecutor implements AutoCloseable {
   private final ExecutorService worker;
   private final AtomicReference<Job> pending = new AtomicReference<>();
   private final boolean inline;
+  private final java.util.concurrent.atomic.AtomicInteger jobsRun = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile boolean running;
 
   private LatestOnlyExecutor(boolean inline) {
     this.inline = inline;
@@ -60,13 +62,32 @@ public final class LatestOnlyExecutor implements AutoCloseable {
     org.deepscm.flow.ParameterSet.stopRecordingGradients();
     Job job;
     while ((job = pending.getAndSet(null)) != null) {
+      running = true;
       try {
         job.run(() -> pending.get() != null);
       } catch (RuntimeException e) {
         // jobs report their own errors to the UI; this only keeps the worker alive
         System.err.println("model worker: " + e);
+      } finally {
+        jobsRun.incrementAndGet();
+        running = false;
       }
     }
+  }
+
+  /** Jobs waiting to run: 0 or 1, whatever the rate of submissions (a newer job replaces the waiting one). */
+  public int waiting() {
+    return pending.get() == null ? 0 : 1;
+  }
+
+  /** Whether a job is running now. */
+  public boolean busy() {
+    return running;
+  }
+
+  /** Jobs run so far (the superseded ones that never ran are not counted). */
+  public int jobsRun() {
+    return jobsRun.get();
   }
 
   @Override

@@ -38,7 +38,7 @@ final class RungComparisonPanel {
   private final StructuralCausalModel scm;
   private final Map<String, double[]> ranges;
   private final LatestOnlyExecutor executor;
-  private final Consumer<Runnable> ui;
+  private final NewestOnlyHandOff answers;
   private final ChoiceBox<String> variable = new ChoiceBox<>();
   private final ChoiceBox<String> cause = new ChoiceBox<>();
   private final DefaultXYDataset curves = new DefaultXYDataset();
@@ -65,7 +65,7 @@ final class RungComparisonPanel {
     this.scm = scm;
     this.ranges = ranges;
     this.executor = executor;
-    this.ui = ui;
+    this.answers = new NewestOnlyHandOff(ui);
     variable.getItems().setAll(names);
     cause.getItems().setAll(names);
     // a cause and its effect, the effect seen or set: seeing it moves the cause, setting it does not
@@ -163,9 +163,9 @@ final class RungComparisonPanel {
     executor.submit(superseded -> {
       try {
         RungComparison c = RungComparison.compute(scm, obs, v, b, bValue, SAMPLES, 11);
-        ui.accept(() -> show(c));
+        answers.post(() -> show(c));
       } catch (RuntimeException e) {
-        ui.accept(() -> caption.setText("cannot compare: " + e.getMessage()));
+        answers.post(() -> caption.setText("cannot compare: " + e.getMessage()));
       }
     });
   }
