@@ -92,4 +92,56 @@ class TypicalityTest {
       assertTrue(atypicalBefore >= 7, "real digits are bright at every thickness: " + atypicalBefore + " of 10");
     }
   }
+
+  @Test
+  void anInvertedOrNearlyEmptyImageIsNamedAndNoTrainingLikeImageIs() throws IOException {
+    MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
+    double brightestBorder = 0;
+    double emptiest = 1;
+    for (int k : digits.split().test()) {
+      double[] x = digits.imageDoubles(k);
+      assertTrue(Typicality.imageContent(x).isEmpty(), "MNIST test digit " + k + ": " + Typicality.imageContent(x));
+      brightestBorder = Math.max(brightestBorder, border(x, 28));
+      emptiest = Math.min(emptiest, lit(x));
+    }
+    var renderer = new org.deepscm.data.brain.BrainSliceRenderer(
+        org.deepscm.data.brain.BrainTemplate.load(Path.of("resources", "brain")));
+    int[] subjects = java.util.stream.IntStream.range(0, 40).map(u -> 977 * u % 14000).toArray();
+    var brains = org.deepscm.data.brain.BrainDataset.generate(renderer, 2026, subjects, null, () -> false);
+    for (int u = 0; u < brains.size(); u++) {
+      double[] x = brains.image(u);
+      assertTrue(Typicality.imageContent(x).isEmpty(), "brain subject " + subjects[u]);
+      brightestBorder = Math.max(brightestBorder, border(x, 64));
+    }
+    System.out.printf(java.util.Locale.ROOT, "brightest border %.1f; emptiest MNIST digit lights %.2f %%%n",
+        brightestBorder, 100 * emptiest);
+
+    double[] inverted = digits.imageDoubles(digits.split().test()[0]);
+    for (int p = 0; p < inverted.length; p++) {
+      inverted[p] = 255 - inverted[p];
+    }
+    assertTrue(Typicality.imageContent(inverted).get(0).startsWith("the image's border is bright (mean 255 of 255)"),
+        Typicality.imageContent(inverted).toString());
+    double[] onePixel = new double[28 * 28];
+    onePixel[14 * 28 + 14] = 255;
+    assertEquals(java.util.List.of("the image is nearly empty (1 of 784 pixels brighter than 64; every training "
+        + "image lights far more)"), Typicality.imageContent(onePixel));
+    try (SavedModel m = ModelFolder.load(Path.of("models", "morphomnist-full"))) {
+      Typicality.Assessment a = Typicality.assess(m, Map.of("t", 2.0, "i", 200.0), onePixel);
+      assertTrue(a.explain().contains("nearly empty") && a.explain().contains("may not show the requested change"),
+          a.explain());
+    }
+  }
+
+  private static double border(double[] x, int side) {
+    double sum = 0;
+    for (int k = 0; k < side; k++) {
+      sum += x[k] + x[(side - 1) * side + k] + x[k * side] + x[k * side + side - 1];
+    }
+    return sum / (4.0 * side);
+  }
+
+  private static double lit(double[] x) {
+    return java.util.Arrays.stream(x).filter(v -> v > Typicality.LIT).count() / (double) x.length;
+  }
 }
