@@ -156,7 +156,7 @@ public final class ImageMechanism implements Mechanism {
       NDArray e = local(scope, noise).toType(DataType.FLOAT32, false);
       NDArray z = e.get(":, 0:" + arch.zDim());
       NDArray u = e.get(":, " + arch.zDim() + ":").reshape(n, arch.channels(), arch.height(), arch.width());
-      NDArray mu = nets.decode(nets.inference(), z, contextArray(scope, ctx, n), false);
+      NDArray mu = decodeInChunks(z, contextArray(scope, ctx, n));
       NDArray x = toPixels(Scalars.times(u, SIGMA).add(mu));
       return handBack(caller, x.reshape(valueShape(n, 3)));
     }
@@ -179,7 +179,7 @@ public final class ImageMechanism implements Mechanism {
       Function<String, NDArray> w = nets.inference();
       NDList q = nets.encode(w, y, c, false);
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
-      NDArray mu = nets.decode(w, z, c, false);
+      NDArray mu = decodeInChunks(z, c);
       NDArray u = Scalars.dividedBy(y.sub(mu), SIGMA).reshape(img.n, arch.pixels());
       return handBack(caller, z.concat(u, 1));
     }
@@ -285,7 +285,7 @@ public final class ImageMechanism implements Mechanism {
       NDArray c = contextArray(scope, ctx, img.n);
       Function<String, NDArray> w = nets.inference();
       NDArray z = posteriorDraws(w, y, c, particles);
-      NDArray mu = nets.decode(w, z, c == null ? null : tileRows(c, particles), false);
+      NDArray mu = decodeInChunks(z, c == null ? null : tileRows(c, particles));
       y.attach(own);
       z.attach(own);
       mu.attach(own);
@@ -312,10 +312,45 @@ public final class ImageMechanism implements Mechanism {
     }
     try (NDManager scope = a.manager.newSubManager()) {
       NDArray cStar = contextArray(scope, ctxStar, n);
-      NDArray muStar = nets.decode(nets.inference(), a.z, cStar == null ? null : tileRows(cStar, a.particles),
-          false);
+      NDArray muStar = decodeInChunks(a.z, cStar == null ? null : tileRows(cStar, a.particles));
       return meanOverParticles(a, toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu))), target);
     }
+  }
+
+  /**
+   * Rows decoded at once at inference: the decoder's activations for 4,096 brain particles at once took
+   * 8 GB; in blocks of this many rows they stay under 1 GB, with the same result (batch norm in
+   * evaluation mode treats rows independently).
+   */
+  static final int DECODE_ROWS = 256;
+
+  /** The decoder's mean in evaluation mode, DECODE_ROWS rows at a time; in z's manager. */
+  private NDArray decodeInChunks(NDArray z, NDArray context) {
+    long rows = z.getShape().get(0);
+    Function<String, NDArray> w = nets.inference();
+    if (rows <= DECODE_ROWS) {
+      return nets.decode(w, z, context, false);
+    }
+    NDManager owner = z.getManager();
+    NDList parts = new NDList();
+    for (long from = 0; from < rows; from += DECODE_ROWS) {
+      long to = Math.min(rows, from + DECODE_ROWS);
+      try (NDManager block = owner.newSubManager()) {
+        NDArray zb = z.get(from + ":" + to);
+        zb.attach(block);
+        NDArray cb = null;
+        if (context != null) {
+          cb = context.get(from + ":" + to);
+          cb.attach(block);
+        }
+        NDArray mu = nets.decode(w, zb, cb, false);
+        mu.attach(owner);
+        parts.add(mu);
+      }
+    }
+    NDArray all = ai.djl.ndarray.NDArrays.concat(parts, 0);
+    parts.close();
+    return all;
   }
 
   /** Per-particle images (particles * N, C, H, W) of an abduction averaged in pixel space, shaped like its input. */
@@ -361,7 +396,7 @@ public final class ImageMechanism implements Mechanism {
     NDManager caller = z.getManager();
     try (NDManager scope = caller.newSubManager()) {
       NDArray zz = local(scope, z).toType(DataType.FLOAT32, false);
-      return handBack(caller, nets.decode(nets.inference(), zz, contextArray(scope, ctx, n), false));
+      return handBack(caller, decodeInChunks(zz, contextArray(scope, ctx, n)));
     }
   }
 

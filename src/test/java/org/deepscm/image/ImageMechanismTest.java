@@ -83,6 +83,34 @@ class ImageMechanismTest {
   }
 
   @Test
+  void decodingManyRowsInBlocksGivesWhatDecodingThemAtOnceGives() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism mech = tiny(m, 4);
+      int n = 2 * ImageMechanism.DECODE_ROWS + 37; // three blocks, the last one short
+      java.util.Random r = new java.util.Random(4);
+      float[] z = new float[n * mech.architecture().zDim()];
+      float[] t = new float[n];
+      float[] i = new float[n];
+      for (int k = 0; k < n; k++) {
+        t[k] = 1 + 4 * r.nextFloat();
+        i[k] = 80 + 170 * r.nextFloat();
+      }
+      for (int k = 0; k < z.length; k++) {
+        z[k] = (float) r.nextGaussian();
+      }
+      NDArray all = mech.decoderMean(m.create(z, new Shape(n, mech.architecture().zDim())), parents(m, t, i));
+      int zDim = mech.architecture().zDim();
+      for (int from = 0; from < n; from += 100) {
+        int to = Math.min(n, from + 100); // under one block: decoded at once
+        NDArray part = mech.decoderMean(m.create(java.util.Arrays.copyOfRange(z, from * zDim, to * zDim),
+            new Shape(to - from, zDim)), parents(m, java.util.Arrays.copyOfRange(t, from, to),
+            java.util.Arrays.copyOfRange(i, from, to)));
+        assertTrue(maxAbsDiff(all.get(from + ":" + to), part) < 1e-5, "rows " + from + ".." + to);
+      }
+    }
+  }
+
+  @Test
   void nullInterventionGivesTheObservationBackExactly() {
     try (NDManager m = NDManager.newBaseManager()) {
       ImageMechanism mech = tiny(m, 1);
