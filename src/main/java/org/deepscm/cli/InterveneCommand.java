@@ -7,7 +7,8 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
+import org.apache.commons.math3.stat.StatUtils;
+import org.apache.commons.math3.stat.descriptive.rank.Percentile;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.Variable;
@@ -44,47 +45,79 @@ final class InterveneCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  /** Units drawn at once: libtorch's temporaries for 2,000,000 units at once took 5 GB. */
+  static final int CHUNK = 100_000;
+
   @Override
   public Integer call() {
     if (count < 2) {
       throw new IllegalArgumentException("--count must be at least 2, got " + count);
     }
     PrintWriter out = spec.commandLine().getOut();
-    try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
+    try (SavedModel m = model.load()) {
       Map<String, Intervention> dos = Values.interventions(interventions, m.scm().graph());
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
       List<Variable> vars = m.scm().graph().variables().stream().filter(v -> v.kind().isScalar()).toList();
-      // the same seed for both: differences come from do(), not from different noise
-      Engine.getInstance().setRandomSeed(seed);
-      Map<String, NDArray> obs = m.scm().sample(nd, count);
-      Engine.getInstance().setRandomSeed(seed);
-      Map<String, NDArray> under = m.scm().sample(nd, count, dos);
       String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());
-      // never a non-finite number as an answer: an intervention far outside the model's range overflows
-      for (Variable v : vars) {
-        long bad = java.util.Arrays.stream(Values.column(under.get(v.name()))).filter(x -> !Double.isFinite(x)).count();
-        if (bad > 0) {
-          throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "under %s, %d of %d samples of %s "
-              + "overflow the model (infinite or NaN): the intervention is too far outside the range seen in training",
-              label, bad, count, v.name()));
-        }
-      }
       if (samples) {
-        Values.samples(vars, under, csv).print(out, csv);
+        if (count > CHUNK && !csv) {
+          throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "-n %,d samples do not fit a "
+              + "table on screen; add --csv to stream them (e.g. > samples.csv), %,d at a time", count, CHUNK));
+        }
+        for (int from = 0, k = 0; from < count; from += CHUNK, k++) {
+          Map<String, NDArray> under;
+          try (NDManager nd = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed(seed + k);
+            under = m.scm().sample(nd, Math.min(CHUNK, count - from), dos);
+            Values.requireFinite(vars, under, "under " + label, OUTSIDE);
+            Values.samples(vars, under, csv).print(out, csv, k == 0);
+          }
+          if (out.checkError()) {
+            return 0; // the reader went away (e.g. | head)
+          }
+        }
         return 0;
+      }
+      // the summary needs every value: two distributions' columns, and one sorted copy for the percentiles
+      Values.requireMemory(String.format(java.util.Locale.ROOT, "intervene -n %,d", count),
+          8L * count * (2L * vars.size() + 1), "lower -n");
+      double[][] before = new double[vars.size()][count];
+      double[][] after = new double[vars.size()][count];
+      for (int from = 0, k = 0; from < count; from += CHUNK, k++) {
+        int n = Math.min(CHUNK, count - from);
+        try (NDManager nd = NDManager.newBaseManager()) {
+          // the same seed for both: differences come from do(), not from different noise
+          Engine.getInstance().setRandomSeed(seed + k);
+          Map<String, NDArray> obs = m.scm().sample(nd, n);
+          Engine.getInstance().setRandomSeed(seed + k);
+          Map<String, NDArray> under = m.scm().sample(nd, n, dos);
+          // never a non-finite number as an answer
+          Values.requireFinite(vars, obs, "sampling " + count + " units", SampleCommand.DAMAGED);
+          Values.requireFinite(vars, under, "under " + label, OUTSIDE);
+          for (int v = 0; v < vars.size(); v++) {
+            System.arraycopy(Values.column(obs.get(vars.get(v).name())), 0, before[v], from, n);
+            System.arraycopy(Values.column(under.get(vars.get(v).name())), 0, after[v], from, n);
+          }
+        }
       }
       if (!csv) {
         out.println("p(v) versus p(v | " + label + "), " + count + " samples each");
       }
       Table t = new Table(List.of("variable", "unit", "mean", "sd", "mean_do", "sd_do", "p05_do", "p95_do"));
-      for (Variable v : vars) {
-        DescriptiveStatistics a = new DescriptiveStatistics(Values.column(obs.get(v.name())));
-        DescriptiveStatistics b = new DescriptiveStatistics(Values.column(under.get(v.name())));
-        t.row(v.name(), v.unit(), a.getMean(), a.getStandardDeviation(), b.getMean(), b.getStandardDeviation(),
-            b.getPercentile(5), b.getPercentile(95));
+      Percentile percentile = new Percentile();
+      for (int v = 0; v < vars.size(); v++) {
+        double[] a = before[v];
+        double[] b = after[v];
+        percentile.setData(b);
+        t.row(vars.get(v).name(), vars.get(v).unit(), StatUtils.mean(a), Math.sqrt(StatUtils.variance(a)),
+            StatUtils.mean(b), Math.sqrt(StatUtils.variance(b)), percentile.evaluate(5), percentile.evaluate(95));
+        before[v] = null; // the column's memory is free for the next one's percentiles
+        after[v] = null;
       }
       t.print(out, csv);
     }
     return 0;
   }
+
+  private static final String OUTSIDE = "the intervention is too far outside the range seen in training";
 }

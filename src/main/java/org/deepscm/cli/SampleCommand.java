@@ -31,6 +31,10 @@ final class SampleCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  /** Why an unintervened sample can overflow: the model itself (a trained model never does). */
+  static final String DAMAGED = "the model's weights give values it was never trained to give (a damaged weights "
+      + "file or a diverged training run); retrain it or copy the model folder again";
+
   @Override
   public Integer call() {
     if (count < 1) {
@@ -48,6 +52,7 @@ final class SampleCommand implements Callable<Integer> {
         try (NDManager nd = NDManager.newBaseManager()) {
           Engine.getInstance().setRandomSeed(seed);
           Map<String, NDArray> s = m.scm().sample(nd, count);
+          Values.requireFinite(m.scm().graph().variables(), s, "sampling " + count + " units", DAMAGED);
           Values.samples(m.scm().graph().variables(), s, csv).print(spec.commandLine().getOut(), csv);
         }
         return 0;
@@ -58,6 +63,8 @@ final class SampleCommand implements Callable<Integer> {
           // chunk k draws with seed + k: the same stream on every run
           Engine.getInstance().setRandomSeed(seed + k);
           Map<String, NDArray> s = m.scm().sample(nd, n);
+          Values.requireFinite(m.scm().graph().variables(), s, "sampling units " + (from + 1) + ".." + (from + n),
+              DAMAGED);
           Values.samples(m.scm().graph().variables(), s, true).print(spec.commandLine().getOut(), true, k == 0);
         }
         if (spec.commandLine().getOut().checkError()) {

@@ -45,6 +45,49 @@ final class Values {
   }
 
   /** One row per unit, one column per variable, categories by name unless CSV. */
+  /**
+   * Refuses an answer holding a non-finite number: names the variable and how many of the draws
+   * overflowed, and why that happens ({@code cause}: an intervention far outside the training range,
+   * or a model whose weights overflow).
+   */
+  static void requireFinite(List<Variable> vars, Map<String, NDArray> values, String what, String cause) {
+    for (Variable v : vars) {
+      NDArray a = values.get(v.name());
+      if (a == null || !v.kind().isScalar()) {
+        continue;
+      }
+      double[] x = column(a);
+      long bad = java.util.Arrays.stream(x).filter(d -> !Double.isFinite(d)).count();
+      if (bad > 0) {
+        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s: %d of %d values of %s "
+            + "overflow the model (infinite or NaN): %s", what, bad, x.length, v.name(), cause));
+      }
+    }
+  }
+
+  /**
+   * Refuses work that needs more memory than this JVM may use, before it starts (instead of an
+   * OutOfMemoryError half way, or the kernel killing the process): says how much it needs, how much
+   * there is, and what to do.
+   */
+  static void requireMemory(String request, long bytes, String advice) {
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    if (bytes > 0.8 * free) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s needs about %s of memory; this "
+          + "Java may use %s more (of %s): %s, or give Java more with -Xmx", request, size(bytes), size(free),
+          size(rt.maxMemory()), advice));
+    }
+  }
+
+  /** Bytes as a person reads them: 290 GB, 4.0 GB, 350 MB. */
+  static String size(long bytes) {
+    double gb = bytes / 1e9;
+    return gb >= 10 ? String.format(java.util.Locale.ROOT, "%.0f GB", gb)
+        : gb >= 1 ? String.format(java.util.Locale.ROOT, "%.1f GB", gb)
+        : String.format(java.util.Locale.ROOT, "%.0f MB", bytes / 1e6);
+  }
+
   static Table samples(List<Variable> all, Map<String, NDArray> values, boolean csv) {
     // images are not printed as numbers: the explorer and `counterfactual --image-out` show them
     List<Variable> vars = all.stream().filter(v -> v.kind().isScalar()).toList();

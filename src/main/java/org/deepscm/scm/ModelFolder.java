@@ -285,7 +285,11 @@ public final class ModelFolder {
         try {
           list = NDList.decode(tmp, in);
         } catch (RuntimeException ex) {
-          throw new InvalidModelException(weights + " is not a readable weights file: " + ex.getMessage(), ex);
+          // our words, not the decoder's: which file, what is wrong with it, what to do
+          String what = ex.getClass().getName().startsWith("com.google.gson")
+              ? "its header (the tensor index) is not valid JSON" : "its header or tensor data is damaged or cut short";
+          throw new InvalidModelException(weights + " is not a readable weights file (safetensors): " + what
+              + "; copy the model folder again, or retrain it", ex);
         }
         try {
           params.restore(list, weights.toString());

@@ -236,6 +236,25 @@ class CommandLineTest {
   }
 
   @Test
+  void interveneRefusesACountItCannotHoldBeforeStartingAndDrawsLargeOnesInChunks() {
+    Run r = run("intervene", "--do", "t=3", "-n", "2000000000");
+    assertEquals(2, r.code(), r.out());
+    assertTrue(r.err().startsWith("error: intervene -n 2,000,000,000 needs about 80 GB of memory; this Java may use"),
+        r.err());
+    assertTrue(r.err().contains("lower -n"), r.err());
+    r = run("intervene", "--do", "t=3", "-n", "200000", "--samples");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("add --csv to stream them"), r.err());
+    // past one chunk (100,000): the summary covers every draw, the do() holds exactly in all of them
+    r = run("intervene", "--do", "t=3", "-n", "250000", "--csv");
+    assertEquals(0, r.code(), r.err());
+    String[] t = r.out().lines().filter(l -> l.startsWith("t,")).findFirst().orElseThrow().split(",");
+    assertEquals(3, Double.parseDouble(t[4]), 1e-9);
+    assertEquals(0, Double.parseDouble(t[5]), 1e-9);
+    assertEquals(2.5, Double.parseDouble(t[2]), 0.1, "the observational mean thickness");
+  }
+
+  @Test
   void anInterventionThatOverflowsTheModelIsAnErrorNotInfinity() {
     Run r = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=1e300");
     assertEquals(2, r.code(), r.out());
