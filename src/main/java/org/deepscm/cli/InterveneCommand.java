@@ -72,7 +72,7 @@ final class InterveneCommand implements Callable<Integer> {
             Values.requireFinite(vars, under, "under " + label, OUTSIDE);
             Values.samples(vars, under, csv).print(out, csv, k == 0);
           }
-          if (out.checkError()) {
+          if (Values.readerGone(out)) {
             return 0; // the reader went away (e.g. | head)
           }
         }

@@ -67,7 +67,7 @@ final class SampleCommand implements Callable<Integer> {
               DAMAGED);
           Values.samples(m.scm().graph().variables(), s, true).print(spec.commandLine().getOut(), true, k == 0);
         }
-        if (spec.commandLine().getOut().checkError()) {
+        if (Values.readerGone(spec.commandLine().getOut())) {
           return 0; // the reader went away (e.g. | head): stop drawing
         }
       }

@@ -66,6 +66,14 @@ final class Values {
   }
 
   /**
+   * Whether whoever reads the output went away (e.g. `| head`): picocli's writer wraps System.out,
+   * a PrintStream that swallows the broken pipe, so both are asked.
+   */
+  static boolean readerGone(PrintWriter out) {
+    return out.checkError() || System.out.checkError();
+  }
+
+  /**
    * Refuses work that needs more memory than this JVM may use, before it starts (instead of an
    * OutOfMemoryError half way, or the kernel killing the process): says how much it needs, how much
    * there is, and what to do.

@@ -255,6 +255,37 @@ class CommandLineTest {
   }
 
   @Test
+  void samplingStopsWhenTheReaderGoesAwayAsWithHead() {
+    // a pipe whose reader left after the first kilobyte: every later write fails, as `| head` makes it
+    java.util.concurrent.atomic.AtomicLong attempted = new java.util.concurrent.atomic.AtomicLong();
+    java.io.OutputStream pipe = new java.io.OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws java.io.IOException {
+        if (attempted.addAndGet(len) > 1024) {
+          throw new java.io.IOException("Broken pipe");
+        }
+      }
+    };
+    java.io.PrintStream stdout = System.out;
+    try {
+      System.setOut(new java.io.PrintStream(pipe, true));
+      CommandLine cl = DeepScmCommand.commandLine(); // its writer wraps System.out, as picocli's default does
+      cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(System.out, java.nio.charset.StandardCharsets.UTF_8),
+          true));
+      int code = cl.execute("sample", "-n", "5000000", "--csv");
+      assertEquals(0, code);
+      assertTrue(attempted.get() < 20_000_000, "stopped after a chunk or two, not 50 chunks: " + attempted.get());
+    } finally {
+      System.setOut(stdout);
+    }
+  }
+
+  @Test
   void anInterventionThatOverflowsTheModelIsAnErrorNotInfinity() {
     Run r = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=1e300");
     assertEquals(2, r.code(), r.out());
