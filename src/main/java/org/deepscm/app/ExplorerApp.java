@@ -68,6 +68,12 @@ public final class ExplorerApp extends Application {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
   private static volatile Path initialModel;
   private static volatile boolean quitAfterFirstAnswer;
+  // --self-test: where the screenshot goes (null: not a self-test), and how the test ended (0: passed)
+  private static volatile Path selfTestShot;
+  private static volatile int selfTestExit = 1;
+  private static volatile String selfTestFailure = "the window closed before the first counterfactual";
+  /** A self-test that has no counterfactual on screen by then fails (a freeze, a missing library...). */
+  static final int SELF_TEST_SECONDS = 180;
 
   private final BorderPane frame = new BorderPane();
   private final CheckMenuItem presentation = new CheckMenuItem("Presentation mode (larger text)");
@@ -111,6 +117,58 @@ public final class ExplorerApp extends Application {
     initialModel = modelFolder;
     quitAfterFirstAnswer = quitAfterFirst;
     Application.launch(ExplorerApp.class);
+  }
+
+  /**
+   * The self-test of an installed app: opens the window on {@code modelFolder} (null: the default),
+   * computes one counterfactual, writes a screenshot of the window to {@code shot}, prints the device
+   * and the time to the first counterfactual, and closes.
+   *
+   * @return 0 when all of it worked; else 1, with the reason printed
+   */
+  public static int selfTest(Path modelFolder, Path shot) {
+    selfTestShot = shot.toAbsolutePath();
+    Thread watchdog = new Thread(() -> {
+      try {
+        Thread.sleep(SELF_TEST_SECONDS * 1000L);
+        selfTestFailure = "no counterfactual on screen within " + SELF_TEST_SECONDS + " s";
+        Platform.exit();
+      } catch (InterruptedException e) {
+        // the test ended in time
+      }
+    }, "self-test-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
+    open(modelFolder, false);
+    watchdog.interrupt();
+    if (selfTestExit != 0) {
+      System.err.println("self-test FAILED: " + selfTestFailure);
+    }
+    return selfTestExit;
+  }
+
+  /** Ends a self-test as failed, with the reason (instead of a dialog nobody will click). */
+  private static void failSelfTest(String reason) {
+    selfTestFailure = reason;
+    selfTestExit = 1;
+    Platform.exit();
+  }
+
+  /** The self-test's end: the screenshot written, the device and the time said. */
+  private void passSelfTest(double seconds) {
+    try {
+      Path parent = selfTestShot.getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      ImageIO.write(SwingFXUtils.fromFXImage(stage.getScene().snapshot(null), null), "png", selfTestShot.toFile());
+      System.out.printf(Locale.ROOT, "self-test passed: model %s, device %s, first counterfactual on screen %.1f s "
+          + "after start; screenshot %s%n", model.name(), org.deepscm.DeviceInfo.describe(), seconds, selfTestShot);
+      selfTestExit = 0;
+      Platform.exit();
+    } catch (IOException | RuntimeException e) {
+      failSelfTest("cannot write the screenshot " + selfTestShot + ": " + e.getMessage());
+    }
   }
 
   /** The brain model once it is shipped (the case study clinicians come for), else Morpho-MNIST's. */
@@ -224,6 +282,10 @@ public final class ExplorerApp extends Application {
 
   /** An error the user can act on; the current model and case stay as they are. */
   void error(String header, String message) {
+    if (selfTestShot != null) {
+      failSelfTest(header + ": " + message);
+      return;
+    }
     Alert alert = new Alert(Alert.AlertType.ERROR, message);
     alert.setHeaderText(header);
     alert.initOwner(stage);
@@ -273,7 +335,10 @@ public final class ExplorerApp extends Application {
         // start-up time as a user feels it: JVM start to the first full counterfactual on screen
         long since = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
         System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since / 1000.0);
-        if (quitAfterFirstAnswer) {
+        if (selfTestShot != null) {
+          // after this pulse, so that the answer is drawn in the screenshot
+          Platform.runLater(() -> passSelfTest(since / 1000.0));
+        } else if (quitAfterFirstAnswer) {
           // after this pulse, so that the answer has really been drawn
           Platform.runLater(Platform::exit);
         }

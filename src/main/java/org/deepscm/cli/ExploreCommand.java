@@ -18,6 +18,11 @@ final class ExploreCommand implements Callable<Integer> {
       description = "close once the first counterfactual is on screen (bench measures start-up with it)")
   boolean quitAfterFirstAnswer;
 
+  @Option(names = "--self-test", paramLabel = "PNG", description = "check an installation: open the window on the "
+      + "model, compute one counterfactual, write a screenshot of the window here, print the device and the time "
+      + "to the first counterfactual, and close (exit 0; 1 with the reason when anything failed)")
+  Path selfTest;
+
   @Override
   public Integer call() {
     String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
@@ -29,6 +34,9 @@ final class ExploreCommand implements Callable<Integer> {
           + "command works without a display");
     }
     try {
+      if (selfTest != null) {
+        return ExplorerApp.selfTest(model, selfTest);
+      }
       ExplorerApp.open(model, quitAfterFirstAnswer);
     } catch (UnsupportedOperationException e) {
       // JavaFX on Linux draws through GTK 3; a server without it can still use every CLI command
