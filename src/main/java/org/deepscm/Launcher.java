@@ -12,7 +12,7 @@ public final class Launcher {
 
   // held: java.util.logging forgets a logger nobody references, and its level with it
   private static final java.util.logging.Logger JAVAFX_STARTUP =
-      java.util.logging.Logger.getLogger("com.sun.javafx.application.PlatformImpl");
+      java.util.logging.Logger.getLogger("javafx");
 
   /** Settings every entry point needs before DJL is touched: offline, quiet logging. */
   public static void configure() {
