@@ -11,7 +11,8 @@ public final class AppPaths {
   /**
    * A relative path that does not exist in the working folder is looked up beside the
    * application's jar (and one level up, for target/ in a source checkout), so an installed app
-   * finds its shipped models and data wherever it is started from.
+   * finds its shipped models and data wherever it is started from; then in the user's own folder
+   * ({@link #userHome()}, e.g. models/brain-mine there).
    */
   public static Path resolve(Path path) {
     if (path.isAbsolute() || Files.exists(path)) {
@@ -26,9 +27,24 @@ public final class AppPaths {
         }
       }
     } catch (URISyntaxException | RuntimeException e) {
-      // no code location: keep the path as given, and let the caller report it
+      // no code location: look in the user's folder, else keep the path as given for the caller to report
     }
-    return path;
+    Path mine = userHome().resolve(path);
+    return Files.exists(mine) ? mine : path;
+  }
+
+  /**
+   * The user's own folder: saved cases and exports go here by default, and models/ here holds the
+   * user's models beside the shipped ones. ~/DeepSCM, or $DEEPSCM_HOME (or -Ddeepscm.home) when set.
+   */
+  public static Path userHome() {
+    String env = System.getProperty("deepscm.home", System.getenv("DEEPSCM_HOME"));
+    return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), "DeepSCM");
+  }
+
+  /** The user's models: {@code userHome()/models}. */
+  public static Path userModels() {
+    return userHome().resolve("models");
   }
 
   /** Folder for data the app generates and may regenerate (dataset caches). */

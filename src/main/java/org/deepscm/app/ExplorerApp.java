@@ -224,31 +224,45 @@ public final class ExplorerApp extends Application {
     return new MenuBar(file, modelMenu(), viewMenu);
   }
 
-  /** The shipped model folders (models/*), one click each, the one on screen ticked. */
+  /** Model folders in {@code dir} (those with a model.json), by name; none when it is missing or unreadable. */
+  static List<Path> modelFolders(Path dir) {
+    List<Path> folders = new ArrayList<>();
+    if (Files.isDirectory(dir)) {
+      try (var list = Files.list(dir)) {
+        list.filter(f -> Files.isRegularFile(f.resolve(ModelFolder.MODEL_FILE))).sorted().forEach(folders::add);
+      } catch (java.io.IOException e) {
+        // an unreadable folder lists nothing; "Open model…" still works
+      }
+    }
+    return folders;
+  }
+
+  /**
+   * The shipped model folders (models/*) and then the user's own (~/DeepSCM/models/*), one click each,
+   * the one on screen ticked.
+   */
   private Menu modelMenu() {
     Menu menu = new Menu("Model");
     menu.setId("menu-model");
     ToggleGroup group = new ToggleGroup();
     Path shipped = AppPaths.resolve(Path.of("models"));
-    List<Path> folders = new ArrayList<>();
-    if (Files.isDirectory(shipped)) {
-      try (var list = Files.list(shipped)) {
-        list.filter(f -> Files.isRegularFile(f.resolve(ModelFolder.MODEL_FILE))).sorted().forEach(folders::add);
-      } catch (java.io.IOException e) {
-        // an unreadable models/ folder leaves only "Open model…"
+    Path mine = AppPaths.userModels();
+    List<List<Path>> sections = List.of(modelFolders(shipped),
+        mine.toAbsolutePath().equals(shipped.toAbsolutePath()) ? List.of() : modelFolders(mine));
+    for (List<Path> section : sections) {
+      for (Path f : section) {
+        RadioMenuItem item = new RadioMenuItem(f.getFileName().toString());
+        item.setMnemonicParsing(false);
+        item.setToggleGroup(group);
+        item.setOnAction(e -> load(f));
+        menu.getItems().add(item);
       }
-    }
-    for (Path f : folders) {
-      RadioMenuItem item = new RadioMenuItem(f.getFileName().toString());
-      item.setToggleGroup(group);
-      item.setOnAction(e -> load(f));
-      menu.getItems().add(item);
+      if (!section.isEmpty()) {
+        menu.getItems().add(new SeparatorMenuItem());
+      }
     }
     MenuItem other = new MenuItem("Open model…");
     other.setOnAction(e -> chooseModel());
-    if (!folders.isEmpty()) {
-      menu.getItems().add(new SeparatorMenuItem());
-    }
     menu.getItems().add(other);
     // tick the model on screen whenever the menu opens
     menu.setOnShowing(e -> menu.getItems().forEach(i -> {
@@ -263,6 +277,18 @@ public final class ExplorerApp extends Application {
     FileChooser chooser = new FileChooser();
     chooser.setTitle(title);
     chooser.getExtensionFilters().add(new FileChooser.ExtensionFilter(pattern, pattern.split(";")));
+    // cases and exports live in the user's folder (~/DeepSCM), made on the first save
+    Path home = AppPaths.userHome();
+    try {
+      if (save) {
+        Files.createDirectories(home);
+      }
+    } catch (IOException | RuntimeException e) {
+      // no folder of our own: the dialog opens wherever the platform chooses
+    }
+    if (Files.isDirectory(home)) {
+      chooser.setInitialDirectory(home.toFile());
+    }
     File f = save ? chooser.showSaveDialog(stage) : chooser.showOpenDialog(stage);
     return Optional.ofNullable(f).map(File::toPath);
   }
