@@ -1,5 +1,8 @@
 package org.deepscm;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.deepscm.cli.DeepScmCommand;
 
 /**
@@ -21,9 +24,43 @@ public final class Launcher {
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
     // DJL probes for CUDA on every start and logs a warning on machines without a GPU driver
     System.setProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+    useBundledLibtorch();
+    // JNA (used by DJL) unpacks a helper library; into the temporary folder, not the user's ~/.cache
+    if (System.getProperty("jna.tmpdir") == null) {
+      System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
+    }
     // JavaFX on the class path (what a plain jar and jpackage give) warns of an "unsupported configuration"
     // on every start; it is the configuration we ship and test
     JAVAFX_STARTUP.setLevel(java.util.logging.Level.SEVERE);
+  }
+
+  /**
+   * An installed app carries libtorch as a folder, native/pytorch/VERSION-FLAVOR-CLASSIFIER beside its jar
+   * (the installer profile lays it out): DJL is pointed at it, so it loads libtorch and its JNI library in
+   * place and extracts nothing into the user's home. Without the folder (a source checkout) DJL keeps its
+   * default: libtorch from the native jar, extracted once into ~/.djl.ai. A user's own PYTORCH_* or
+   * ENGINE_CACHE_DIR environment variables win.
+   */
+  static void useBundledLibtorch() {
+    Path engine = AppPaths.resolve(Path.of("native", "pytorch"));
+    if (!Files.isDirectory(engine) || System.getenv("PYTORCH_LIBRARY_PATH") != null
+        || System.getenv("ENGINE_CACHE_DIR") != null) {
+      return;
+    }
+    try (var folders = Files.list(engine)) {
+      Path lib = folders.filter(f -> Files.isRegularFile(f.resolve("libtorch.so"))).findFirst().orElse(null);
+      // named as DJL names its cache folders: 2.5.1-cpu-linux-x86_64, 2.5.1-cu124-linux-x86_64
+      String[] parts = lib == null ? new String[0] : lib.getFileName().toString().split("-", 3);
+      if (parts.length == 3) {
+        System.setProperty("ENGINE_CACHE_DIR", engine.getParent().toAbsolutePath().toString());
+        System.setProperty("PYTORCH_LIBRARY_PATH", lib.toAbsolutePath().toString());
+        System.setProperty("PYTORCH_VERSION", parts[0]);
+        // without it DJL assumes the pre-C++11 build, whose JNI library does not fit this libtorch
+        System.setProperty("PYTORCH_FLAVOR", parts[1]);
+      }
+    } catch (IOException e) {
+      // an unreadable folder: DJL's default applies, and says so if it fails
+    }
   }
 
   public static void main(String[] args) {
