@@ -115,7 +115,8 @@ public final class Typicality {
         }
       }
       if (image != null && model.scm().graph().variables().stream().anyMatch(x -> !x.kind().isScalar())) {
-        warnings.addAll(imageContent(image));
+        // what is wrong with the image itself comes first: it explains the odd measurements after it
+        warnings.addAll(0, imageContent(image));
         imageWarning(model, values, image, nd, complete).ifPresent(warnings::add);
       }
     }
