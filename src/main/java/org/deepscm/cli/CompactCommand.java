@@ -25,7 +25,7 @@ final class CompactCommand implements Callable<Integer> {
   ModelOption model;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "folder for the compacted model "
-      + "(may be the same folder)")
+      + "(a new one: compacting in place is refused)")
   Path out;
 
   @Option(names = "--check-units", description = "evaluate the model before and after on its built-in test split "
