@@ -18,6 +18,19 @@ public final class AppPaths {
     if (path.isAbsolute() || Files.exists(path)) {
       return path;
     }
+    Path shipped = inApp(path);
+    if (shipped != null) {
+      return shipped;
+    }
+    Path mine = userHome().resolve(path);
+    return Files.exists(mine) ? mine : path;
+  }
+
+  /**
+   * A relative path beside the application's jar (or one level up, for target/ in a source checkout),
+   * or null when it is in neither: what the install ships, whatever the working folder holds.
+   */
+  public static Path inApp(Path path) {
     try {
       Path code = Path.of(AppPaths.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       Path home = code.getParent();
@@ -27,10 +40,9 @@ public final class AppPaths {
         }
       }
     } catch (URISyntaxException | RuntimeException e) {
-      // no code location: look in the user's folder, else keep the path as given for the caller to report
+      // no code location: nothing is beside the application
     }
-    Path mine = userHome().resolve(path);
-    return Files.exists(mine) ? mine : path;
+    return null;
   }
 
   /**

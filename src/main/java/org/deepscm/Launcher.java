@@ -42,8 +42,9 @@ public final class Launcher {
    * ENGINE_CACHE_DIR environment variables win.
    */
   static void useBundledLibtorch() {
-    Path engine = AppPaths.resolve(Path.of("native", "pytorch"));
-    if (!Files.isDirectory(engine) || System.getenv("PYTORCH_LIBRARY_PATH") != null
+    // beside the jar only: a native/ folder in the working folder or the user's folder is not the install's
+    Path engine = AppPaths.inApp(Path.of("native", "pytorch"));
+    if (engine == null || !Files.isDirectory(engine) || System.getenv("PYTORCH_LIBRARY_PATH") != null
         || System.getenv("ENGINE_CACHE_DIR") != null) {
       return;
     }

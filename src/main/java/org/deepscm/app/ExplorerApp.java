@@ -161,7 +161,7 @@ public final class ExplorerApp extends Application {
       if (parent != null) {
         Files.createDirectories(parent);
       }
-      ImageIO.write(SwingFXUtils.fromFXImage(stage.getScene().snapshot(null), null), "png", selfTestShot.toFile());
+      writeScreenshot(selfTestShot);
       System.out.printf(Locale.ROOT, "self-test passed: model %s, device %s, first counterfactual on screen %.1f s "
           + "after start; screenshot %s%n", model.name(), org.deepscm.DeviceInfo.describe(), seconds, selfTestShot);
       selfTestExit = 0;
@@ -606,10 +606,14 @@ public final class ExplorerApp extends Application {
     }
   }
 
+  /** The window's contents as a PNG. */
+  private void writeScreenshot(Path file) throws IOException {
+    ImageIO.write(SwingFXUtils.fromFXImage(frame.snapshot(null, null), null), "png", file.toFile());
+  }
+
   void exportPng(Path file) {
     try {
-      var snapshot = frame.snapshot(null, null);
-      ImageIO.write(SwingFXUtils.fromFXImage(snapshot, null), "png", file.toFile());
+      writeScreenshot(file);
     } catch (IOException | RuntimeException e) {
       error("Cannot export the figure", e.getMessage());
     }

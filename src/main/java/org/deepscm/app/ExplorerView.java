@@ -728,15 +728,15 @@ public final class ExplorerView {
 
   // ------------------------------------------------------------------ graph
 
-  /** The causal graph: do() marks on intervened nodes with their incoming edges cut, changes downstream. */
+  // the graph never changes within a session: ELK lays it out once (per slider event it would starve the UI)
   private GraphLayout.Placement placement;
 
+  /** The causal graph: do() marks on intervened nodes with their incoming edges cut, changes downstream. */
   void drawGraph(ExplorerSession.Result r) {
     CausalGraph graph = session.scm().graph();
     Map<String, Double> dos = session.interventions();
     Map<String, Double> obs = session.observed();
     if (placement == null) {
-      // the graph never changes within a session: ELK lays it out once (per slider event it would starve the UI)
       placement = GraphLayout.layout(graph, NODE_W, NODE_H);
     }
     Map<String, double[]> centre = new HashMap<>();

@@ -60,22 +60,8 @@ final class InterveneCommand implements Callable<Integer> {
       List<Variable> vars = m.scm().graph().variables().stream().filter(v -> v.kind().isScalar()).toList();
       String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());
       if (samples) {
-        if (count > CHUNK && !csv) {
-          throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "-n %,d samples do not fit a "
-              + "table on screen; add --csv to stream them (e.g. > samples.csv), %,d at a time", count, CHUNK));
-        }
-        for (int from = 0, k = 0; from < count; from += CHUNK, k++) {
-          Map<String, NDArray> under;
-          try (NDManager nd = NDManager.newBaseManager()) {
-            Engine.getInstance().setRandomSeed(seed + k);
-            under = m.scm().sample(nd, Math.min(CHUNK, count - from), dos);
-            Values.requireFinite(vars, under, "under " + label, OUTSIDE);
-            Values.samples(vars, under, csv).print(out, csv, k == 0);
-          }
-          if (Values.readerGone(out)) {
-            return 0; // the reader went away (e.g. | head)
-          }
-        }
+        Values.streamSamples(out, vars, count, CHUNK, seed, csv, "samples", "under " + label, OUTSIDE,
+            (nd, n) -> m.scm().sample(nd, n, dos));
         return 0;
       }
       // the summary needs every value: two distributions' columns, and one sorted copy for the percentiles
@@ -92,11 +78,14 @@ final class InterveneCommand implements Callable<Integer> {
           Engine.getInstance().setRandomSeed(seed + k);
           Map<String, NDArray> under = m.scm().sample(nd, n, dos);
           // never a non-finite number as an answer
-          Values.requireFinite(vars, obs, "sampling " + count + " units", SampleCommand.DAMAGED);
-          Values.requireFinite(vars, under, "under " + label, OUTSIDE);
           for (int v = 0; v < vars.size(); v++) {
-            System.arraycopy(Values.column(obs.get(vars.get(v).name())), 0, before[v], from, n);
-            System.arraycopy(Values.column(under.get(vars.get(v).name())), 0, after[v], from, n);
+            String name = vars.get(v).name();
+            double[] a = Values.column(obs.get(name));
+            double[] b = Values.column(under.get(name));
+            Values.requireFinite(name, a, "sampling " + count + " units", SampleCommand.DAMAGED);
+            Values.requireFinite(name, b, "under " + label, OUTSIDE);
+            System.arraycopy(a, 0, before[v], from, n);
+            System.arraycopy(b, 0, after[v], from, n);
           }
         }
       }

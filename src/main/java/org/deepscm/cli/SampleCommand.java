@@ -1,9 +1,5 @@
 package org.deepscm.cli;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.scm.SavedModel;
 import picocli.CommandLine.Command;
@@ -44,33 +40,8 @@ final class SampleCommand implements Callable<Integer> {
       boolean images = m.scm().graph().variables().stream().anyMatch(v -> !v.kind().isScalar());
       // units are drawn and written a chunk at a time, so memory stays bounded whatever -n is
       int chunk = images ? 1_000 : 100_000;
-      if (count > chunk && !csv) {
-        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "-n %,d units do not fit a table on "
-            + "screen; add --csv to stream them (e.g. > samples.csv), %,d units at a time", count, chunk));
-      }
-      if (count <= chunk) {
-        try (NDManager nd = NDManager.newBaseManager()) {
-          Engine.getInstance().setRandomSeed(seed);
-          Map<String, NDArray> s = m.scm().sample(nd, count);
-          Values.requireFinite(m.scm().graph().variables(), s, "sampling " + count + " units", DAMAGED);
-          Values.samples(m.scm().graph().variables(), s, csv).print(spec.commandLine().getOut(), csv);
-        }
-        return 0;
-      }
-      for (int from = 0, k = 0; from < count; from += chunk, k++) {
-        int n = Math.min(chunk, count - from);
-        try (NDManager nd = NDManager.newBaseManager()) {
-          // chunk k draws with seed + k: the same stream on every run
-          Engine.getInstance().setRandomSeed(seed + k);
-          Map<String, NDArray> s = m.scm().sample(nd, n);
-          Values.requireFinite(m.scm().graph().variables(), s, "sampling units " + (from + 1) + ".." + (from + n),
-              DAMAGED);
-          Values.samples(m.scm().graph().variables(), s, true).print(spec.commandLine().getOut(), true, k == 0);
-        }
-        if (Values.readerGone(spec.commandLine().getOut())) {
-          return 0; // the reader went away (e.g. | head): stop drawing
-        }
-      }
+      Values.streamSamples(spec.commandLine().getOut(), m.scm().graph().variables(), count, chunk, seed, csv,
+          "units", "sampling " + count + " units", DAMAGED, (nd, n) -> m.scm().sample(nd, n));
     }
     return 0;
   }

@@ -1,6 +1,8 @@
 package org.deepscm.cli;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -44,7 +46,6 @@ final class Values {
     return value;
   }
 
-  /** One row per unit, one column per variable, categories by name unless CSV. */
   /**
    * Refuses an answer holding a non-finite number: names the variable and how many of the draws
    * overflowed, and why that happens ({@code cause}: an intervention far outside the training range,
@@ -56,11 +57,47 @@ final class Values {
       if (a == null || !v.kind().isScalar()) {
         continue;
       }
-      double[] x = column(a);
-      long bad = java.util.Arrays.stream(x).filter(d -> !Double.isFinite(d)).count();
-      if (bad > 0) {
-        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s: %d of %d values of %s "
-            + "overflow the model (infinite or NaN): %s", what, bad, x.length, v.name(), cause));
+      requireFinite(v.name(), column(a), what, cause);
+    }
+  }
+
+  /** {@link #requireFinite(List, Map, String, String)} for one variable's values. */
+  static void requireFinite(String variable, double[] x, String what, String cause) {
+    long bad = java.util.Arrays.stream(x).filter(d -> !Double.isFinite(d)).count();
+    if (bad > 0) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s: %d of %d values of %s "
+          + "overflow the model (infinite or NaN): %s", what, bad, x.length, variable, cause));
+    }
+  }
+
+  /** Draws n units into arrays of the given manager. */
+  interface Draw {
+    Map<String, NDArray> draw(NDManager nd, int n);
+  }
+
+  /**
+   * Draws {@code count} units and prints them a chunk at a time (chunk k with seed + k: the same stream
+   * on every run), so memory stays bounded whatever count is; more than one chunk needs CSV. Every value
+   * must be finite ({@code what}, {@code cause}: as {@link #requireFinite}). Stops drawing when the
+   * reader goes away (e.g. `| head`).
+   */
+  static void streamSamples(PrintWriter out, List<Variable> vars, int count, int chunk, int seed, boolean csv,
+      String noun, String what, String cause, Draw draw) {
+    if (count > chunk && !csv) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "-n %,d %s do not fit a table on "
+          + "screen; add --csv to stream them (e.g. > samples.csv), %,d %s at a time", count, noun, chunk, noun));
+    }
+    for (int from = 0, k = 0; from < count; from += chunk, k++) {
+      int n = Math.min(chunk, count - from);
+      try (NDManager nd = NDManager.newBaseManager()) {
+        Engine.getInstance().setRandomSeed(seed + k);
+        Map<String, NDArray> s = draw.draw(nd, n);
+        requireFinite(vars, s, count > chunk ? what + " (units " + (from + 1) + ".." + (from + n) + ")" : what,
+            cause);
+        samples(vars, s, csv).print(out, csv, k == 0);
+      }
+      if (readerGone(out)) {
+        return;
       }
     }
   }
@@ -96,6 +133,7 @@ final class Values {
         : String.format(java.util.Locale.ROOT, "%.0f MB", bytes / 1e6);
   }
 
+  /** One row per unit, one column per variable, categories by name unless CSV. */
   static Table samples(List<Variable> all, Map<String, NDArray> values, boolean csv) {
     // images are not printed as numbers: the explorer and `counterfactual --image-out` show them
     List<Variable> vars = all.stream().filter(v -> v.kind().isScalar()).toList();
