@@ -25,7 +25,7 @@ import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
-import org.deepscm.image.ImageTrainer;
+import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.Intervention;
 import org.deepscm.train.Adam;
 import org.deepscm.scm.SavedModel;

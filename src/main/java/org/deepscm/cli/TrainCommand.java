@@ -27,7 +27,7 @@ import org.deepscm.eval.Measures;
 import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
-import org.deepscm.image.ImageTrainer;
+import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;

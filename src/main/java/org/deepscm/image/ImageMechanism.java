@@ -418,7 +418,7 @@ public final class ImageMechanism implements Mechanism {
    * @param dequantise add U(0, 1) to every pixel first (training)
    * @param train batch norm in training mode (batch statistics, running statistics updated)
    */
-  NDArray elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
+  public NDArray elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
       boolean train) {
     int n = Math.toIntExact(x.getShape().get(0));
     if (dequantise) {
@@ -538,7 +538,7 @@ public final class ImageMechanism implements Mechanism {
   }
 
   /** The encoded parents of some rows of a data set, (rows, P) row-major (null without parents). */
-  float[] contextRows(ImageData data, int[] rows) {
+  public float[] contextRows(ImageData data, int[] rows) {
     if (context.isEmpty()) {
       return null;
     }
@@ -568,7 +568,7 @@ public final class ImageMechanism implements Mechanism {
     return ((e.log() ? Math.log(x) : x) - e.shift()) / e.scale();
   }
 
-  NDArray contextArray(NDManager scope, float[] rows, int n) {
+  public NDArray contextArray(NDManager scope, float[] rows, int n) {
     return rows == null ? null : scope.create(rows, new Shape(n, context.size()));
   }
 

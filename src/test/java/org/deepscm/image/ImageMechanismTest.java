@@ -26,6 +26,7 @@ import org.deepscm.scm.InvalidValueException;
 import org.deepscm.scm.Variable;
 import org.deepscm.scm.VariableKind;
 import org.deepscm.train.Adam;
+import org.deepscm.train.ImageTrainer;
 import org.deepscm.train.TrainingListener;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

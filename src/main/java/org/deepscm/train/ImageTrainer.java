@@ -1,4 +1,4 @@
-package org.deepscm.image;
+package org.deepscm.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -24,8 +24,10 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.function.Function;
 import org.deepscm.flow.ParameterSet;
-import org.deepscm.train.Adam;
-import org.deepscm.train.TrainingListener;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.image.ImageData;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ImageNetworks;
 
 /**
  * Trains an {@link ImageMechanism} by maximising the ELBO (paper Eq. 3): minibatch Adam, K

@@ -1,4 +1,4 @@
-package org.deepscm.image;
+package org.deepscm.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -15,13 +15,17 @@ import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.flow.ParameterSet;
 import org.deepscm.scm.ContextEncoding;
 import org.deepscm.scm.Variable;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ImageData;
 import org.deepscm.train.Adam;
+import org.deepscm.train.ImageTrainer;
 
 /**
  * Timings of the Morpho-MNIST image mechanism at the paper's sizes (untrained weights; speed does
  * not depend on them): decoder forward for 32 samples, one 32-particle counterfactual of one image,
  * one training step of 256 images x 4 particles. Run with
- * {@code java -cp ... org.deepscm.image.ImageBench [mnistDir]}.
+ * {@code java -cp ... org.deepscm.cli.ImageBench [mnistDir]}.
  */
 public final class ImageBench {
   private ImageBench() {}
