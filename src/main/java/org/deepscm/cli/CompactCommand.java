@@ -58,6 +58,13 @@ final class CompactCommand implements Callable<Integer> {
       }
       ModelFolder.save(m, out, true);
     }
+    // the anticausal predictors travel with the model (float32; they are a few MB)
+    for (String file : List.of(org.deepscm.image.ParentPredictor.JSON_FILE,
+        org.deepscm.image.ParentPredictor.WEIGHTS_FILE)) {
+      if (Files.isRegularFile(from.resolve(file))) {
+        Files.copy(from.resolve(file), out.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
     if (!from.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())
         && Files.isRegularFile(from.resolve(ModelFolder.CARD_FILE))) {
       Files.copy(from.resolve(ModelFolder.CARD_FILE), out.resolve(ModelFolder.CARD_FILE),

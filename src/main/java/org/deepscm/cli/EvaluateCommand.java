@@ -18,6 +18,7 @@ import org.deepscm.eval.BrainEvaluation;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ParentPredictor;
 import org.deepscm.eval.Measures;
 import org.deepscm.train.ModelCard;
 import org.deepscm.scm.SavedModel;
@@ -62,6 +63,11 @@ final class EvaluateCommand implements Callable<Integer> {
       + "(default: ${DEFAULT-VALUE})")
   int seed = 1;
 
+  @Option(names = "--predictors", paramLabel = "DIR", description = "brain models: the anticausal predictors "
+      + "for the second opinion (pred_* measures) from this model folder (default: the model's own, when it has "
+      + "them)")
+  Path predictors;
+
   @Spec
   CommandSpec spec;
 
@@ -79,7 +85,8 @@ final class EvaluateCommand implements Callable<Integer> {
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
       } else {
         var err = spec.commandLine().getErr();
-        measures = builtIn(m, model.model, units == null ? Integer.MAX_VALUE : units, seed, realDigits, err);
+        measures = builtIn(m, model.model, units == null ? Integer.MAX_VALUE : units, seed, realDigits,
+            predictors != null ? predictors : AppPaths.resolve(model.model), predictors != null, err);
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println("model " + m.name() + " (" + model.model + ")");
@@ -110,11 +117,15 @@ final class EvaluateCommand implements Callable<Integer> {
    */
   static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, PrintWriter err)
       throws IOException {
-    return builtIn(m, folder, units, seed, 0, err);
+    return builtIn(m, folder, units, seed, 0, folder, false, err);
   }
 
+  /**
+   * @param predictorFolder where the brain's anticausal predictors are looked for (the second opinion)
+   * @param predictorsRequired whether their absence is an error (the user named the folder)
+   */
   static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, int realDigits,
-      PrintWriter err) throws IOException {
+      Path predictorFolder, boolean predictorsRequired, PrintWriter err) throws IOException {
     if ("morphomnist".equals(dataset(m))) {
       MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
       int size = MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST).length;
@@ -146,13 +157,23 @@ final class EvaluateCommand implements Callable<Integer> {
             err.flush();
           }, () -> Thread.currentThread().isInterrupted());
       err.println("measuring " + BrainEvaluation.describeSample(Math.min(units, test.size()), test.size(), seed));
-      Map<String, Double> measures = BrainEvaluation.evaluate(m.scm(), renderer, test, units,
-          ImageMechanism.DEFAULT_PARTICLES, seed, done -> {
-            err.printf("\revaluated %d subjects", done);
-            err.flush();
-          });
-      err.println();
-      return measures;
+      try (ai.djl.ndarray.NDManager pm = ai.djl.ndarray.NDManager.newBaseManager()) {
+        ParentPredictor p = null;
+        if (ParentPredictor.existsIn(predictorFolder)) {
+          p = ParentPredictor.load(predictorFolder, pm);
+          err.println("second opinion: the anticausal predictors in " + predictorFolder);
+ } else if (predictorsRequired) {
+          throw new IllegalArgumentException("--predictors " + predictorFolder + ": no " + ParentPredictor.JSON_FILE
+              + " there (a model trained with --cf-finetune has them)");
+        }
+        Map<String, Double> measures = BrainEvaluation.evaluate(m.scm(), renderer, test, units,
+            ImageMechanism.DEFAULT_PARTICLES, seed, p, done -> {
+              err.printf("\revaluated %d subjects", done);
+              err.flush();
+            });
+        err.println();
+        return measures;
+      }
     }
     throw new IllegalArgumentException("model " + folder + " was not trained on a built-in dataset"
         + " (training.dataset = " + dataset(m) + "): give its test data with --data FILE.csv");

@@ -28,6 +28,8 @@ import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.train.ImageTrainer;
+import org.deepscm.train.PredictorTrainer;
+import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;
@@ -135,6 +137,30 @@ final class TrainCommand implements Callable<Integer> {
       + "model folder (same architecture and parents, whose encodings it keeps) instead of from random weights; "
       + "give it again with --resume")
   Path imageInit;
+
+  @Option(names = "--parents-every-scale", description = "brain: the decoder sees the parents at every scale "
+      + "(each feature map modulated by them), not only at its first layer; from an --image-init model without "
+      + "them, the new layers start at zero, so training starts from the same function")
+  boolean parentsEveryScale;
+
+  @Option(names = "--cf-finetune", description = "brain: counterfactual fine-tuning. Trains anticausal predictors "
+      + "of sex, age and both volumes on the training images (or takes them from --predictors), then trains the "
+      + "image mechanism on -ELBO plus --cf-weight times the predictors' error on counterfactuals in which one "
+      + "volume is shuffled within the batch. Start it from a trained model with --image-init. The predictors "
+      + "are saved in the model folder")
+  boolean cfFinetune;
+
+  @Option(names = "--cf-weight", description = "with --cf-finetune: weight of the predictors' -log q(pa* | x*) "
+      + "against the ELBO, both in nats per pixel (default: ${DEFAULT-VALUE})")
+  double cfWeight = 1.0;
+
+  @Option(names = "--predictors", paramLabel = "DIR", description = "with --cf-finetune: take the anticausal "
+      + "predictors from this model folder instead of training them")
+  Path predictorsFrom;
+
+  @Option(names = "--predictor-epochs", description = "with --cf-finetune: epochs of the predictors "
+      + "(default: ${DEFAULT-VALUE})")
+  int predictorEpochs = 10;
 
   @Spec
   CommandSpec spec;
@@ -291,6 +317,11 @@ final class TrainCommand implements Callable<Integer> {
 
   private ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
       ImageData validationData, Path checkpoints) throws IOException {
+    return trainImage(image, trainData, validationData, checkpoints, null);
+  }
+
+  private ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+      ImageData validationData, Path checkpoints, ImageTrainer.CounterfactualTerm term) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
     boolean[] stop = {false};
@@ -315,7 +346,7 @@ final class TrainCommand implements Callable<Integer> {
       }
     };
     ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
-        .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume);
+        .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume).withCounterfactual(term);
     ImageTrainer.Result r = new ImageTrainer().train(image, trainData, validationData, o, listener);
     if (r.cancelled()) {
       log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
@@ -330,15 +361,28 @@ final class TrainCommand implements Callable<Integer> {
       if (!(from.scm().mechanism("x") instanceof ImageMechanism source)) {
         throw new IllegalArgumentException("--image-init " + folder + ": the model has no image mechanism 'x'");
       }
-      if (!source.architecture().equals(image.architecture()) || !source.context().equals(image.context())) {
+      boolean widened = image.architecture().parentFilm() && !source.architecture().parentFilm()
+          && source.architecture().equals(image.architecture().withoutParentFilm());
+      if ((!widened && !source.architecture().equals(image.architecture()))
+          || !source.context().equals(image.context())) {
         throw new IllegalArgumentException("--image-init " + folder + ": its image mechanism differs from this one "
             + "(architecture " + source.architecture() + ", parents " + source.context() + "; this model: "
             + image.architecture() + ", parents " + image.context() + ")");
       }
       try (ai.djl.ndarray.NDManager tmp = ai.djl.ndarray.NDManager.newBaseManager()) {
-        image.restore(source.snapshot(tmp), "--image-init " + folder);
+        ai.djl.ndarray.NDList weights = source.snapshot(tmp);
+        if (widened) {
+          // the parents at every scale start at zero: the same function as the source's
+          for (String name : image.networks().filmWeightNames()) {
+            ai.djl.ndarray.NDArray zero = image.weights().get(name).duplicate();
+            zero.attach(tmp);
+            zero.setName(name);
+            weights.add(zero);
+          }
+        }
+        image.restore(weights, "--image-init " + folder);
       }
-      log.println("image mechanism starts from " + folder);
+      log.println("image mechanism starts from " + folder + (widened ? " (parents at every scale added at zero)" : ""));
     }
   }
 
@@ -504,6 +548,18 @@ final class TrainCommand implements Callable<Integer> {
       source = "synthetic brain population, " + subjects + " subjects, seed " + BrainDataset.DEFAULT_SEED;
     }
     ScmBuilder builder = BrainModels.builder(true);
+    if (parentsEveryScale) {
+      builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
+    }
+    if (cfFinetune && imageInit == null && !resume) {
+      throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
+    }
+    if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10) && !cfFinetune) {
+      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
+    }
+    if (!(cfWeight >= 0) || predictorEpochs < 1) {
+      throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
+    }
     if (imageInit != null) {
       // the warm start's networks learnt with its own parent encodings: keep them
       try (SavedModel from = ModelFolder.load(imageInit)) {
@@ -576,7 +632,17 @@ final class TrainCommand implements Callable<Integer> {
       training.addProperty("fresh_subjects", "every epoch after the first: " + n + " new subjects of the synthetic "
           + "world");
     }
-    ImageTrainer.Result ir = trainImage(image, epochs, imageData(image, validation), checkpoints.resolve("image"));
+    ParentPredictor predictors = null;
+    ImageTrainer.CounterfactualTerm term = null;
+    if (cfFinetune) {
+      long p0 = System.nanoTime();
+      predictors = brainPredictors(image, train, validation, checkpoints.resolve("predictors"), training);
+      seconds += (System.nanoTime() - p0) / 1e9;
+      term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, List.of("brain_volume", "ventricle_volume"));
+      training.addProperty("cf_finetune", "weight " + cfWeight + " (nats per pixel), one volume shuffled within "
+          + "each batch, brain and ventricle volume in turn; batch norm on its running statistics");
+    }
+    ImageTrainer.Result ir = trainImage(image, epochs, imageData(image, validation), checkpoints.resolve("image"), term);
     recordImageTraining(training, ir);
     seconds += ir.seconds();
     training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
@@ -584,10 +650,82 @@ final class TrainCommand implements Callable<Integer> {
     training.addProperty("trained_at", Instant.now().toString());
     SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train.covariates()), training, out);
     ModelFolder.save(saved, out);
+    if (predictors != null) {
+      predictors.save(out);
+      predictors.close();
+    }
     ModelCard.write(saved, brainDescription(source), out);
     spec.commandLine().getOut().println("saved " + out);
     scm.close();
     return 0;
+  }
+
+  /**
+   * The anticausal predictors of the brain model's covariates: from --predictors, or trained on the
+   * training images (resumable) and measured on the held-out images (the test split of the synthetic
+   * world, the validation rows of a user's own data).
+   */
+  private ParentPredictor brainPredictors(ImageMechanism image, BrainPart train, BrainPart validation, Path checkpoints, JsonObject training)
+      throws IOException {
+    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+    if (predictorsFrom != null) {
+      ParentPredictor p = ParentPredictor.load(predictorsFrom, manager);
+      training.addProperty("predictors", "from " + predictorsFrom);
+      log.println("predictors from " + predictorsFrom);
+      return p;
+    }
+    double[] age = train.covariates().column("age");
+    double mean = 0;
+    for (double a : age) {
+      mean += Math.log(a);
+    }
+    mean /= age.length;
+    double var = 0;
+    for (double a : age) {
+      var += (Math.log(a) - mean) * (Math.log(a) - mean);
+    }
+    double sd = Math.sqrt(var / (age.length - 1));
+    List<ParentPredictor.Target> targets = new ArrayList<>();
+    targets.add(ParentPredictor.Target.binary("sex"));
+    targets.add(ParentPredictor.Target.continuous("age", true, mean, sd));
+    // the image's parents as the model encodes them: the fine-tuning targets are its own context values
+    for (org.deepscm.scm.ContextEncoding e : image.context()) {
+      targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
+    }
+    JsonObject info = new JsonObject();
+    ParentPredictor p = new ParentPredictor(1, 64, 64, targets, new org.deepscm.flow.ParameterSet(manager), info)
+        .initParameters(new java.util.Random(seed + 17));
+    ImageData trainData = ImageData.of(train.images(), allColumns(train));
+    PredictorTrainer.Options o = new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed, checkpoints, resume);
+    long t0 = System.nanoTime();
+    new PredictorTrainer().train(p, trainData, o, progress("predictors"));
+    BrainPart heldOut = validation;
+    String heldOutName = "the validation rows";
+    if (data == null) {
+      heldOut = brainPart(brainSplit(new BrainSliceRenderer(BrainTemplate.shipped()), BrainDataset.Split.TEST));
+      heldOutName = "the whole test split";
+    }
+    java.util.Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, ImageData.of(heldOut.images(),
+        allColumns(heldOut)));
+    StringBuilder b = new StringBuilder();
+    errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
+        .append(String.format(Locale.ROOT, "%.4g", v)));
+    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + predictorEpochs
+        + " epochs, seed " + seed);
+    info.addProperty("held_out", heldOutName + " (" + heldOut.images().length + " images)");
+    errors.forEach(info::addProperty);
+    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
+    log.println("predictors on " + heldOutName + ": " + b);
+    return p;
+  }
+
+  private static Map<String, double[]> allColumns(BrainPart part) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    for (String v : BrainTrueScm.VARIABLES) {
+      cols.put(v, part.covariates().column(v));
+    }
+    return cols;
   }
 
   private BrainDataset brainSplit(BrainSliceRenderer renderer, BrainDataset.Split split) throws IOException {
@@ -657,6 +795,13 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (imageInit != null) {
       c.append(" --image-init ").append(imageInit);
+    }
+    if (parentsEveryScale) {
+      c.append(" --parents-every-scale");
+    }
+    if (cfFinetune) {
+      c.append(" --cf-finetune --cf-weight ").append(cfWeight);
+      c.append(predictorsFrom != null ? " --predictors " + predictorsFrom : " --predictor-epochs " + predictorEpochs);
     }
     if (Double.isFinite(minutes)) {
       c.append(" --minutes ").append(minutes);

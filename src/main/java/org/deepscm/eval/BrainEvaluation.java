@@ -17,6 +17,7 @@ import org.deepscm.data.brain.BrainMeasurer;
 import org.deepscm.data.brain.BrainSliceRenderer;
 import org.deepscm.data.brain.BrainTrueScm;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.StructuralCausalModel;
 
@@ -71,6 +72,18 @@ public final class BrainEvaluation {
 
   public static Map<String, Double> evaluate(StructuralCausalModel scm, BrainSliceRenderer renderer, BrainDataset test,
       int units, int particles, long seed, IntConsumer progress) {
+    return evaluate(scm, renderer, test, units, particles, seed, null, progress);
+  }
+
+  /**
+   * As above, with the anticausal predictors' second opinion when {@code predictors} is not null:
+   * {@code pred_<v>_error_do_<v>}, the predictors' reading of v on the model's counterfactual under do(v)
+   * against the value asked for (mean absolute error in v's unit; for sex, the share read wrong), beside
+   * {@code pred_<v>_error_true_do_<v>}, the same on the TRUE counterfactual images (the predictors' own
+   * error: the floor a counterfactual can reach by their reading). Never the judge: the measurer is.
+   */
+  public static Map<String, Double> evaluate(StructuralCausalModel scm, BrainSliceRenderer renderer, BrainDataset test,
+      int units, int particles, long seed, ParentPredictor predictors, IntConsumer progress) {
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     StructuralCausalModel covariates = scm.scalarPart();
     int[] chosen = testSample(test, units, seed);
@@ -97,7 +110,13 @@ public final class BrainEvaluation {
     double ventricleErr = 0;
     double brainErr = 0;
     int areaCount = 0;
+    double[] ventricleErrDo = new double[INTERVENED.length];
+    double[] brainErrDo = new double[INTERVENED.length];
+    int[] areaCountDo = new int[INTERVENED.length];
+    double[] predModel = new double[INTERVENED.length];
+    double[] predTrue = new double[INTERVENED.length];
     MorphoMnistEvaluation.Regression ventricleSlope = new MorphoMnistEvaluation.Regression();
+    MorphoMnistEvaluation.Regression brainSlope = new MorphoMnistEvaluation.Regression();
     double comp1 = 0;
     double comp10 = 0;
     double reverse = 0;
@@ -109,12 +128,15 @@ public final class BrainEvaluation {
         Engine.getInstance().setRandomSeed((int) (seed + from));
         float[] px = new float[m * PIXELS];
         double[] observedVentricle = new double[m];
+        double[] observedBrain = new double[m];
         for (int u = 0; u < m; u++) {
           double[] x = test.image(chunk[u]);
           for (int p = 0; p < PIXELS; p++) {
             px[u * PIXELS + p] = (float) x[p];
           }
-          observedVentricle[u] = BrainMeasurer.measure(x).ventricleMm2();
+          BrainMeasurer.Areas observed = BrainMeasurer.measure(x);
+          observedVentricle[u] = observed.ventricleMm2();
+          observedBrain[u] = observed.brainMm2();
         }
         NDArray x = nd.create(px, new Shape(m, SIDE, SIDE));
         Map<String, NDArray> pa = table(test, chunk).toArrays(nd, List.of(BrainTrueScm.VARIABLES));
@@ -157,11 +179,15 @@ public final class BrainEvaluation {
               imageStar.put(e.getKey(), nd.create(e.getValue()).toType(pa.get(e.getKey()).getDataType(), false));
             }
             float[] cf = image.counterfactual(a, imageStar, nd).toFloatArray();
+            float[] trueImages = new float[m * PIXELS];
+            double[] asked = new double[m];
             for (int u = 0; u < m; u++) {
               BrainDataset.Subject s = test.subject(chunk[u]);
               Map<String, Intervention> dos = actions.get(u);
               BrainTrueScm.Covariates truth = BrainTrueScm.counterfactual(s.noise(), dos);
               float[] trueImage = renderer.render(truth.brainMl(), truth.ventricleMl(), s.anatomy(), false).image();
+              System.arraycopy(trueImage, 0, trueImages, u * PIXELS, PIXELS);
+              asked[u] = truth.get(name);
               double dModel = 0;
               double dIdentity = 0;
               double[] model = new double[PIXELS];
@@ -177,12 +203,32 @@ public final class BrainEvaluation {
               BrainMeasurer.Areas am = BrainMeasurer.measure(model);
               BrainMeasurer.Areas at = BrainMeasurer.measure(trueD);
               if (at.ventricleMm2() > 0 && at.brainMm2() > 0) {
-                ventricleErr += Math.abs(am.ventricleMm2() - at.ventricleMm2()) / at.ventricleMm2();
-                brainErr += Math.abs(am.brainMm2() - at.brainMm2()) / at.brainMm2();
+                double ve = Math.abs(am.ventricleMm2() - at.ventricleMm2()) / at.ventricleMm2();
+                double be = Math.abs(am.brainMm2() - at.brainMm2()) / at.brainMm2();
+                ventricleErr += ve;
+                brainErr += be;
                 areaCount++;
+                ventricleErrDo[v] += ve;
+                brainErrDo[v] += be;
+                areaCountDo[v]++;
               }
               if (name.equals("ventricle_volume")) {
                 ventricleSlope.add(at.ventricleMm2() - observedVentricle[u], am.ventricleMm2() - observedVentricle[u]);
+              }
+              if (name.equals("brain_volume")) {
+                brainSlope.add(at.brainMm2() - observedBrain[u], am.brainMm2() - observedBrain[u]);
+              }
+            }
+            if (predictors != null && predictors.indexOf(name) >= 0) {
+              int k = predictors.indexOf(name);
+              boolean binary = predictors.targets().get(k).binary();
+              double[][] onModel = predictors.predict(cf, m);
+              double[][] onTrue = predictors.predict(trueImages, m);
+              for (int u = 0; u < m; u++) {
+                predModel[v] += binary ? ((onModel[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
+                    : Math.abs(onModel[u][k] - asked[u]);
+                predTrue[v] += binary ? ((onTrue[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
+                    : Math.abs(onTrue[u][k] - asked[u]);
               }
             }
           }
@@ -214,6 +260,20 @@ public final class BrainEvaluation {
     out.put("cf_ventricle_rel_error", ventricleErr / areaCount);
     out.put("cf_brain_rel_error", brainErr / areaCount);
     out.put("cf_ventricle_slope_do_ventricle_volume", ventricleSlope.slope());
+    // per do(): an error averaged over interventions that barely touch an area hides the one that matters
+    for (int v = 0; v < INTERVENED.length; v++) {
+      out.put("cf_ventricle_rel_error_do_" + INTERVENED[v], ventricleErrDo[v] / areaCountDo[v]);
+      out.put("cf_brain_rel_error_do_" + INTERVENED[v], brainErrDo[v] / areaCountDo[v]);
+    }
+    out.put("cf_brain_slope_do_brain_volume", brainSlope.slope());
+    if (predictors != null) {
+      for (int v = 0; v < INTERVENED.length; v++) {
+        if (predictors.indexOf(INTERVENED[v]) >= 0) {
+          out.put("pred_" + INTERVENED[v] + "_error_do_" + INTERVENED[v], predModel[v] / n);
+          out.put("pred_" + INTERVENED[v] + "_error_true_do_" + INTERVENED[v], predTrue[v] / n);
+        }
+      }
+    }
     out.putAll(interventionalVentricle(scm, seed));
     out.put("composition_l1_1", comp1 / n);
     out.put("composition_l1_10", comp10 / n);

@@ -21,10 +21,35 @@ import org.deepscm.scm.InvalidModelException;
  *
  * The reference uses transposed convolutions (k4 s2 p1) to go up; DJL's PyTorch engine has none,
  * so each is replaced by nearest-neighbour upsampling followed by a 3x3 convolution.
+ *
+ * <p>With {@code parentFilm} the parents reach the decoder at every scale, not only its first layer:
+ * each of its two feature maps (h/4 and h/2) is modulated channel by channel before its ReLU,
+ * h * (1 + gamma(pa)) + beta(pa), with gamma and beta linear in the normalised parents (FiLM, Perez
+ * et al. 2018). Both start at zero, so a model without them is the same function with them, and a
+ * model folder without the field reads as before.
  */
 public record ImageArchitecture(
     int channels, int height, int width, int zDim, int encConv1, int encConv2, int encHidden, int headHidden,
-    int decHidden, int decConv1, int decConv2) {
+    int decHidden, int decConv1, int decConv2, boolean parentFilm) {
+
+  /** Networks whose decoder sees the parents at its first layer only (the paper's). */
+  public ImageArchitecture(int channels, int height, int width, int zDim, int encConv1, int encConv2, int encHidden,
+      int headHidden, int decHidden, int decConv1, int decConv2) {
+    this(channels, height, width, zDim, encConv1, encConv2, encHidden, headHidden, decHidden, decConv1, decConv2,
+        false);
+  }
+
+  /** The same networks with the parents at every scale of the decoder. */
+  public ImageArchitecture withParentFilm() {
+    return new ImageArchitecture(channels, height, width, zDim, encConv1, encConv2, encHidden, headHidden, decHidden,
+        decConv1, decConv2, true);
+  }
+
+  /** The same networks with the parents at the decoder's first layer only. */
+  public ImageArchitecture withoutParentFilm() {
+    return new ImageArchitecture(channels, height, width, zDim, encConv1, encConv2, encHidden, headHidden, decHidden,
+        decConv1, decConv2, false);
+  }
 
   public ImageArchitecture {
     int[] sizes = {channels, height, width, zDim, encConv1, encConv2, encHidden, headHidden, decHidden, decConv1,
@@ -76,6 +101,9 @@ public record ImageArchitecture(
     o.addProperty("dec_hidden", decHidden);
     o.addProperty("dec_conv1", decConv1);
     o.addProperty("dec_conv2", decConv2);
+    if (parentFilm) {
+      o.addProperty("parent_film", true);
+    }
     return o;
   }
 
@@ -83,7 +111,19 @@ public record ImageArchitecture(
   public static ImageArchitecture fromJson(JsonObject o) {
     return new ImageArchitecture(field(o, "channels"), field(o, "height"), field(o, "width"), field(o, "z_dim"),
         field(o, "enc_conv1"), field(o, "enc_conv2"), field(o, "enc_hidden"), field(o, "head_hidden"),
-        field(o, "dec_hidden"), field(o, "dec_conv1"), field(o, "dec_conv2"));
+        field(o, "dec_hidden"), field(o, "dec_conv1"), field(o, "dec_conv2"), parentFilm(o));
+  }
+
+  /** Absent in model folders written before parents reached every scale: false. */
+  private static boolean parentFilm(JsonObject o) {
+    if (!o.has("parent_film")) {
+      return false;
+    }
+    try {
+      return o.get("parent_film").getAsBoolean();
+    } catch (RuntimeException e) {
+      throw new InvalidModelException("image architecture: field 'parent_film' must be true or false");
+    }
   }
 
   private static int field(JsonObject o, String name) {

@@ -420,24 +420,46 @@ public final class ImageMechanism implements Mechanism {
    */
   public NDArray elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
       boolean train) {
+    return elboParts(w, x, c, particles, dequantise, train, train).get(0);
+  }
+
+  /**
+   * What counterfactual fine-tuning needs of one batch, computed as inference computes a counterfactual
+   * (batch norm on its running statistics) but with gradients: {ELBO per image (N), the counterfactual
+   * logit images y* = y + mu(z, pa*) - mu(z, pa) ((particles * N, C, H, W), particle-major)} for the same
+   * reparameterised draws z ~ q(z | x, pa).
+   *
+   * @param cStar the counterfactual parents, encoded as {@code c} (N, P)
+   */
+  public NDList counterfactualTrainingTerms(Function<String, NDArray> w, NDArray x, NDArray c, NDArray cStar,
+      int particles, boolean dequantise) {
+    NDList parts = elboParts(w, x, c, particles, dequantise, false, true);
+    NDArray muStar = nets.decode(w, parts.get(2), tileRows(cStar, particles), false, true);
+    NDArray yStar = tileRows(parts.get(1), particles).add(muStar.sub(parts.get(3)));
+    return new NDList(parts.get(0), yStar);
+  }
+
+  /** {ELBO per image, y, z, mu(z, pa)} of one batch. */
+  private NDList elboParts(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
+      boolean batchStatistics, boolean gradients) {
     int n = Math.toIntExact(x.getShape().get(0));
     if (dequantise) {
       x = x.add(x.getManager().randomUniform(0, 1, x.getShape(), DataType.FLOAT32));
     }
     NDArray y = LogitPreprocessing.forward(x);
     NDArray logDet = LogitPreprocessing.logDet(x).reshape(n, -1).sum(new int[] {1});
-    NDList q = nets.encode(w, y, c, train);
+    NDList q = nets.encode(w, y, c, batchStatistics, gradients);
     NDArray mean = q.get(0);
     NDArray logVar = q.get(1);
     NDArray eps = x.getManager().randomNormal(new Shape((long) particles * n, arch.zDim()));
     NDArray z = ImageNetworks.reparameterise(tileRows(mean, particles), tileRows(logVar, particles), eps);
-    NDArray mu = nets.decode(w, z, c == null ? null : tileRows(c, particles), train);
+    NDArray mu = nets.decode(w, z, c == null ? null : tileRows(c, particles), batchStatistics, gradients);
     NDArray r = Scalars.dividedBy(tileRows(y, particles).sub(mu), SIGMA);
     NDArray logLik = Scalars.times(r.square().reshape((long) particles * n, -1).sum(new int[] {1}), -0.5)
         .sub(arch.pixels() * (Math.log(SIGMA) + LOG_SQRT_2PI))
         .reshape(particles, n).mean(new int[] {0});
     NDArray kl = Scalars.times(logVar.exp().add(mean.square()).sub(1).sub(logVar).sum(new int[] {1}), 0.5);
-    return logLik.add(logDet).sub(kl);
+    return new NDList(logLik.add(logDet).sub(kl), y, z, mu);
   }
 
   // ------------------------------------------------------------------ checks and helpers
@@ -573,7 +595,7 @@ public final class ImageMechanism implements Mechanism {
   }
 
   /** {@code a} stacked {@code k} times along axis 0 (copy-major: row r of copy j at j * N + r). */
-  static NDArray tileRows(NDArray a, int k) {
+  public static NDArray tileRows(NDArray a, int k) {
     long[] reps = new long[a.getShape().dimension()];
     java.util.Arrays.fill(reps, 1);
     reps[0] = k;

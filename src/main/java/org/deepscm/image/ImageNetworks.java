@@ -97,6 +97,28 @@ public final class ImageNetworks {
     batchNorm("dec.bn3", arch.decConv2());
     conv("dec.conv2", c, arch.decConv2(), 3, random, 1);
     conv("dec.out", c, c, 1, random, 1);
+    initFilm(random);
+  }
+
+  /** Names of the FiLM layers (the parents at every scale), or none. */
+  public java.util.List<String> filmWeightNames() {
+    if (!hasFilm()) {
+      return java.util.List.of();
+    }
+    return java.util.List.of(prefix + "dec.film1.weight", prefix + "dec.film1.bias", prefix + "dec.film2.weight",
+        prefix + "dec.film2.bias");
+  }
+
+  private boolean hasFilm() {
+    return arch.parentFilm() && parents > 0;
+  }
+
+  /** FiLM layers at zero: the decoder computes what it computed without them. */
+  void initFilm(Random random) {
+    if (hasFilm()) {
+      linear("dec.film1", 2 * arch.decConv1(), parents, random, 0);
+      linear("dec.film2", 2 * arch.decConv2(), parents, random, 0);
+    }
   }
 
   private void conv(String name, int out, int in, int k, Random random, double gain) {
@@ -196,14 +218,25 @@ public final class ImageNetworks {
    * Encoder: y (N, c, h, w) in logit space and context (N, P) or null -> {mean, log-variance}, each (N, zDim).
    */
   public NDList encode(Function<String, NDArray> w, NDArray y, NDArray context, boolean train) {
+    return encode(w, y, context, train, train);
+  }
+
+  /**
+   * As {@link #encode(Function, NDArray, NDArray, boolean)} with batch norm's mode and the gradient
+   * path chosen apart: fine-tuning keeps batch norm's running statistics (as inference) and needs right
+   * gradients.
+   */
+  public NDList encode(Function<String, NDArray> w, NDArray y, NDArray context, boolean batchStatistics,
+      boolean gradients) {
+    boolean train = gradients;
     NDArray h = conv2d(w, "enc.conv1", y, 2, 1, train);
     h = Activation.leakyRelu(h, LEAKY_SLOPE);
     h = conv2d(w, "enc.conv2", h, 2, 1, train);
-    h = bn(w, "enc.bn2", h, train);
+    h = bn(w, "enc.bn2", h, batchStatistics);
     h = Activation.leakyRelu(h, LEAKY_SLOPE);
     h = h.reshape(h.getShape().get(0), -1);
     h = linear(w, "enc.fc", h);
-    h = bn(w, "enc.bn3", h, train);
+    h = bn(w, "enc.bn3", h, batchStatistics);
     h = Activation.leakyRelu(h, LEAKY_SLOPE);
     if (context != null) {
       h = h.concat(context, 1);
@@ -214,15 +247,36 @@ public final class ImageNetworks {
 
   /** Decoder: z (N, zDim) and context (N, P) or null -> mean mu(z, pa) (N, c, h, w) in logit space. */
   public NDArray decode(Function<String, NDArray> w, NDArray z, NDArray context, boolean train) {
+    return decode(w, z, context, train, train);
+  }
+
+  /** As {@link #decode(Function, NDArray, NDArray, boolean)} with batch norm's mode and the gradient path apart. */
+  public NDArray decode(Function<String, NDArray> w, NDArray z, NDArray context, boolean batchStatistics,
+      boolean gradients) {
+    boolean train = gradients;
     NDArray h = context == null ? z : z.concat(context, 1);
-    h = Activation.relu(bn(w, "dec.bn1", linear(w, "dec.fc1", h), train));
-    h = Activation.relu(bn(w, "dec.bn2", linear(w, "dec.fc2", h), train));
+    h = Activation.relu(bn(w, "dec.bn1", linear(w, "dec.fc1", h), batchStatistics));
+    h = bn(w, "dec.bn2", linear(w, "dec.fc2", h), batchStatistics);
     h = h.reshape(h.getShape().get(0), arch.decConv1(), h4(), w4());
+    h = Activation.relu(film(w, "dec.film1", h, context));
     h = upsample(h);
-    h = Activation.relu(bn(w, "dec.bn3", conv2d(w, "dec.conv1", h, 1, 1, train), train));
+    h = bn(w, "dec.bn3", conv2d(w, "dec.conv1", h, 1, 1, train), batchStatistics);
+    h = Activation.relu(film(w, "dec.film2", h, context));
     h = upsample(h);
     h = conv2d(w, "dec.conv2", h, 1, 1, train);
     return conv2d(w, "dec.out", h, 1, 0, train);
+  }
+
+  /** h * (1 + gamma(pa)) + beta(pa), channel by channel; h itself without FiLM layers. */
+  private NDArray film(Function<String, NDArray> w, String name, NDArray h, NDArray context) {
+    if (!hasFilm() || context == null) {
+      return h;
+    }
+    long channels = h.getShape().get(1);
+    NDArray gb = linear(w, name, context).reshape(-1, 2 * channels, 1, 1);
+    NDArray gamma = gb.get(":, 0:" + channels);
+    NDArray beta = gb.get(":, " + channels + ":");
+    return h.mul(gamma.add(1)).add(beta);
   }
 
   private NDArray linear(Function<String, NDArray> w, String name, NDArray x) {
@@ -270,7 +324,7 @@ public final class ImageNetworks {
     return strided(x, wide, wideBias, 1, pad).get(":, 0:" + out);
   }
 
-  private static NDArray strided(NDArray x, NDArray weight, NDArray bias, int stride, int pad) {
+  static NDArray strided(NDArray x, NDArray weight, NDArray bias, int stride, int pad) {
     return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(pad, pad), new Shape(1, 1), 1)
         .singletonOrThrow();
   }

@@ -28,6 +28,7 @@ import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ImageNetworks;
+import org.deepscm.image.ParentPredictor;
 
 /**
  * Trains an {@link ImageMechanism} by maximising the ELBO (paper Eq. 3): minibatch Adam, K
@@ -54,7 +55,12 @@ public final class ImageTrainer {
    * @param resume continue from the checkpoint in {@code checkpointDir} when there is one
    */
   public record Options(double learningRate, double adamEpsilon, int batchSize, int particles, int epochs, long seed,
-      Path checkpointDir, boolean resume) {
+      Path checkpointDir, boolean resume, CounterfactualTerm counterfactual) {
+    public Options(double learningRate, double adamEpsilon, int batchSize, int particles, int epochs, long seed,
+        Path checkpointDir, boolean resume) {
+      this(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, null);
+    }
+
     public Options {
       if (!(learningRate > 0) || !(adamEpsilon > 0) || batchSize < 2 || particles < 1 || epochs < 0) {
         throw new IllegalArgumentException("image training options need a positive learning rate and epsilon, "
@@ -68,19 +74,48 @@ public final class ImageTrainer {
     }
 
     public Options withCheckpoints(Path dir, boolean resume) {
-      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, dir, resume);
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, dir, resume, counterfactual);
     }
 
     public Options withEpochs(int e) {
-      return new Options(learningRate, adamEpsilon, batchSize, particles, e, seed, checkpointDir, resume);
+      return new Options(learningRate, adamEpsilon, batchSize, particles, e, seed, checkpointDir, resume,
+          counterfactual);
     }
 
     public Options withBatch(int b) {
-      return new Options(learningRate, adamEpsilon, b, particles, epochs, seed, checkpointDir, resume);
+      return new Options(learningRate, adamEpsilon, b, particles, epochs, seed, checkpointDir, resume, counterfactual);
     }
 
     public Options withLearningRate(double lr) {
-      return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume);
+      return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, counterfactual);
+    }
+
+    /** Counterfactual fine-tuning with this term (null: the plain ELBO). */
+    public Options withCounterfactual(CounterfactualTerm term) {
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, term);
+    }
+  }
+
+  /**
+   * Counterfactual fine-tuning (De Sousa Ribeiro et al., ICML 2023): each batch intervenes on one of
+   * {@code intervened} (its values shuffled within the batch, the parents taken in turn), forms the
+   * counterfactual as inference does (abduct z and the pixel noise, predict under pa*), and adds
+   * {@code weight} x pixels x -log q(pa* | x*) of the frozen predictors to -ELBO: in nats per pixel,
+   * the predictors' loss counts {@code weight} times as much as the ELBO's. Batch norm keeps its running
+   * statistics throughout, as in inference, so the counterfactual trained is the one answered.
+   */
+  public record CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened) {
+    public CounterfactualTerm {
+      if (!(weight >= 0) || intervened.isEmpty()) {
+        throw new IllegalArgumentException("counterfactual fine-tuning needs a weight >= 0 and a parent to intervene on");
+      }
+      for (String p : intervened) {
+        if (predictor.indexOf(p) < 0) {
+          throw new IllegalArgumentException("counterfactual fine-tuning on '" + p + "' needs a predictor of it; "
+              + "the predictors give " + predictor.targets().stream().map(ParentPredictor.Target::parent).toList());
+        }
+      }
+      intervened = List.copyOf(intervened);
     }
   }
 
@@ -193,6 +228,7 @@ public final class ImageTrainer {
         // data order and random draws depend only on (seed, epoch): a resumed run repeats them
         Engine.getInstance().setRandomSeed((int) (o.seed() * 7919 + current));
         int[] order = shuffled(train.n(), o.seed() * 1_000_003L + current);
+        Random interventions = new Random(o.seed() * 1_000_037L + current);
         int steps = order.length / o.batchSize();
         if (steps == 0) {
           throw new IllegalArgumentException(
@@ -208,7 +244,8 @@ public final class ImageTrainer {
             break;
           }
           int[] rows = Arrays.copyOfRange(order, s * o.batchSize(), (s + 1) * o.batchSize());
-          double elbo = step(m, adam, train, rows, o.particles());
+          double elbo = o.counterfactual() == null ? step(m, adam, train, rows, o.particles())
+              : counterfactualStep(m, adam, train, rows, o.particles(), o.counterfactual(), s, interventions);
           if (!Double.isFinite(elbo)) {
             // the step left the weights alone; a run of such steps means divergence
             skipped++;
@@ -232,7 +269,18 @@ public final class ImageTrainer {
         epoch = current;
         run[1] = epoch;
         double trainElbo = sum / seen;
-        double valElbo = validation == null ? Double.NaN : evaluate(m, validation, ImageMechanism.ELBO_PARTICLES);
+        double valElbo;
+        if (validation == null) {
+          valElbo = Double.NaN;
+        } else if (o.counterfactual() == null) {
+          valElbo = evaluate(m, validation, ImageMechanism.ELBO_PARTICLES);
+        } else {
+          double[] parts = evaluateCounterfactual(m, validation, ImageMechanism.ELBO_PARTICLES, o.counterfactual(),
+              o.seed());
+          valElbo = parts[0];
+          listener.message(String.format(Locale.ROOT, "epoch %d: validation ELBO %.2f, predictors' -log q(pa* | x*) "
+              + "%.4f, objective %.2f", current, parts[1], parts[2], parts[0]));
+        }
         double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
         history.add(new double[] {epoch, trainElbo, valElbo, seconds});
         boolean improved = validation != null && Double.isFinite(valElbo) && !(valElbo <= bestElbo);
@@ -301,6 +349,140 @@ public final class ImageTrainer {
       adam.step(weights);
       return elbo;
     }
+  }
+
+  /**
+   * One counterfactual fine-tuning step ({@link CounterfactualTerm}); returns the batch's objective per
+   * image, ELBO - weight x pixels x -log q(pa* | x*), before the step, or NaN when it or a gradient is
+   * not finite (then the weights are left alone).
+   *
+   * @param stepIndex picks the intervened parent in turn
+   */
+  public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
+      CounterfactualTerm term, int stepIndex, Random random) {
+    ParameterSet weights = m.weights();
+    float[] px = new float[rows.length * data.pixelsPerImage()];
+    data.gather(rows, px);
+    Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(stepIndex % term.intervened().size()),
+        random);
+    for (NDArray p : weights.all().values()) {
+      p.getGradient().set(new NDIndex(":"), 0);
+    }
+    try (NDManager scope = weights.manager().newSubManager()) {
+      double objective;
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        NDArray loss = counterfactualLoss(m, m.networks().training(scope), scope, px, rows.length, b, particles, term,
+            true)[0];
+        gc.backward(loss);
+        objective = -loss.getFloat();
+      }
+      if (!Double.isFinite(objective)) {
+        return Double.NaN;
+      }
+      for (NDArray p : weights.all().values()) {
+        NDArray g = scope.zeros(p.getShape()).add(p.getGradient());
+        if (!Float.isFinite(g.sum().getFloat())) {
+          return Double.NaN;
+        }
+      }
+      adam.step(weights);
+      return objective;
+    }
+  }
+
+  /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
+  private record Batch(float[] context, float[] counterfactualContext, float[] targets, float[] mask) {}
+
+  private static Batch counterfactualBatch(ImageMechanism m, ImageData data, int[] rows, CounterfactualTerm term,
+      String intervened, Random random) {
+    int[] shuffled = rows.clone();
+    for (int i = shuffled.length - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = shuffled[i];
+      shuffled[i] = shuffled[j];
+      shuffled[j] = t;
+    }
+    float[] ctx = m.contextRows(data, rows);
+    float[] ctxShuffled = m.contextRows(data, shuffled);
+    float[] ctxStar = ctx.clone();
+    int p = m.context().size();
+    for (int j = 0; j < p; j++) {
+      if (m.context().get(j).parent().equals(intervened)) {
+        for (int r = 0; r < rows.length; r++) {
+          ctxStar[r * p + j] = ctxShuffled[r * p + j];
+        }
+      }
+    }
+    ParentPredictor pred = term.predictor();
+    int t = pred.targets().size();
+    float[] targets = new float[rows.length * t];
+    float[] mask = new float[t];
+    for (int k = 0; k < t; k++) {
+      ParentPredictor.Target target = pred.targets().get(k);
+      // the image's own parents are pa*; others (age, sex) do not reach the image but through them
+      boolean imageParent = m.parents().contains(target.parent());
+      mask[k] = imageParent ? 1 : 0;
+      double[] col = data.parents().get(target.parent());
+      for (int r = 0; r < rows.length; r++) {
+        int row = target.parent().equals(intervened) ? shuffled[r] : rows[r];
+        targets[r * t + k] = col == null ? 0 : (float) target.encode(col[row]);
+      }
+    }
+    return new Batch(ctx, ctxStar, targets, mask);
+  }
+
+  /** {-objective (mean over the batch), ELBO (mean), -log q(pa* | x*) (mean)}, all scalars in {@code scope}. */
+  private static NDArray[] counterfactualLoss(ImageMechanism m, Function<String, NDArray> w, NDManager scope,
+      float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise) {
+    ImageArchitecture a = m.architecture();
+    NDArray x = scope.create(px, new Shape(n, a.channels(), a.height(), a.width()));
+    NDArray c = m.contextArray(scope, b.context(), n);
+    NDArray cStar = m.contextArray(scope, b.counterfactualContext(), n);
+    NDList terms = m.counterfactualTrainingTerms(w, x, c, cStar, particles, dequantise);
+    ParentPredictor pred = term.predictor();
+    NDArray out = pred.forward(pred.weights()::get, terms.get(1));
+    NDArray targets = ImageMechanism.tileRows(scope.create(b.targets(), new Shape(n, pred.targets().size())),
+        particles);
+    NDArray nll = pred.negativeLogLikelihood(out, targets, b.mask()).mean();
+    NDArray elbo = terms.get(0).mean();
+    NDArray loss = elbo.neg().add(nll.mul((float) (term.weight() * a.pixels())));
+    return new NDArray[] {loss, elbo, nll};
+  }
+
+  /**
+   * The fine-tuning objective on a data set, {objective, ELBO, -log q(pa* | x*)} per image, each parent
+   * of the term intervened on in turn (chunk by chunk) with a fixed seed: comparable between epochs.
+   */
+  public static double[] evaluateCounterfactual(ImageMechanism m, ImageData data, int particles,
+      CounterfactualTerm term, long seed) {
+    double[] sum = new double[3];
+    int chunk = 128;
+    Random random = new Random(seed * 7 + 1);
+    try (NDManager scope = NDManager.newBaseManager()) {
+      int k = 0;
+      for (int from = 0; from + 2 <= data.n(); from += chunk, k++) {
+        int to = Math.min(data.n(), from + chunk);
+        int[] rows = new int[to - from];
+        for (int r = 0; r < rows.length; r++) {
+          rows[r] = from + r;
+        }
+        float[] px = new float[rows.length * data.pixelsPerImage()];
+        data.gather(rows, px);
+        Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(k % term.intervened().size()),
+            random);
+        try (NDManager batch = scope.newSubManager()) {
+          NDArray[] r = counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, particles, term,
+              false);
+          sum[0] += -r[0].getFloat() * rows.length;
+          sum[1] += r[1].getFloat() * rows.length;
+          sum[2] += r[2].getFloat() * rows.length;
+        }
+      }
+    }
+    for (int j = 0; j < 3; j++) {
+      sum[j] /= data.n();
+    }
+    return sum;
   }
 
   /** Mean ELBO per image over a data set (evaluation mode, no dequantisation), in chunks of 256. */
