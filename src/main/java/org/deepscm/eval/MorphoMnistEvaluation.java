@@ -352,14 +352,15 @@ public final class MorphoMnistEvaluation {
    * Least-squares line of measured change on requested change: slope 1 means the image moved all
    * the way, 0 that it did not move.
    */
-  static final class Regression {
+  /** Least-squares slope of measured change on requested change: how far a counterfactual moved. */
+  public static final class Regression {
     private long n;
     private double sx;
     private double sy;
     private double sxx;
     private double sxy;
 
-    void add(double requested, double measured) {
+    public void add(double requested, double measured) {
       if (!Double.isFinite(requested) || !Double.isFinite(measured)) {
         return;
       }
@@ -370,7 +371,7 @@ public final class MorphoMnistEvaluation {
       sxy += requested * measured;
     }
 
-    double slope() {
+    public double slope() {
       double varX = sxx - sx * sx / n;
       return n < 2 || varX <= 0 ? Double.NaN : (sxy - sx * sy / n) / varX;
     }
