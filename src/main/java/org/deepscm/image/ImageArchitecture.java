@@ -119,11 +119,11 @@ public record ImageArchitecture(
     if (!o.has("parent_film")) {
       return false;
     }
-    try {
-      return o.get("parent_film").getAsBoolean();
-    } catch (RuntimeException e) {
-      throw new InvalidModelException("image architecture: field 'parent_film' must be true or false");
+    com.google.gson.JsonElement e = o.get("parent_film");
+    if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+      throw new InvalidModelException("image architecture: field 'parent_film' must be true or false, got " + e);
     }
+    return e.getAsBoolean();
   }
 
   private static int field(JsonObject o, String name) {
