@@ -111,6 +111,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--image-batch", description = "minibatch size of the image mechanism (default: ${DEFAULT-VALUE})")
   int imageBatch = 256;
 
+  @Option(names = "--image-particles", description = "ELBO particles per image in training (default: "
+      + "${DEFAULT-VALUE}, as the paper; 1 makes a step of the brain model several times faster)")
+  int imageParticles = ImageMechanism.ELBO_PARTICLES;
+
   @Option(names = "--image-lr", description = "Adam learning rate of the image networks (default: ${DEFAULT-VALUE})")
   double imageLearningRate = 1e-4;
 
@@ -346,7 +350,8 @@ final class TrainCommand implements Callable<Integer> {
       }
     };
     ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
-        .withLearningRate(imageLearningRate).withCheckpoints(checkpoints, resume).withCounterfactual(term);
+        .withLearningRate(imageLearningRate).withParticles(imageParticles).withCheckpoints(checkpoints, resume)
+        .withCounterfactual(term);
     ImageTrainer.Result r = new ImageTrainer().train(image, trainData, validationData, o, listener);
     if (r.cancelled()) {
       log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
@@ -475,7 +480,7 @@ final class TrainCommand implements Callable<Integer> {
   /** What image training did, for the model card. */
   private void recordImageTraining(JsonObject training, ImageTrainer.Result ir) {
     training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
-        + ", " + ImageMechanism.ELBO_PARTICLES + " particles");
+        + ", " + imageParticles + " particle" + (imageParticles == 1 ? "" : "s"));
     training.addProperty("image_epochs", ir.epochs());
     training.addProperty("image_schedule", ir.schedule());
     training.addProperty("image_best_epoch", ir.bestEpoch());
@@ -781,7 +786,8 @@ final class TrainCommand implements Callable<Integer> {
     StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset brain --out " + out
         + " --seed " + seed + " --epochs " + epochs + " --patience " + patience + " --lr " + learningRate
         + " --batch " + batch + " --image-epochs " + imageEpochs + " --image-lr " + imageLearningRate
-        + " --image-batch " + imageBatch);
+        + " --image-batch " + imageBatch + (imageParticles != ImageMechanism.ELBO_PARTICLES
+            ? " --image-particles " + imageParticles : ""));
     if (data != null) {
       c.append(" --data ").append(data);
       if (sliceMm != null) {

@@ -90,6 +90,10 @@ public final class ImageTrainer {
       return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, counterfactual);
     }
 
+    public Options withParticles(int k) {
+      return new Options(learningRate, adamEpsilon, batchSize, k, epochs, seed, checkpointDir, resume, counterfactual);
+    }
+
     /** Counterfactual fine-tuning with this term (null: the plain ELBO). */
     public Options withCounterfactual(CounterfactualTerm term) {
       return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, term);
@@ -275,8 +279,7 @@ public final class ImageTrainer {
         } else if (o.counterfactual() == null) {
           valElbo = evaluate(m, validation, ImageMechanism.ELBO_PARTICLES);
         } else {
-          double[] parts = evaluateCounterfactual(m, validation, ImageMechanism.ELBO_PARTICLES, o.counterfactual(),
-              o.seed());
+          double[] parts = evaluateCounterfactual(m, validation, o.particles(), o.counterfactual(), o.seed());
           valElbo = parts[0];
           listener.message(String.format(Locale.ROOT, "epoch %d: validation ELBO %.2f, predictors' -log q(pa* | x*) "
               + "%.4f, objective %.2f", current, parts[1], parts[2], parts[0]));
