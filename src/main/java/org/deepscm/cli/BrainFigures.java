@@ -1,5 +1,11 @@
 package org.deepscm.cli;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import org.deepscm.data.brain.BrainMeasurer;
+import org.deepscm.image.ImageMechanism;
+
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
@@ -105,6 +111,68 @@ final class BrainFigures {
     }
     g.dispose();
     return write(img, file);
+  }
+
+  /**
+   * Model counterfactuals beside the TRUE ones: for each subject a row of TRUE counterfactual images
+   * under do(ventricle volume = 0.5, 2, 3 times its own), then a row per model (32 particles), each
+   * tile captioned with the ventricle area the measurer (no learning) reads on it.
+   */
+  static Path modelCounterfactuals(BrainSliceRenderer renderer, List<BrainDataset.Subject> subjects,
+      List<String> names, List<ImageMechanism> models, Path file) throws IOException {
+    int label = 170;
+    double[] factors = {0.5, 2, 3};
+    int rows = subjects.size() * (1 + models.size());
+    BufferedImage img = canvas(label + (1 + factors.length) * TILE, rows * (TILE + CAPTION));
+    Graphics2D g = graphics(img);
+    int row = 0;
+    for (BrainDataset.Subject s : subjects) {
+      BrainTrueScm.Covariates c = s.covariates();
+      double[] observed = render(renderer, c, s);
+      for (int r = 0; r <= models.size(); r++, row++) {
+        int y = row * (TILE + CAPTION);
+        g.drawString(r == 0 ? "TRUE counterfactual" : names.get(r - 1), 6, y + TILE / 2 - 8);
+        g.drawString(String.format(Locale.ROOT, "subject %d: v %.0f ml", s.index(), c.ventricleMl()), 6,
+            y + TILE / 2 + 10);
+        tile(img, observed, label, y);
+        sides(g, label, y);
+        caption(g, label, y + TILE, "observed", String.format(Locale.ROOT, "area %.0f mm2",
+            BrainMeasurer.measure(observed).ventricleMm2()));
+        for (int k = 0; k < factors.length; k++) {
+          double v = factors[k] * c.ventricleMl();
+          double[] cf = r == 0
+              ? render(renderer, BrainTrueScm.counterfactual(s.noise(), Map.of("ventricle_volume", Intervention.set(v))), s)
+              : modelCounterfactual(models.get(r - 1), observed, c, v);
+          tile(img, cf, label + (k + 1) * TILE, y);
+          caption(g, label + (k + 1) * TILE, y + TILE, String.format(Locale.ROOT, "do(v=x%s)",
+              factors[k] == 0.5 ? "0.5" : String.valueOf((int) factors[k])),
+              String.format(Locale.ROOT, "area %.0f mm2", BrainMeasurer.measure(cf).ventricleMm2()));
+        }
+      }
+    }
+    g.dispose();
+    return write(img, file);
+  }
+
+  private static double[] modelCounterfactual(ImageMechanism image, double[] observed, BrainTrueScm.Covariates c,
+      double ventricleMl) {
+    try (NDManager m = NDManager.newBaseManager()) {
+      float[] px = new float[observed.length];
+      for (int p = 0; p < px.length; p++) {
+        px[p] = (float) observed[p];
+      }
+      NDArray x = m.create(px, new Shape(1, BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE));
+      Map<String, NDArray> pa = Map.of("brain_volume", m.create(new double[] {c.brainMl()}),
+          "ventricle_volume", m.create(new double[] {c.ventricleMl()}));
+      Map<String, NDArray> star = Map.of("brain_volume", m.create(new double[] {c.brainMl()}),
+          "ventricle_volume", m.create(new double[] {ventricleMl}));
+      float[] cf = image.counterfactual(x, pa, star).toFloatArray();
+      double[] out = new double[cf.length];
+      for (int p = 0; p < cf.length; p++) {
+        out[p] = cf[p];
+      }
+      return out;
+    }
   }
 
   private static double[] render(BrainSliceRenderer renderer, BrainTrueScm.Covariates c, BrainDataset.Subject s) {

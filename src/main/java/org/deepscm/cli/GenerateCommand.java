@@ -39,6 +39,11 @@ final class GenerateCommand implements Callable<Integer> {
       + "subjects) and brain-true-counterfactuals.png (one subject under do(age) and do(ventricle volume)) there")
   Path figures;
 
+  @Option(names = "--compare-models", split = ",", paramLabel = "DIR", description = "brain, with --figures: also "
+      + "write brain-model-counterfactuals.png, these models' counterfactuals under do(ventricle volume = 0.5, 2, "
+      + "3 times its own) beside the TRUE ones, for two test subjects")
+  java.util.List<Path> compareModels = new java.util.ArrayList<>();
+
   @Option(names = "--cache", paramLabel = "DIR", description = "cache folder (default: ~/.cache/deepscm-explorer)")
   Path cache;
 
@@ -114,6 +119,9 @@ final class GenerateCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "  brain area:     r = %.4f, mean relative error %.2f %%%n", a.brainR(), 100 * a.brainRelError());
     out.printf(Locale.ROOT, "  ventricle area: r = %.4f, mean relative error %.2f %%%n", a.ventricleR(),
         100 * a.ventricleRelError());
+    if (!compareModels.isEmpty() && figures == null) {
+      throw new IllegalArgumentException("--compare-models writes a figure: give --figures DIR");
+    }
     if (figures != null) {
       Path grid = BrainFigures.population(test, seed, figures.resolve("brain-population.png"));
       // a subject near the population's middle: 60-65 years, ventricles 20-40 ml
@@ -127,6 +135,37 @@ final class GenerateCommand implements Callable<Integer> {
       Path strip = BrainFigures.counterfactuals(renderer, chosen != null ? chosen : test.subject(0),
           figures.resolve("brain-true-counterfactuals.png"));
       out.println("wrote " + grid + " and " + strip);
+      if (!compareModels.isEmpty()) {
+        // the middle subject and one with small ventricles (under 15 ml, 45-55 years)
+        java.util.List<BrainDataset.Subject> subjects = new java.util.ArrayList<>();
+        subjects.add(chosen != null ? chosen : test.subject(0));
+        for (int u = 0; u < test.size() && subjects.size() < 2; u++) {
+          BrainTrueScm.Covariates c = test.covariates(u);
+          if (c.age() > 45 && c.age() < 55 && c.ventricleMl() < 15) {
+            subjects.add(test.subject(u));
+          }
+        }
+        java.util.List<org.deepscm.scm.SavedModel> loaded = new java.util.ArrayList<>();
+        try {
+          java.util.List<String> names = new java.util.ArrayList<>();
+          java.util.List<org.deepscm.image.ImageMechanism> images = new java.util.ArrayList<>();
+          for (Path dirOfModel : compareModels) {
+            org.deepscm.scm.SavedModel m = org.deepscm.scm.ModelFolder.load(AppPaths.resolve(dirOfModel));
+            loaded.add(m);
+            if (!(m.scm().mechanism("x") instanceof org.deepscm.image.ImageMechanism image)
+                || !image.parents().contains("ventricle_volume")) {
+              throw new IllegalArgumentException("--compare-models " + dirOfModel + " is not a brain image model");
+            }
+            names.add(dirOfModel.getFileName().toString());
+            images.add(image);
+          }
+          Path models = BrainFigures.modelCounterfactuals(renderer, subjects, names, images,
+              figures.resolve("brain-model-counterfactuals.png"));
+          out.println("wrote " + models);
+        } finally {
+          loaded.forEach(org.deepscm.scm.SavedModel::close);
+        }
+      }
     }
     return 0;
   }
