@@ -11,12 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deepscm.AppPaths;
-import org.deepscm.data.brain.BrainCases;
 import org.deepscm.data.brain.BrainDataset;
-import org.deepscm.data.brain.BrainSliceRenderer;
-import org.deepscm.data.brain.BrainTemplate;
-import org.deepscm.data.brain.BrainTrueScm;
-import org.deepscm.train.BrainModels;
 import org.deepscm.DeviceInfo;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.data.morphomnist.MnistDigits;
@@ -28,8 +23,6 @@ import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.train.ImageTrainer;
-import org.deepscm.train.PredictorTrainer;
-import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;
@@ -169,12 +162,12 @@ final class TrainCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  private PrintWriter log;
+  PrintWriter log;
 
   @Override
   public Integer call() throws IOException {
     if (dataset.equals("brain")) {
-      return trainBrain();
+      return new BrainTraining(this).train();
     }
     if (data != null || sliceMm != null) {
       throw new IllegalArgumentException("--data and --slice-mm are for --dataset brain");
@@ -309,22 +302,22 @@ final class TrainCommand implements Callable<Integer> {
         }, () -> Thread.currentThread().isInterrupted());
   }
 
-  private ImageTrainer.Result trainImage(ImageMechanism image, List<MorphoMnistDataset> trainSets,
+  ImageTrainer.Result trainImage(ImageMechanism image, List<MorphoMnistDataset> trainSets,
       MorphoMnistDataset validationSet, Path checkpoints) throws IOException {
     return trainImage(image, imageData(image, trainSets), imageData(image, List.of(validationSet)), checkpoints);
   }
 
-  private ImageTrainer.Result trainImage(ImageMechanism image, ImageData trainData, ImageData validationData,
+  ImageTrainer.Result trainImage(ImageMechanism image, ImageData trainData, ImageData validationData,
       Path checkpoints) throws IOException {
     return trainImage(image, epoch -> trainData, validationData, checkpoints);
   }
 
-  private ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+  ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
       ImageData validationData, Path checkpoints) throws IOException {
     return trainImage(image, trainData, validationData, checkpoints, null);
   }
 
-  private ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+  ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
       ImageData validationData, Path checkpoints, ImageTrainer.CounterfactualTerm term) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
@@ -361,7 +354,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** Copies the weights of the image mechanism saved in {@code folder} into {@code image}. */
-  private void warmStart(ImageMechanism image, Path folder) {
+  void warmStart(ImageMechanism image, Path folder) {
     try (SavedModel from = ModelFolder.load(folder)) {
       if (!(from.scm().mechanism("x") instanceof ImageMechanism source)) {
         throw new IllegalArgumentException("--image-init " + folder + ": the model has no image mechanism 'x'");
@@ -419,7 +412,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelCard.write(saved, description(), out);
   }
 
-  private TrainingListener progress(String what) {
+  TrainingListener progress(String what) {
     return new TrainingListener() {
       @Override
       public void epochEnded(int epoch, int max, double tr, double va, boolean best, double s) {
@@ -478,7 +471,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** What image training did, for the model card. */
-  private void recordImageTraining(JsonObject training, ImageTrainer.Result ir) {
+  void recordImageTraining(JsonObject training, ImageTrainer.Result ir) {
     training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
         + ", " + imageParticles + " particle" + (imageParticles == 1 ? "" : "s"));
     training.addProperty("image_epochs", ir.epochs());
@@ -492,335 +485,4 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  /** Seed of the split of a user's own subjects into training and validation rows. */
-  static final long OWN_DATA_SPLIT_SEED = 20261129L;
-
-  /** Subjects, covariates and images of one part of the brain data. */
-  private record BrainPart(CovariateTable covariates, double[][] images) {}
-
-  /**
-   * The brain model (BrainModels) on the synthetic population or on the user's own CSV: every row of a
-   * CSV is checked (BrainCases) before anything is trained or written.
-   */
-  private int trainBrain() throws IOException {
-    if (epochs < 1 || patience < 1 || batch < 1 || !(learningRate > 0) || imageEpochs < 0 || !(minutes > 0)
-        || imageBatch < 1 || !(imageLearningRate > 0)) {
-      throw new IllegalArgumentException("--epochs, --patience, --batch, --lr, --image-batch, --image-lr and "
-          + "--minutes must be positive");
-    }
-    if (!graph.equals("full")) {
-      throw new IllegalArgumentException("the brain model has one graph (sex -> b <- age -> v <- b; b, v -> x); "
-          + "--graph " + graph + " is for Morpho-MNIST");
-    }
-    if (variants != 1) {
-      throw new IllegalArgumentException("--variants is for Morpho-MNIST; brains have --fresh-subjects");
-    }
-    log = spec.commandLine().getErr();
-    String name = out.toAbsolutePath().normalize().getFileName().toString();
-    Path checkpoints = checkpoint != null ? checkpoint : Path.of("checkpoints", name);
-    BrainPart train;
-    BrainPart validation;
-    String source;
-    if (data != null) {
-      BrainCases.Cases cases = BrainCases.read(data, sliceMm);
-      cases.warnings().forEach(w -> log.println("warning: " + w));
-      if (cases.size() < 20) {
-        throw new IllegalArgumentException(data + " holds " + cases.size() + " subjects; training needs at least 20 "
-            + "(3 of them validate)");
-      }
-      int[] order = new int[cases.size()];
-      for (int k = 0; k < order.length; k++) {
-        order[k] = k;
-      }
-      java.util.Random rng = new java.util.Random(OWN_DATA_SPLIT_SEED);
-      for (int k = order.length - 1; k > 0; k--) {
-        int j = rng.nextInt(k + 1);
-        int t = order[k];
-        order[k] = order[j];
-        order[j] = t;
-      }
-      int nValidation = Math.max(3, (int) Math.round(0.15 * cases.size()));
-      validation = brainPart(cases, java.util.Arrays.copyOfRange(order, 0, nValidation));
-      train = brainPart(cases, java.util.Arrays.copyOfRange(order, nValidation, order.length));
-      source = data.toString() + (sliceMm != null ? " (NIfTI slices at z = " + sliceMm + " mm)" : "");
-    } else {
-      if (sliceMm != null) {
-        throw new IllegalArgumentException("--slice-mm picks the slice of NIfTI volumes named in --data; give --data");
-      }
-      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
-      train = brainPart(brainSplit(renderer, BrainDataset.Split.TRAIN));
-      validation = brainPart(brainSplit(renderer, BrainDataset.Split.VALIDATION));
-      source = "synthetic brain population, " + subjects + " subjects, seed " + BrainDataset.DEFAULT_SEED;
-    }
-    ScmBuilder builder = BrainModels.builder(true);
-    if (parentsEveryScale) {
-      builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
-    }
-    if (cfFinetune && imageInit == null && !resume) {
-      throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
-    }
-    if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10) && !cfFinetune) {
-      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
-    }
-    if (!(cfWeight >= 0) || predictorEpochs < 1) {
-      throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
-    }
-    if (imageInit != null) {
-      // the warm start's networks learnt with its own parent encodings: keep them
-      try (SavedModel from = ModelFolder.load(imageInit)) {
-        if (!(from.scm().mechanism("x") instanceof ImageMechanism warm)) {
-          throw new IllegalArgumentException("--image-init " + imageInit + ": the model has no image mechanism 'x'");
-        }
-        List<String> parents = warm.context().stream().map(org.deepscm.scm.ContextEncoding::parent).toList();
-        if (!parents.equals(List.of("brain_volume", "ventricle_volume"))) {
-          throw new IllegalArgumentException("--image-init " + imageInit + ": its image mechanism differs from this "
-              + "one (its image's parents are " + parents + "; a brain model's are [brain_volume, ventricle_volume])");
-        }
-        builder.imageContext(warm.context());
-      }
-    }
-    StructuralCausalModel scm = builder.build(train.covariates(), seed);
-    log.printf("training %s (brain graph) on %d subjects, validating on %d; checkpoints in %s%n", name,
-        train.images().length, validation.images().length, checkpoints);
-    FlowTrainer.Options options = new FlowTrainer.Options(learningRate, batch, epochs, patience, seed,
-        checkpoints.resolve("flows"), resume);
-    FlowTrainer.Result r = new FlowTrainer().fit(scm.scalarPart(), train.covariates(), validation.covariates(),
-        options, progress("flows"));
-    if (r.cancelled()) {
-      log.println("cancelled; resume with --resume");
-      return 130;
-    }
-    log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %d epochs, %.1f s%n", r.bestEpoch(),
-        r.bestValidationNll(), r.epochs(), r.seconds());
-    JsonObject training = new JsonObject();
-    // evaluate measures a model of the synthetic world against the true SCM; a user's own data has none
-    training.addProperty("dataset", data == null ? "brain" : "brain-own-data");
-    training.addProperty("data", source);
-    training.addProperty("graph", "sex -> brain_volume <- age -> ventricle_volume <- brain_volume; "
-        + "brain_volume, ventricle_volume -> x");
-    training.addProperty("command", brainCommand());
-    training.addProperty("seed", seed);
-    training.addProperty("train_size", train.images().length);
-    training.addProperty("validation_size", validation.images().length);
-    training.addProperty("flow_optimiser", "Adam, lr " + learningRate + ", batch " + batch);
-    training.addProperty("flow_epochs", r.epochs());
-    training.addProperty("flow_best_epoch", r.bestEpoch());
-    training.addProperty("flow_best_validation_nll", r.bestValidationNll());
-    double seconds = r.seconds();
-    ImageMechanism image = (ImageMechanism) scm.mechanism("x");
-    boolean resuming = resume && java.nio.file.Files.isRegularFile(
-        checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
-    if (imageInit != null && !resuming) {
-      warmStart(image, imageInit);
-      training.addProperty("image_init", imageInit.toString());
-    }
-    ImageData first = imageData(image, train);
-    java.util.function.IntFunction<ImageData> epochs = epoch -> first;
-    if (freshSubjects) {
-      if (data != null) {
-        throw new IllegalArgumentException("--fresh-subjects draws from the synthetic world; your own data has no "
-            + "true SCM to draw from");
-      }
-      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
-      int n = train.images().length;
-      epochs = epoch -> {
-        if (epoch == 1) {
-          return first;
-        }
-        try {
-          return imageData(image, brainPart(BrainDataset.fresh(renderer, BrainDataset.DEFAULT_SEED, subjects,
-              epoch - 2, n, null, () -> Thread.currentThread().isInterrupted())));
-        } catch (IOException e) {
-          throw new IllegalStateException("cannot make fresh subjects for epoch " + epoch + ": " + e.getMessage(), e);
-        }
-      };
-      training.addProperty("fresh_subjects", "every epoch after the first: " + n + " new subjects of the synthetic "
-          + "world");
-    }
-    ParentPredictor predictors = null;
-    ImageTrainer.CounterfactualTerm term = null;
-    if (cfFinetune) {
-      long p0 = System.nanoTime();
-      predictors = brainPredictors(image, train, validation, checkpoints.resolve("predictors"), training);
-      seconds += (System.nanoTime() - p0) / 1e9;
-      term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, List.of("brain_volume", "ventricle_volume"));
-      training.addProperty("cf_finetune", "weight " + cfWeight + " (nats per pixel), one volume shuffled within "
-          + "each batch, brain and ventricle volume in turn; batch norm on its running statistics");
-    }
-    ImageTrainer.Result ir = trainImage(image, epochs, imageData(image, validation), checkpoints.resolve("image"), term);
-    recordImageTraining(training, ir);
-    seconds += ir.seconds();
-    training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
-    training.addProperty("machine", DeviceInfo.describe());
-    training.addProperty("trained_at", Instant.now().toString());
-    SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train.covariates()), training, out);
-    ModelFolder.save(saved, out);
-    if (predictors != null) {
-      predictors.save(out);
-      predictors.close();
-    }
-    ModelCard.write(saved, brainDescription(source), out);
-    spec.commandLine().getOut().println("saved " + out);
-    scm.close();
-    return 0;
-  }
-
-  /**
-   * The anticausal predictors of the brain model's covariates: from --predictors, or trained on the
-   * training images (resumable) and measured on the held-out images (the test split of the synthetic
-   * world, the validation rows of a user's own data).
-   */
-  private ParentPredictor brainPredictors(ImageMechanism image, BrainPart train, BrainPart validation, Path checkpoints, JsonObject training)
-      throws IOException {
-    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
-    if (predictorsFrom != null) {
-      ParentPredictor p = ParentPredictor.load(predictorsFrom, manager);
-      training.addProperty("predictors", "from " + predictorsFrom);
-      log.println("predictors from " + predictorsFrom);
-      return p;
-    }
-    double[] age = train.covariates().column("age");
-    double mean = 0;
-    for (double a : age) {
-      mean += Math.log(a);
-    }
-    mean /= age.length;
-    double var = 0;
-    for (double a : age) {
-      var += (Math.log(a) - mean) * (Math.log(a) - mean);
-    }
-    double sd = Math.sqrt(var / (age.length - 1));
-    List<ParentPredictor.Target> targets = new ArrayList<>();
-    targets.add(ParentPredictor.Target.binary("sex"));
-    targets.add(ParentPredictor.Target.continuous("age", true, mean, sd));
-    // the image's parents as the model encodes them: the fine-tuning targets are its own context values
-    for (org.deepscm.scm.ContextEncoding e : image.context()) {
-      targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
-    }
-    JsonObject info = new JsonObject();
-    ParentPredictor p = new ParentPredictor(1, 64, 64, targets, new org.deepscm.flow.ParameterSet(manager), info)
-        .initParameters(new java.util.Random(seed + 17));
-    ImageData trainData = ImageData.of(train.images(), allColumns(train));
-    PredictorTrainer.Options o = new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed, checkpoints, resume);
-    long t0 = System.nanoTime();
-    new PredictorTrainer().train(p, trainData, o, progress("predictors"));
-    BrainPart heldOut = validation;
-    String heldOutName = "the validation rows";
-    if (data == null) {
-      heldOut = brainPart(brainSplit(new BrainSliceRenderer(BrainTemplate.shipped()), BrainDataset.Split.TEST));
-      heldOutName = "the whole test split";
-    }
-    java.util.Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, ImageData.of(heldOut.images(),
-        allColumns(heldOut)));
-    StringBuilder b = new StringBuilder();
-    errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
-        .append(String.format(Locale.ROOT, "%.4g", v)));
-    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + predictorEpochs
-        + " epochs, seed " + seed);
-    info.addProperty("held_out", heldOutName + " (" + heldOut.images().length + " images)");
-    errors.forEach(info::addProperty);
-    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
-    training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
-    log.println("predictors on " + heldOutName + ": " + b);
-    return p;
-  }
-
-  private static Map<String, double[]> allColumns(BrainPart part) {
-    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
-    for (String v : BrainTrueScm.VARIABLES) {
-      cols.put(v, part.covariates().column(v));
-    }
-    return cols;
-  }
-
-  private BrainDataset brainSplit(BrainSliceRenderer renderer, BrainDataset.Split split) throws IOException {
-    return BrainDataset.load(renderer, split, BrainDataset.DEFAULT_SEED, subjects, AppPaths.cache(), (done, n) -> {
-      if (done % 1000 == 0 || done == n) {
-        log.printf("generating %s subjects: %d / %d%n", split.label(), done, n);
-        log.flush();
-      }
-    }, () -> Thread.currentThread().isInterrupted());
-  }
-
-  private static BrainPart brainPart(BrainDataset d) {
-    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[d.size()];
-    double[][] images = new double[d.size()][];
-    for (int u = 0; u < d.size(); u++) {
-      c[u] = d.covariates(u);
-      images[u] = d.image(u);
-    }
-    return new BrainPart(brainTable(c), images);
-  }
-
-  private static BrainPart brainPart(BrainCases.Cases cases, int[] rows) {
-    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[rows.length];
-    double[][] images = new double[rows.length][];
-    for (int k = 0; k < rows.length; k++) {
-      c[k] = cases.covariates()[rows[k]];
-      images[k] = cases.images()[rows[k]];
-    }
-    return new BrainPart(brainTable(c), images);
-  }
-
-  private static CovariateTable brainTable(BrainTrueScm.Covariates[] c) {
-    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
-    for (String v : BrainTrueScm.VARIABLES) {
-      double[] col = new double[c.length];
-      for (int k = 0; k < c.length; k++) {
-        col[k] = c[k].get(v);
-      }
-      cols.put(v, col);
-    }
-    return new CovariateTable(cols);
-  }
-
-  private static ImageData imageData(ImageMechanism image, BrainPart part) {
-    Map<String, double[]> parents = new java.util.LinkedHashMap<>();
-    for (String p : image.parents()) {
-      parents.put(p, part.covariates().column(p));
-    }
-    return ImageData.of(part.images(), parents);
-  }
-
-  private String brainCommand() {
-    StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset brain --out " + out
-        + " --seed " + seed + " --epochs " + epochs + " --patience " + patience + " --lr " + learningRate
-        + " --batch " + batch + " --image-epochs " + imageEpochs + " --image-lr " + imageLearningRate
-        + " --image-batch " + imageBatch + (imageParticles != ImageMechanism.ELBO_PARTICLES
-            ? " --image-particles " + imageParticles : ""));
-    if (data != null) {
-      c.append(" --data ").append(data);
-      if (sliceMm != null) {
-        c.append(" --slice-mm ").append(sliceMm);
-      }
-    } else if (subjects != BrainDataset.DEFAULT_SIZE) {
-      c.append(" --subjects ").append(subjects);
-    }
-    if (freshSubjects) {
-      c.append(" --fresh-subjects");
-    }
-    if (imageInit != null) {
-      c.append(" --image-init ").append(imageInit);
-    }
-    if (parentsEveryScale) {
-      c.append(" --parents-every-scale");
-    }
-    if (cfFinetune) {
-      c.append(" --cf-finetune --cf-weight ").append(cfWeight);
-      c.append(predictorsFrom != null ? " --predictors " + predictorsFrom : " --predictor-epochs " + predictorEpochs);
-    }
-    if (Double.isFinite(minutes)) {
-      c.append(" --minutes ").append(minutes);
-    }
-    return c.toString();
-  }
-
-  private static String brainDescription(String source) {
-    return "Brain model (Pawlowski, Castro and Glocker 2020, Appendix B), graph sex -> brain_volume <- age -> "
-        + "ventricle_volume <- brain_volume, and brain_volume, ventricle_volume -> x. sex: Gumbel-max with a learned "
-        + "logit; age: Spline(8 bins, bound 3) -> normalisation of log age -> exp; brain and ventricle volume (ml): "
-        + "conditional affine with a context network (2 -> 8 -> 16, LeakyReLU 0.1) -> normalisation of log volume "
-        + "-> exp. Image x (64 x 64 axial slice): encoder/decoder with two stride-2 scales (BrainModels), decoder "
-        + "sees z and the two volumes, fixed log-variance -5 in logit space. Data: " + source + ".";
-  }
 }

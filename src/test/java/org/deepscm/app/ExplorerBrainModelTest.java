@@ -51,4 +51,27 @@ class ExplorerBrainModelTest {
     }
     System.out.println(what);
   }
+
+  /**
+   * Three times the subject's own ventricle volume on the slider: under the true SCM the ventricles grow
+   * by 3^(1/3) in each direction, about twice the area on the slice. The counterfactual must show most of
+   * that (a model whose decoder takes the anatomy from z alone barely widens them). With the system
+   * property deepscm.screenshot=FILE it also writes the window there (the README's picture).
+   */
+  @Test
+  void threeTimesTheVentricleVolumeOnTheSliderWidensTheVentriclesOfTheCounterfactual(FxRobot robot) {
+    double v = app.view().session().observed().get("ventricle_volume");
+    double before = BrainMeasurer.measure(app.view().session().observedImage()).ventricleMm2();
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(3 * v));
+    WaitForAsyncUtils.waitForFxEvents();
+    double after = BrainMeasurer.measure(app.view().lastResult().image()).ventricleMm2();
+    String what = "ventricle volume " + v + " -> " + 3 * v + " ml: ventricle area on the slice " + before + " -> "
+        + after + " mm2 (ratio " + after / before + ")";
+    System.out.println(what);
+    String shot = System.getProperty("deepscm.screenshot");
+    if (shot != null) {
+      robot.interact(() -> app.exportPng(Path.of(shot)));
+    }
+    assertTrue(after > 1.6 * before, what);
+  }
 }

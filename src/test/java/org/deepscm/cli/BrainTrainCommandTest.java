@@ -119,4 +119,42 @@ class BrainTrainCommandTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("differs from this one"), r.err());
   }
+
+  @Test
+  void cfFinetuneFromATrainedModelWritesItsPredictorsAndWidensTheDecoder() throws IOException {
+    Path csv = ownData(24);
+    Path base = dir.resolve("base");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs",
+        "1", "--image-epochs", "1", "--image-batch", "8", "--out", base.toString(), "--checkpoint",
+        dir.resolve("ck-base").toString());
+    assertEquals(0, r.code(), r.err());
+    Path tuned = dir.resolve("tuned");
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs", "1",
+        "--image-epochs", "1", "--image-batch", "8", "--image-particles", "1", "--image-init", base.toString(),
+        "--parents-every-scale", "--cf-finetune", "--predictor-epochs", "1", "--out", tuned.toString(),
+        "--checkpoint", dir.resolve("ck-tuned").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("parents at every scale added at zero"), r.err());
+    assertTrue(r.err().contains("predictors on the validation rows: sex_accuracy"), r.err());
+    assertTrue(r.err().contains("predictors' -log q(pa* | x*)"), r.err());
+    assertTrue(Files.isRegularFile(tuned.resolve("predictors.json")) && Files.isRegularFile(
+        tuned.resolve("predictors.safetensors")), "the predictors travel with the model");
+    String card = Files.readString(tuned.resolve("MODEL_CARD.md"));
+    assertTrue(card.contains("| cf_finetune |") && card.contains("--cf-finetune"), card);
+    assertTrue(Files.readString(tuned.resolve("model.json")).contains("\"parent_film\": true"));
+    // the fine-tuned model answers a counterfactual like any other
+    r = CommandLineTest.run("counterfactual", "--model", tuned.toString(), "--image", dir.resolve("s0.png").toString(),
+        "--observed",
+        "sex=0,age=60,brain_volume=1100,ventricle_volume=30", "--do", "ventricle_volume=60");
+    assertEquals(0, r.code(), r.err());
+    // fine-tuning needs a trained model to start from; its options need it
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--cf-finetune", "--out",
+        dir.resolve("x").toString(), "--checkpoint", dir.resolve("ck-x").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("give it with --image-init"), r.err());
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--cf-weight", "3", "--out",
+        dir.resolve("y").toString(), "--checkpoint", dir.resolve("ck-y").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("go with --cf-finetune"), r.err());
+  }
 }

@@ -1,0 +1,375 @@
+package org.deepscm.cli;
+
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.deepscm.AppPaths;
+import org.deepscm.data.brain.BrainCases;
+import org.deepscm.data.brain.BrainDataset;
+import org.deepscm.data.brain.BrainSliceRenderer;
+import org.deepscm.data.brain.BrainTemplate;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.train.BrainModels;
+import org.deepscm.DeviceInfo;
+import org.deepscm.data.CovariateTable;
+import org.deepscm.image.ImageData;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.train.ImageTrainer;
+import org.deepscm.train.PredictorTrainer;
+import org.deepscm.image.ParentPredictor;
+import org.deepscm.scm.ModelFolder;
+import org.deepscm.scm.SavedModel;
+import org.deepscm.scm.StructuralCausalModel;
+import org.deepscm.train.FlowTrainer;
+import org.deepscm.train.ModelCard;
+import org.deepscm.train.ScmBuilder;
+
+/**
+ * The brain path of {@code train} (BrainModels): the covariate flows, then the image mechanism, on the
+ * synthetic population or on a user's own CSV (every row checked by BrainCases before anything is
+ * trained or written); with --cf-finetune the anticausal predictors and counterfactual fine-tuning.
+ */
+final class BrainTraining {
+  private final TrainCommand o;
+
+  BrainTraining(TrainCommand options) {
+    this.o = options;
+  }
+
+  /** Seed of the split of a user's own o.subjects into training and validation rows. */
+  static final long OWN_DATA_SPLIT_SEED = 20261129L;
+
+  /** Subjects, covariates and images of one part of the brain o.data. */
+  private record BrainPart(CovariateTable covariates, double[][] images) {}
+
+  /**
+   * The brain model (BrainModels) on the synthetic population or on the user's own CSV: every row of a
+   * CSV is checked (BrainCases) before anything is trained or written.
+   */
+  int train() throws IOException {
+    if (o.epochs < 1 || o.patience < 1 || o.batch < 1 || !(o.learningRate > 0) || o.imageEpochs < 0 || !(o.minutes > 0)
+        || o.imageBatch < 1 || !(o.imageLearningRate > 0)) {
+      throw new IllegalArgumentException("--epochs, --patience, --batch, --lr, --image-batch, --image-lr and "
+          + "--minutes must be positive");
+    }
+    if (!o.graph.equals("full")) {
+      throw new IllegalArgumentException("the brain model has one graph (sex -> b <- age -> v <- b; b, v -> x); "
+          + "--graph " + o.graph + " is for Morpho-MNIST");
+    }
+    if (o.variants != 1) {
+      throw new IllegalArgumentException("--variants is for Morpho-MNIST; brains have --fresh-subjects");
+    }
+    o.log = o.spec.commandLine().getErr();
+    String name = o.out.toAbsolutePath().normalize().getFileName().toString();
+    Path checkpoints = o.checkpoint != null ? o.checkpoint : Path.of("checkpoints", name);
+    BrainPart train;
+    BrainPart validation;
+    String source;
+    if (o.data != null) {
+      BrainCases.Cases cases = BrainCases.read(o.data, o.sliceMm);
+      cases.warnings().forEach(w -> o.log.println("warning: " + w));
+      if (cases.size() < 20) {
+        throw new IllegalArgumentException(o.data + " holds " + cases.size() + " subjects; training needs at least 20 "
+            + "(3 of them validate)");
+      }
+      int[] order = new int[cases.size()];
+      for (int k = 0; k < order.length; k++) {
+        order[k] = k;
+      }
+      java.util.Random rng = new java.util.Random(OWN_DATA_SPLIT_SEED);
+      for (int k = order.length - 1; k > 0; k--) {
+        int j = rng.nextInt(k + 1);
+        int t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+      }
+      int nValidation = Math.max(3, (int) Math.round(0.15 * cases.size()));
+      validation = brainPart(cases, java.util.Arrays.copyOfRange(order, 0, nValidation));
+      train = brainPart(cases, java.util.Arrays.copyOfRange(order, nValidation, order.length));
+      source = o.data.toString() + (o.sliceMm != null ? " (NIfTI slices at z = " + o.sliceMm + " mm)" : "");
+    } else {
+      if (o.sliceMm != null) {
+        throw new IllegalArgumentException("--slice-mm picks the slice of NIfTI volumes named in --data; give --data");
+      }
+      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+      train = brainPart(brainSplit(renderer, BrainDataset.Split.TRAIN));
+      validation = brainPart(brainSplit(renderer, BrainDataset.Split.VALIDATION));
+      source = "synthetic brain population, " + o.subjects + " subjects, seed " + BrainDataset.DEFAULT_SEED;
+    }
+    ScmBuilder builder = BrainModels.builder(true);
+    if (o.parentsEveryScale) {
+      builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
+    }
+    if (o.cfFinetune && o.imageInit == null && !o.resume) {
+      throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
+    }
+    if ((o.predictorsFrom != null || o.cfWeight != 1.0 || o.predictorEpochs != 10) && !o.cfFinetune) {
+      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
+    }
+    if (!(o.cfWeight >= 0) || o.predictorEpochs < 1) {
+      throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
+    }
+    if (o.imageInit != null) {
+      // the warm start's networks learnt with its own parent encodings: keep them
+      try (SavedModel from = ModelFolder.load(o.imageInit)) {
+        if (!(from.scm().mechanism("x") instanceof ImageMechanism warm)) {
+          throw new IllegalArgumentException("--image-init " + o.imageInit + ": the model has no image mechanism 'x'");
+        }
+        List<String> parents = warm.context().stream().map(org.deepscm.scm.ContextEncoding::parent).toList();
+        if (!parents.equals(List.of("brain_volume", "ventricle_volume"))) {
+          throw new IllegalArgumentException("--image-init " + o.imageInit + ": its image mechanism differs from this "
+              + "one (its image's parents are " + parents + "; a brain model's are [brain_volume, ventricle_volume])");
+        }
+        builder.imageContext(warm.context());
+      }
+    }
+    StructuralCausalModel scm = builder.build(train.covariates(), o.seed);
+    o.log.printf("training %s (brain graph) on %d subjects, validating on %d; checkpoints in %s%n", name,
+        train.images().length, validation.images().length, checkpoints);
+    FlowTrainer.Options options = new FlowTrainer.Options(o.learningRate, o.batch, o.epochs, o.patience, o.seed,
+        checkpoints.resolve("flows"), o.resume);
+    FlowTrainer.Result r = new FlowTrainer().fit(scm.scalarPart(), train.covariates(), validation.covariates(),
+        options, o.progress("flows"));
+    if (r.cancelled()) {
+      o.log.println("cancelled; resume with --resume");
+      return 130;
+    }
+    o.log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %d epochs, %.1f s%n", r.bestEpoch(),
+        r.bestValidationNll(), r.epochs(), r.seconds());
+    JsonObject training = new JsonObject();
+    // evaluate measures a model of the synthetic world against the true SCM; a user's own o.data has none
+    training.addProperty("dataset", o.data == null ? "brain" : "brain-own-data");
+    training.addProperty("data", source);
+    training.addProperty("graph", "sex -> brain_volume <- age -> ventricle_volume <- brain_volume; "
+        + "brain_volume, ventricle_volume -> x");
+    training.addProperty("command", brainCommand());
+    training.addProperty("seed", o.seed);
+    training.addProperty("train_size", train.images().length);
+    training.addProperty("validation_size", validation.images().length);
+    training.addProperty("flow_optimiser", "Adam, lr " + o.learningRate + ", batch " + o.batch);
+    training.addProperty("flow_epochs", r.epochs());
+    training.addProperty("flow_best_epoch", r.bestEpoch());
+    training.addProperty("flow_best_validation_nll", r.bestValidationNll());
+    double seconds = r.seconds();
+    ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+    boolean resuming = o.resume && java.nio.file.Files.isRegularFile(
+        checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
+    if (o.imageInit != null && !resuming) {
+      o.warmStart(image, o.imageInit);
+      training.addProperty("image_init", o.imageInit.toString());
+    }
+    ImageData first = imageData(image, train);
+    java.util.function.IntFunction<ImageData> epochData = epoch -> first;
+    if (o.freshSubjects) {
+      if (o.data != null) {
+        throw new IllegalArgumentException("--fresh-subjects draws from the synthetic world; your own data has no "
+            + "true SCM to draw from");
+      }
+      BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
+      int n = train.images().length;
+      epochData = epoch -> {
+        if (epoch == 1) {
+          return first;
+        }
+        try {
+          return imageData(image, brainPart(BrainDataset.fresh(renderer, BrainDataset.DEFAULT_SEED, o.subjects,
+              epoch - 2, n, null, () -> Thread.currentThread().isInterrupted())));
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot make fresh subjects for epoch " + epoch + ": " + e.getMessage(), e);
+        }
+      };
+      training.addProperty("fresh_subjects", "every epoch after the first: " + n + " new subjects of the synthetic "
+          + "world");
+    }
+    ParentPredictor predictors = null;
+    ImageTrainer.CounterfactualTerm term = null;
+    if (o.cfFinetune) {
+      long p0 = System.nanoTime();
+      predictors = brainPredictors(image, train, validation, checkpoints.resolve("predictors"), training);
+      seconds += (System.nanoTime() - p0) / 1e9;
+      term = new ImageTrainer.CounterfactualTerm(predictors, o.cfWeight, List.of("brain_volume", "ventricle_volume"));
+      training.addProperty("cf_finetune", "weight " + o.cfWeight + " (nats per pixel), one volume shuffled within "
+          + "each batch, brain and ventricle volume in turn; batch norm on its running statistics");
+    }
+    ImageTrainer.Result ir = o.trainImage(image, epochData, imageData(image, validation), checkpoints.resolve("image"), term);
+    o.recordImageTraining(training, ir);
+    seconds += ir.seconds();
+    training.addProperty("wall_seconds", Math.round(seconds * 10) / 10.0);
+    training.addProperty("machine", DeviceInfo.describe());
+    training.addProperty("trained_at", Instant.now().toString());
+    SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train.covariates()), training, o.out);
+    ModelFolder.save(saved, o.out);
+    if (predictors != null) {
+      predictors.save(o.out);
+      predictors.close();
+    }
+    ModelCard.write(saved, brainDescription(source), o.out);
+    o.spec.commandLine().getOut().println("saved " + o.out);
+    scm.close();
+    return 0;
+  }
+
+  /**
+   * The anticausal predictors of the brain model's covariates: from --predictors, or trained on the
+   * training images (resumable) and measured on the held-o.out images (the test split of the synthetic
+   * world, the validation rows of a user's own o.data).
+   */
+  private ParentPredictor brainPredictors(ImageMechanism image, BrainPart train, BrainPart validation, Path checkpoints, JsonObject training)
+      throws IOException {
+    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+    if (o.predictorsFrom != null) {
+      ParentPredictor p = ParentPredictor.load(o.predictorsFrom, manager);
+      training.addProperty("predictors", "from " + o.predictorsFrom);
+      o.log.println("predictors from " + o.predictorsFrom);
+      return p;
+    }
+    double[] age = train.covariates().column("age");
+    double mean = 0;
+    for (double a : age) {
+      mean += Math.log(a);
+    }
+    mean /= age.length;
+    double var = 0;
+    for (double a : age) {
+      var += (Math.log(a) - mean) * (Math.log(a) - mean);
+    }
+    double sd = Math.sqrt(var / (age.length - 1));
+    List<ParentPredictor.Target> targets = new ArrayList<>();
+    targets.add(ParentPredictor.Target.binary("sex"));
+    targets.add(ParentPredictor.Target.continuous("age", true, mean, sd));
+    // the image's parents as the model encodes them: the fine-tuning targets are its own context values
+    for (org.deepscm.scm.ContextEncoding e : image.context()) {
+      targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
+    }
+    JsonObject info = new JsonObject();
+    ParentPredictor p = new ParentPredictor(1, 64, 64, targets, new org.deepscm.flow.ParameterSet(manager), info)
+        .initParameters(new java.util.Random(o.seed + 17));
+    ImageData trainData = ImageData.of(train.images(), allColumns(train));
+    PredictorTrainer.Options options = new PredictorTrainer.Options(1e-3, 64, o.predictorEpochs, o.seed, checkpoints, o.resume);
+    long t0 = System.nanoTime();
+    new PredictorTrainer().train(p, trainData, options, o.progress("predictors"));
+    BrainPart heldOut = validation;
+    String heldOutName = "the validation rows";
+    if (o.data == null) {
+      heldOut = brainPart(brainSplit(new BrainSliceRenderer(BrainTemplate.shipped()), BrainDataset.Split.TEST));
+      heldOutName = "the whole test split";
+    }
+    java.util.Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, ImageData.of(heldOut.images(),
+        allColumns(heldOut)));
+    StringBuilder b = new StringBuilder();
+    errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
+        .append(String.format(Locale.ROOT, "%.4g", v)));
+    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + o.predictorEpochs
+        + " epochs, seed " + o.seed);
+    info.addProperty("held_out", heldOutName + " (" + heldOut.images().length + " images)");
+    errors.forEach(info::addProperty);
+    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
+    o.log.println("predictors on " + heldOutName + ": " + b);
+    return p;
+  }
+
+  private static Map<String, double[]> allColumns(BrainPart part) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    for (String v : BrainTrueScm.VARIABLES) {
+      cols.put(v, part.covariates().column(v));
+    }
+    return cols;
+  }
+
+  private BrainDataset brainSplit(BrainSliceRenderer renderer, BrainDataset.Split split) throws IOException {
+    return BrainDataset.load(renderer, split, BrainDataset.DEFAULT_SEED, o.subjects, AppPaths.cache(), (done, n) -> {
+      if (done % 1000 == 0 || done == n) {
+        o.log.printf("generating %s subjects: %d / %d%n", split.label(), done, n);
+        o.log.flush();
+      }
+    }, () -> Thread.currentThread().isInterrupted());
+  }
+
+  private static BrainPart brainPart(BrainDataset d) {
+    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[d.size()];
+    double[][] images = new double[d.size()][];
+    for (int u = 0; u < d.size(); u++) {
+      c[u] = d.covariates(u);
+      images[u] = d.image(u);
+    }
+    return new BrainPart(brainTable(c), images);
+  }
+
+  private static BrainPart brainPart(BrainCases.Cases cases, int[] rows) {
+    BrainTrueScm.Covariates[] c = new BrainTrueScm.Covariates[rows.length];
+    double[][] images = new double[rows.length][];
+    for (int k = 0; k < rows.length; k++) {
+      c[k] = cases.covariates()[rows[k]];
+      images[k] = cases.images()[rows[k]];
+    }
+    return new BrainPart(brainTable(c), images);
+  }
+
+  private static CovariateTable brainTable(BrainTrueScm.Covariates[] c) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>();
+    for (String v : BrainTrueScm.VARIABLES) {
+      double[] col = new double[c.length];
+      for (int k = 0; k < c.length; k++) {
+        col[k] = c[k].get(v);
+      }
+      cols.put(v, col);
+    }
+    return new CovariateTable(cols);
+  }
+
+  private static ImageData imageData(ImageMechanism image, BrainPart part) {
+    Map<String, double[]> parents = new java.util.LinkedHashMap<>();
+    for (String p : image.parents()) {
+      parents.put(p, part.covariates().column(p));
+    }
+    return ImageData.of(part.images(), parents);
+  }
+
+  private String brainCommand() {
+    StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset brain --out " + o.out
+        + " --seed " + o.seed + " --epochs " + o.epochs + " --patience " + o.patience + " --lr " + o.learningRate
+        + " --batch " + o.batch + " --image-epochs " + o.imageEpochs + " --image-lr " + o.imageLearningRate
+        + " --image-batch " + o.imageBatch + (o.imageParticles != ImageMechanism.ELBO_PARTICLES
+            ? " --image-particles " + o.imageParticles : ""));
+    if (o.data != null) {
+      c.append(" --data ").append(o.data);
+      if (o.sliceMm != null) {
+        c.append(" --slice-mm ").append(o.sliceMm);
+      }
+    } else if (o.subjects != BrainDataset.DEFAULT_SIZE) {
+      c.append(" --subjects ").append(o.subjects);
+    }
+    if (o.freshSubjects) {
+      c.append(" --fresh-subjects");
+    }
+    if (o.imageInit != null) {
+      c.append(" --image-init ").append(o.imageInit);
+    }
+    if (o.parentsEveryScale) {
+      c.append(" --parents-every-scale");
+    }
+    if (o.cfFinetune) {
+      c.append(" --cf-finetune --cf-weight ").append(o.cfWeight);
+      c.append(o.predictorsFrom != null ? " --predictors " + o.predictorsFrom : " --predictor-epochs " + o.predictorEpochs);
+    }
+    if (Double.isFinite(o.minutes)) {
+      c.append(" --minutes ").append(o.minutes);
+    }
+    return c.toString();
+  }
+
+  private static String brainDescription(String source) {
+    return "Brain model (Pawlowski, Castro and Glocker 2020, Appendix B), graph sex -> brain_volume <- age -> "
+        + "ventricle_volume <- brain_volume, and brain_volume, ventricle_volume -> x. sex: Gumbel-max with a learned "
+        + "logit; age: Spline(8 bins, bound 3) -> normalisation of log age -> exp; brain and ventricle volume (ml): "
+        + "conditional affine with a context network (2 -> 8 -> 16, LeakyReLU 0.1) -> normalisation of log volume "
+        + "-> exp. Image x (64 x 64 axial slice): encoder/decoder with two stride-2 scales (BrainModels), decoder "
+        + "sees z and the two volumes, fixed log-variance -5 in logit space. Data: " + source + ".";
+  }
+}
