@@ -105,15 +105,7 @@ final class BrainTraining {
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
     }
-    if (o.cfFinetune && o.imageInit == null && !o.resume) {
-      throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
-    }
-    if ((o.predictorsFrom != null || o.cfWeight != 1.0 || o.predictorEpochs != 10) && !o.cfFinetune) {
-      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
-    }
-    if (!(o.cfWeight >= 0) || o.predictorEpochs < 1) {
-      throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
-    }
+    o.checkFineTuningOptions();
     if (o.imageInit != null) {
       // the warm start's networks learnt with its own parent encodings: keep them
       try (SavedModel from = ModelFolder.load(o.imageInit)) {
@@ -335,8 +327,7 @@ final class BrainTraining {
     StringBuilder c = new StringBuilder("java -jar target/deepscm-explorer.jar train --dataset brain --out " + o.out
         + " --seed " + o.seed + " --epochs " + o.epochs + " --patience " + o.patience + " --lr " + o.learningRate
         + " --batch " + o.batch + " --image-epochs " + o.imageEpochs + " --image-lr " + o.imageLearningRate
-        + " --image-batch " + o.imageBatch + (o.imageParticles != ImageMechanism.ELBO_PARTICLES
-            ? " --image-particles " + o.imageParticles : ""));
+        + " --image-batch " + o.imageBatch);
     if (o.data != null) {
       c.append(" --data ").append(o.data);
       if (o.sliceMm != null) {
@@ -351,13 +342,7 @@ final class BrainTraining {
     if (o.imageInit != null) {
       c.append(" --image-init ").append(o.imageInit);
     }
-    if (o.parentsEveryScale) {
-      c.append(" --parents-every-scale");
-    }
-    if (o.cfFinetune) {
-      c.append(" --cf-finetune --cf-weight ").append(o.cfWeight);
-      c.append(o.predictorsFrom != null ? " --predictors " + o.predictorsFrom : " --predictor-epochs " + o.predictorEpochs);
-    }
+    c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {
       c.append(" --minutes ").append(o.minutes);
     }

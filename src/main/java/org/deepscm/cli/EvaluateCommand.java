@@ -63,7 +63,7 @@ final class EvaluateCommand implements Callable<Integer> {
       + "(default: ${DEFAULT-VALUE})")
   int seed = 1;
 
-  @Option(names = "--predictors", paramLabel = "DIR", description = "brain models: the anticausal predictors "
+  @Option(names = "--predictors", paramLabel = "DIR", description = "image models: the anticausal predictors "
       + "for the second opinion (pred_* measures) from this model folder (default: the model's own, when it has "
       + "them)")
   Path predictors;
@@ -130,11 +130,15 @@ final class EvaluateCommand implements Callable<Integer> {
       MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
       int size = MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST).length;
       err.println("measuring " + MorphoMnistEvaluation.describeSample(Math.min(units, size), size, seed));
-      Map<String, Double> measures = MorphoMnistEvaluation.evaluateTestSplit(m.scm(), digits, units,
-          ImageMechanism.DEFAULT_PARTICLES, seed, done -> {
-            err.printf("\revaluated %d units", done);
-            err.flush();
-          });
+      Map<String, Double> measures;
+      try (ai.djl.ndarray.NDManager pm = ai.djl.ndarray.NDManager.newBaseManager()) {
+        ParentPredictor p = predictors(predictorFolder, predictorsRequired, pm, err);
+        measures = MorphoMnistEvaluation.evaluateTestSplit(m.scm(), digits, units,
+            ImageMechanism.DEFAULT_PARTICLES, seed, p, done -> {
+              err.printf("\revaluated %d units", done);
+              err.flush();
+            });
+      }
       err.println();
       if (realDigits > 0) {
         err.println("counterfactuals of " + realDigits + " real MNIST test digits (as given, then at the model's "
@@ -177,6 +181,20 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     throw new IllegalArgumentException("model " + folder + " was not trained on a built-in dataset"
         + " (training.dataset = " + dataset(m) + "): give its test data with --data FILE.csv");
+  }
+
+  /** The anticausal predictors for the second opinion, or null when the folder has none and none was asked for. */
+  private static ParentPredictor predictors(Path folder, boolean required, ai.djl.ndarray.NDManager manager,
+      PrintWriter err) {
+    if (ParentPredictor.existsIn(folder)) {
+      err.println("second opinion: the anticausal predictors in " + folder);
+      return ParentPredictor.load(folder, manager);
+    }
+    if (required) {
+      throw new IllegalArgumentException("--predictors " + folder + ": no " + ParentPredictor.JSON_FILE
+          + " there (a model trained with --cf-finetune has them)");
+    }
+    return null;
   }
 
   /** What a reader of the JSON needs to know about the measured units (image models). */

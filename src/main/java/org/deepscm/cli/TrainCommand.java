@@ -21,6 +21,8 @@ import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.Measures;
 import org.deepscm.eval.MorphoMnistEvaluation;
 import org.deepscm.image.ImageData;
+import org.deepscm.image.ParentPredictor;
+import org.deepscm.train.PredictorTrainer;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.ModelFolder;
@@ -135,15 +137,16 @@ final class TrainCommand implements Callable<Integer> {
       + "give it again with --resume")
   Path imageInit;
 
-  @Option(names = "--parents-every-scale", description = "brain: the decoder sees the parents at every scale "
+  @Option(names = "--parents-every-scale", description = "image models: the decoder sees the parents at every scale "
       + "(each feature map modulated by them), not only at its first layer; from an --image-init model without "
       + "them, the new layers start at zero, so training starts from the same function")
   boolean parentsEveryScale;
 
-  @Option(names = "--cf-finetune", description = "brain: counterfactual fine-tuning. Trains anticausal predictors "
-      + "of sex, age and both volumes on the training images (or takes them from --predictors), then trains the "
-      + "image mechanism on -ELBO plus --cf-weight times the predictors' error on counterfactuals in which one "
-      + "volume is shuffled within the batch. Start it from a trained model with --image-init. The predictors "
+  @Option(names = "--cf-finetune", description = "image models: counterfactual fine-tuning. Trains anticausal "
+      + "predictors on the training images (brain: sex, age and both volumes; Morpho-MNIST: t, i and the digit's "
+      + "class), or takes them from --predictors, then trains the image mechanism on -ELBO plus --cf-weight times "
+      + "the predictors' error on counterfactuals in which one parent of the image is shuffled within the batch "
+      + "(Morpho-MNIST: the digit's class kept). Start it from a trained model with --image-init. The predictors "
       + "are saved in the model folder")
   boolean cfFinetune;
 
@@ -181,9 +184,20 @@ final class TrainCommand implements Callable<Integer> {
     }
     log = spec.commandLine().getErr();
     boolean images = dataset.equals("morphomnist");
+    checkFineTuningOptions();
+    if (cfFinetune && (!images || graph.equals("independent"))) {
+      throw new IllegalArgumentException("--cf-finetune trains the image's response to its parents: it needs "
+          + "--dataset morphomnist (or brain) and a graph whose image has parents (full or conditional)");
+    }
+    if (parentsEveryScale && !images) {
+      throw new IllegalArgumentException("--parents-every-scale is for image models (--dataset morphomnist or brain)");
+    }
     String name = out.toAbsolutePath().normalize().getFileName().toString();
     Path checkpoints = checkpoint != null ? checkpoint : Path.of("checkpoints", name);
     ScmBuilder builder = MorphoMnistModels.builder(graph, images);
+    if (images && parentsEveryScale) {
+      builder.imageArchitecture(org.deepscm.image.ImageArchitecture.morphoMnist().withParentFilm());
+    }
     for (var v : builder.graph().variables()) {
       if (v.kind().isScalar() && !builder.graph().parents(v.name()).isEmpty()) {
         builder.hidden(v.name(), contextHidden.toArray(new Integer[0]));
@@ -257,11 +271,28 @@ final class TrainCommand implements Callable<Integer> {
         warmStart(image, imageInit);
         training.addProperty("image_init", imageInit.toString());
       }
-      ImageTrainer.Result ir = trainImage(image, trainSets, validationSet, checkpoints.resolve("image"));
+      ParentPredictor predictors = null;
+      ImageTrainer.CounterfactualTerm term = null;
+      if (cfFinetune) {
+        long p0 = System.nanoTime();
+        predictors = morphoMnistPredictors(image, trainSets, digits, checkpoints.resolve("predictors"), training);
+        seconds += (System.nanoTime() - p0) / 1e9;
+        term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, image.parents(), List.of("digit"));
+        training.addProperty("cf_finetune", "weight " + cfWeight + " (nats per pixel), one parent of the image "
+            + "shuffled within each batch, " + String.join(" and ", image.parents()) + " in turn, the digit's class "
+            + "kept; batch norm on its running statistics");
+      }
+      ImageData trainData = imageData(image, trainSets);
+      ImageTrainer.Result ir = trainImage(image, epoch -> trainData, imageData(image, List.of(validationSet)),
+          checkpoints.resolve("image"), term);
       recordImageTraining(training, ir);
       seconds += ir.seconds();
       // save before the (long) evaluation, so the weights are never lost
       save(scm, builder, train, training, name, seconds, null);
+      if (predictors != null) {
+        predictors.save(out);
+        predictors.close();
+      }
       log.printf("evaluating on %d test units…%n", evalUnits);
       measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
           done -> {
@@ -278,6 +309,74 @@ final class TrainCommand implements Callable<Integer> {
     measures.forEach((k, v) -> stdout.printf(Locale.ROOT, "%s = %.4f%n", k, v));
     scm.close();
     return 0;
+  }
+
+  /** The fine-tuning options' own checks (both datasets). */
+  void checkFineTuningOptions() {
+    if (cfFinetune && imageInit == null && !resume) {
+      throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
+    }
+    if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10) && !cfFinetune) {
+      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
+    }
+    if (!(cfWeight >= 0) || predictorEpochs < 1) {
+      throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
+    }
+  }
+
+  /**
+   * The anticausal predictors of a Morpho-MNIST image: its parents (as the model encodes them) and the
+   * digit's class; from --predictors, or trained on the training images (resumable) and measured on the
+   * whole test split.
+   */
+  private ParentPredictor morphoMnistPredictors(ImageMechanism image, List<MorphoMnistDataset> trainSets,
+      MnistDigits digits, Path checkpoints, JsonObject training) throws IOException {
+    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+    if (predictorsFrom != null) {
+      training.addProperty("predictors", "from " + predictorsFrom);
+      log.println("predictors from " + predictorsFrom);
+      return ParentPredictor.load(predictorsFrom, manager);
+    }
+    List<ParentPredictor.Target> targets = new ArrayList<>();
+    for (org.deepscm.scm.ContextEncoding e : image.context()) {
+      targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
+    }
+    targets.add(ParentPredictor.Target.categorical("digit", 10));
+    JsonObject info = new JsonObject();
+    ParentPredictor p = new ParentPredictor(1, 28, 28, targets, new org.deepscm.flow.ParameterSet(manager), info)
+        .initParameters(new java.util.Random(seed + 17));
+    ImageData trainData = withLabels(image, trainSets);
+    long t0 = System.nanoTime();
+    new PredictorTrainer().train(p, trainData, new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed,
+        checkpoints, resume), progress("predictors"));
+    MorphoMnistDataset test = dataset(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED);
+    Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, withLabels(image, List.of(test)));
+    StringBuilder b = new StringBuilder();
+    errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
+        .append(String.format(Locale.ROOT, "%.4g", v)));
+    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + predictorEpochs
+        + " epochs, seed " + seed);
+    info.addProperty("held_out", "the whole test split (" + test.size() + " images)");
+    errors.forEach(info::addProperty);
+    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    training.addProperty("predictors", "trained here on the training images; on the whole test split: " + b);
+    log.println("predictors on the whole test split: " + b);
+    return p;
+  }
+
+  /** The images of some renderings with the image's parents and the digit's class ("digit"). */
+  private static ImageData withLabels(ImageMechanism image, List<MorphoMnistDataset> sets) {
+    ImageData d = imageData(image, sets);
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>(d.parents());
+    double[] digit = new double[d.n()];
+    int at = 0;
+    for (MorphoMnistDataset set : sets) {
+      for (int u = 0; u < set.size(); u++) {
+        digit[at++] = set.label(u);
+      }
+    }
+    cols.put("digit", digit);
+    return new ImageData(d.pixels(), d.n(), d.pixelsPerImage(), cols);
   }
 
   /** Seeds of the extra renderings: DEFAULT_SEED + k * this (far from the validation and test seeds). */
@@ -448,6 +547,23 @@ final class TrainCommand implements Callable<Integer> {
       if (variants > 1) {
         c.append(" --variants ").append(variants);
       }
+      c.append(fineTuningFlags());
+    }
+    return c.toString();
+  }
+
+  /** The particles, parents-at-every-scale and fine-tuning flags of a command line, as given. */
+  String fineTuningFlags() {
+    StringBuilder c = new StringBuilder();
+    if (imageParticles != ImageMechanism.ELBO_PARTICLES) {
+      c.append(" --image-particles ").append(imageParticles);
+    }
+    if (parentsEveryScale) {
+      c.append(" --parents-every-scale");
+    }
+    if (cfFinetune) {
+      c.append(" --cf-finetune --cf-weight ").append(cfWeight);
+      c.append(predictorsFrom != null ? " --predictors " + predictorsFrom : " --predictor-epochs " + predictorEpochs);
     }
     return c.toString();
   }

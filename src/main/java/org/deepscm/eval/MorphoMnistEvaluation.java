@@ -18,6 +18,7 @@ import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.data.morphomnist.TypicalIntensity;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.StructuralCausalModel;
 
@@ -57,11 +58,22 @@ public final class MorphoMnistEvaluation {
    */
   public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
       int particles, long seed, IntConsumer progress) {
+    return evaluateTestSplit(scm, digits, units, particles, seed, null, progress);
+  }
+
+  /**
+   * As above, with the anticausal predictors' second opinion when {@code predictors} is not null:
+   * {@code digit_kept_do_t} and {@code digit_kept_do_i}, the share of counterfactuals whose digit the
+   * classifier still reads as the unit's own, and {@code pred_t_error_do_t} / {@code pred_i_error_do_i},
+   * the predictors' reading of the intervened value against the one asked for (mean absolute error).
+   */
+  public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
+      int particles, long seed, ParentPredictor predictors, IntConsumer progress) {
     MorphoMnistDataset test = MorphoMnistDataset.render(digits, MorphoMnistDataset.Split.TEST,
         MorphoMnistDataset.DEFAULT_SEED, testSample(digits, units, seed));
     return evaluate(scm, digits, test,
         MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
-        particles, seed, progress);
+        particles, seed, predictors, progress);
   }
 
   /** The test units (indices into the test split) that {@link #evaluateTestSplit} measures. */
@@ -84,6 +96,12 @@ public final class MorphoMnistEvaluation {
    */
   public static Map<String, Double> evaluate(StructuralCausalModel scm, MnistDigits digits,
       MorphoMnistDataset test, CovariateTable testCovariates, int particles, long seed, IntConsumer progress) {
+    return evaluate(scm, digits, test, testCovariates, particles, seed, null, progress);
+  }
+
+  public static Map<String, Double> evaluate(StructuralCausalModel scm, MnistDigits digits,
+      MorphoMnistDataset test, CovariateTable testCovariates, int particles, long seed, ParentPredictor predictors,
+      IntConsumer progress) {
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     StructuralCausalModel covariates = scm.scalarPart();
     int n = test.size();
@@ -112,6 +130,12 @@ public final class MorphoMnistEvaluation {
     int[] byTargetCount = new int[2];
     Regression slopeT = new Regression();
     Regression slopeI = new Regression();
+    // the predictors' second opinion per [do(t), do(i)]: digit kept, reading of the intervened value
+    double[] digitKept = new double[2];
+    double[] predError = new double[2];
+    int digitIndex = predictors == null ? -1 : predictors.indexOf("digit");
+    int[] predIndex = predictors == null ? new int[] {-1, -1} : new int[] {predictors.indexOf("t"),
+        predictors.indexOf("i")};
     double elbo = 0;
     double[] unitElbo = new double[n];
     double[] unitRecon = new double[n];
@@ -164,7 +188,16 @@ public final class MorphoMnistEvaluation {
             double[] tObs = pa.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
             double[] iObs = pa.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
             int target = dos.containsKey("t") ? 0 : 1;
+            double[][] read = predictors == null ? null : predictors.predict(cfPx, m);
             for (int u = 0; u < m; u++) {
+              if (read != null) {
+                if (digitIndex >= 0 && read[u][digitIndex] == test.label(from + u)) {
+                  digitKept[target]++;
+                }
+                if (predIndex[target] >= 0) {
+                  predError[target] += Math.abs(read[u][predIndex[target]] - (target == 0 ? tStar[u] : iStar[u]));
+                }
+              }
               double[] img = new double[MnistDigits.PIXELS];
               for (int p = 0; p < img.length; p++) {
                 img[p] = cfPx[u * MnistDigits.PIXELS + p];
@@ -232,6 +265,16 @@ public final class MorphoMnistEvaluation {
     out.put("cf_thickness_slope_do_t", slopeT.slope());
     out.put("cf_intensity_slope_do_i", slopeI.slope());
     out.put("cf_true_mae", cfTrue / all.cfCount);
+    if (digitIndex >= 0) {
+      out.put("digit_kept_do_t", digitKept[0] / byTargetCount[0]);
+      out.put("digit_kept_do_i", digitKept[1] / byTargetCount[1]);
+    }
+    if (predIndex[0] >= 0) {
+      out.put("pred_t_error_do_t", predError[0] / byTargetCount[0]);
+    }
+    if (predIndex[1] >= 0) {
+      out.put("pred_i_error_do_i", predError[1] / byTargetCount[1]);
+    }
     out.put("composition_l1_1", comp1 / n);
     out.put("composition_l1_10", comp10 / n);
     out.put("reversibility_l1", reverse / n);

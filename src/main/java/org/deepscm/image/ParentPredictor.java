@@ -49,27 +49,44 @@ public final class ParentPredictor implements AutoCloseable {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
   /**
-   * One predicted parent. A continuous one is predicted as ((log) value - shift) / scale; a binary one
-   * (0 / 1) as a logit.
+   * One predicted variable. A continuous one is predicted as ((log) value - shift) / scale; a binary one
+   * (0 / 1) as a logit; a categorical one (0 .. classes - 1, e.g. the digit of a Morpho-MNIST image)
+   * as one logit per class.
    */
-  public record Target(String parent, boolean binary, boolean log, double shift, double scale) {
+  public record Target(String parent, boolean binary, boolean log, double shift, double scale, int classes) {
     public Target {
-      if (!binary && !(scale > 0)) {
+      if (!binary && classes == 0 && !(scale > 0)) {
         throw new InvalidModelException("predictor of '" + parent + "': the scale must be positive");
+      }
+      if (classes == 1 || classes < 0) {
+        throw new InvalidModelException("predictor of '" + parent + "': a categorical variable needs 2 or more classes");
       }
     }
 
     public static Target binary(String parent) {
-      return new Target(parent, true, false, 0, 1);
+      return new Target(parent, true, false, 0, 1, 0);
     }
 
     public static Target continuous(String parent, boolean log, double shift, double scale) {
-      return new Target(parent, false, log, shift, scale);
+      return new Target(parent, false, log, shift, scale, 0);
     }
 
-    /** The network's target for a value: its normalisation, or the value itself (0 / 1) when binary. */
+    public static Target categorical(String name, int classes) {
+      return new Target(name, false, false, 0, 1, classes);
+    }
+
+    public boolean categorical() {
+      return classes > 0;
+    }
+
+    /** Outputs of the network for this target. */
+    public int width() {
+      return categorical() ? classes : 1;
+    }
+
+    /** The network's target for a value: its normalisation, or the value itself (0 / 1, a class) otherwise. */
     public double encode(double value) {
-      return binary ? value : ((log ? Math.log(value) : value) - shift) / scale;
+      return binary || categorical() ? value : ((log ? Math.log(value) : value) - shift) / scale;
     }
 
     /** A value from the network's output: the value in its unit, or the probability of 1 when binary. */
@@ -162,12 +179,17 @@ public final class ParentPredictor implements AutoCloseable {
     }
     weights.create(PREFIX + "fc.weight", new Shape(HIDDEN, flat()), Math.sqrt(2.0 / flat()), random);
     weights.create(PREFIX + "fc.bias", new Shape(HIDDEN), 0, random);
-    weights.create(PREFIX + "out.weight", new Shape(targets.size(), HIDDEN), Math.sqrt(1.0 / HIDDEN), random);
-    weights.create(PREFIX + "out.bias", new Shape(targets.size()), 0, random);
+    weights.create(PREFIX + "out.weight", new Shape(outputs(), HIDDEN), Math.sqrt(1.0 / HIDDEN), random);
+    weights.create(PREFIX + "out.bias", new Shape(outputs()), 0, random);
     return this;
   }
 
-  /** Outputs (N, targets) of logit-space images y (N, C, H, W); weights read through {@code w}. */
+  /** Width of the network's output: one per continuous or binary target, one per class of a categorical one. */
+  public int outputs() {
+    return targets.stream().mapToInt(Target::width).sum();
+  }
+
+  /** Outputs (N, {@link #outputs()}) of logit-space images y (N, C, H, W); weights read through {@code w}. */
   public NDArray forward(Function<String, NDArray> w, NDArray y) {
     NDArray h = y;
     for (int k = 0; k < CONV.length; k++) {
@@ -183,29 +205,49 @@ public final class ParentPredictor implements AutoCloseable {
 
   /**
    * -log q(targets | x) per image, up to constants: half the squared error of each continuous
-   * parent (unit variance in its normalisation) plus the cross-entropy of each binary one.
+   * variable (unit variance in its normalisation), the cross-entropy of each binary one and of each
+   * categorical one.
    *
-   * @param outputs (N, T) from {@link #forward}
-   * @param encoded (N, T) targets, each encoded by its {@link Target#encode}
+   * @param outputs (N, outputs()) from {@link #forward}
+   * @param encoded (N, T) targets, each encoded by its {@link Target#encode} (a categorical one as its class)
    * @param mask (T) weights of the targets (1 to count one, 0 to leave it out), or null for all
    */
   public NDArray negativeLogLikelihood(NDArray outputs, NDArray encoded, float[] mask) {
     NDManager m = outputs.getManager();
-    float[] binary = new float[targets.size()];
-    float[] cont = new float[targets.size()];
+    long n = outputs.getShape().get(0);
+    NDArray total = m.zeros(new Shape(n), outputs.getDataType());
+    int at = 0;
     for (int k = 0; k < targets.size(); k++) {
+      Target t = targets.get(k);
       float weight = mask == null ? 1 : mask[k];
-      binary[k] = targets.get(k).binary() ? weight : 0;
-      cont[k] = targets.get(k).binary() ? 0 : weight;
+      NDArray o = outputs.get(":, " + at + ":" + (at + t.width()));
+      NDArray y = encoded.get(":, " + k + ":" + (k + 1));
+      at += t.width();
+      if (weight == 0) {
+        continue;
+      }
+      NDArray term;
+      if (t.categorical()) {
+        // -log softmax(o)[class], written as logsumexp(o) - o[class]
+        NDArray oneHot = y.squeeze(1).toType(DataType.INT32, false).oneHot(t.classes()).toType(o.getDataType(), false);
+        NDArray max = o.max(new int[] {1}, true);
+        NDArray logSumExp = o.sub(max).exp().sum(new int[] {1}, true).log().add(max);
+        term = logSumExp.sub(o.mul(oneHot).sum(new int[] {1}, true));
+      } else if (t.binary()) {
+        // softplus(o) - y o, written stably as max(o, 0) - y o + log(1 + e^-|o|)
+        term = o.maximum(0f).sub(o.mul(y)).add(o.abs().neg().exp().add(1f).log());
+      } else {
+        term = o.sub(y).square().mul(0.5f);
+      }
+      total = total.add(term.squeeze(1).mul(weight));
     }
-    NDArray squared = outputs.sub(encoded).square().mul(0.5f).mul(m.create(cont));
-    // binary cross-entropy with logits o: softplus(o) - t * o, written stably as max(o, 0) - t o + log(1 + e^-|o|)
-    NDArray bce = outputs.maximum(0f).sub(outputs.mul(encoded)).add(outputs.abs().neg().exp().add(1f).log())
-        .mul(m.create(binary));
-    return squared.add(bce).sum(new int[] {1});
+    return total;
   }
 
-  /** Predictions in each parent's unit (the probability of 1 for a binary parent), [image][target], for pixels 0..255. */
+  /**
+   * Predictions in each variable's unit (the probability of 1 for a binary one, the likeliest class for
+   * a categorical one), [image][target], for pixels 0..255.
+   */
   public double[][] predict(float[] pixels, int n) {
     if (pixels.length != n * pixelsPerImage()) {
       throw new IllegalArgumentException("predictor: " + pixels.length + " pixels for " + n + " images of "
@@ -221,9 +263,23 @@ public final class ParentPredictor implements AutoCloseable {
           NDArray x = batch.create(part, imageShape(to - from));
           float[] o = forward(weights::get, LogitPreprocessing.forward(x)).toType(DataType.FLOAT32, false)
               .toFloatArray();
+          int width = outputs();
           for (int u = from; u < to; u++) {
+            int at = (u - from) * width;
             for (int k = 0; k < targets.size(); k++) {
-              out[u][k] = targets.get(k).decode(o[(u - from) * targets.size() + k]);
+              Target t = targets.get(k);
+              if (t.categorical()) {
+                int best = 0;
+                for (int c = 1; c < t.classes(); c++) {
+                  if (o[at + c] > o[at + best]) {
+                    best = c;
+                  }
+                }
+                out[u][k] = best;
+              } else {
+                out[u][k] = t.decode(o[at]);
+              }
+              at += t.width();
             }
           }
         }
@@ -245,8 +301,10 @@ public final class ParentPredictor implements AutoCloseable {
     for (Target t : targets) {
       JsonObject j = new JsonObject();
       j.addProperty("parent", t.parent());
-      j.addProperty("kind", t.binary() ? "binary" : "continuous");
-      if (!t.binary()) {
+      j.addProperty("kind", t.binary() ? "binary" : t.categorical() ? "categorical" : "continuous");
+      if (t.categorical()) {
+        j.addProperty("classes", t.classes());
+      } else if (!t.binary()) {
         j.addProperty("log", t.log());
         j.addProperty("shift", t.shift());
         j.addProperty("scale", t.scale());
@@ -290,9 +348,14 @@ public final class ParentPredictor implements AutoCloseable {
       for (JsonElement e : o.getAsJsonArray("targets")) {
         JsonObject t = e.getAsJsonObject();
         String parent = t.get("parent").getAsString();
-        targets.add("binary".equals(t.get("kind").getAsString()) ? Target.binary(parent)
-            : Target.continuous(parent, t.get("log").getAsBoolean(), t.get("shift").getAsDouble(),
-                t.get("scale").getAsDouble()));
+        String kind = t.get("kind").getAsString();
+        targets.add(switch (kind) {
+          case "binary" -> Target.binary(parent);
+          case "categorical" -> Target.categorical(parent, t.get("classes").getAsInt());
+          case "continuous" -> Target.continuous(parent, t.get("log").getAsBoolean(), t.get("shift").getAsDouble(),
+              t.get("scale").getAsDouble());
+          default -> throw new InvalidModelException("predictor of '" + parent + "': unknown kind '" + kind + "'");
+        });
       }
       ParentPredictor p = new ParentPredictor(o.get("channels").getAsInt(), o.get("height").getAsInt(),
           o.get("width").getAsInt(), targets, new ParameterSet(manager),

@@ -107,8 +107,16 @@ public final class ImageTrainer {
    * {@code weight} x pixels x -log q(pa* | x*) of the frozen predictors to -ELBO: in nats per pixel,
    * the predictors' loss counts {@code weight} times as much as the ELBO's. Batch norm keeps its running
    * statistics throughout, as in inference, so the counterfactual trained is the one answered.
+   *
+   * <p>The predictors' targets are the image's parents pa* and, for each name in {@code preserved}, the
+   * unit's own value (what no intervention on the parents changes, e.g. a Morpho-MNIST digit's class).
    */
-  public record CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened) {
+  public record CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened,
+      List<String> preserved) {
+    public CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened) {
+      this(predictor, weight, intervened, List.of());
+    }
+
     public CounterfactualTerm {
       if (!(weight >= 0) || intervened.isEmpty()) {
         throw new IllegalArgumentException("counterfactual fine-tuning needs a weight >= 0 and a parent to intervene on");
@@ -119,7 +127,13 @@ public final class ImageTrainer {
               + "the predictors give " + predictor.targets().stream().map(ParentPredictor.Target::parent).toList());
         }
       }
+      for (String p : preserved) {
+        if (predictor.indexOf(p) < 0) {
+          throw new IllegalArgumentException("counterfactual fine-tuning keeps '" + p + "' but no predictor gives it");
+        }
+      }
       intervened = List.copyOf(intervened);
+      preserved = List.copyOf(preserved);
     }
   }
 
@@ -422,9 +436,10 @@ public final class ImageTrainer {
     float[] mask = new float[t];
     for (int k = 0; k < t; k++) {
       ParentPredictor.Target target = pred.targets().get(k);
-      // the image's own parents are pa*; others (age, sex) do not reach the image but through them
-      boolean imageParent = m.parents().contains(target.parent());
-      mask[k] = imageParent ? 1 : 0;
+      // the image's own parents are pa*; others (age, sex) reach the image only through them and are left
+      // out, but for those the term preserves (their own values)
+      boolean counted = m.parents().contains(target.parent()) || term.preserved().contains(target.parent());
+      mask[k] = counted ? 1 : 0;
       double[] col = data.parents().get(target.parent());
       for (int r = 0; r < rows.length; r++) {
         int row = target.parent().equals(intervened) ? shuffled[r] : rows[r];

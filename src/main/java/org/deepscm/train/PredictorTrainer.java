@@ -142,7 +142,7 @@ public final class PredictorTrainer {
 
   /**
    * How well the predictors do on held-out images: per parent, the mean absolute error in its unit
-   * (key {@code <parent>_mae}) or the accuracy of a binary one ({@code <parent>_accuracy}).
+   * (key {@code <parent>_mae}) or the accuracy of a binary or categorical one ({@code <parent>_accuracy}).
    */
   public static Map<String, Double> heldOutErrors(ParentPredictor p, ImageData data) {
     double[][] pred = p.predict(data.pixels(), data.n());
@@ -152,10 +152,15 @@ public final class PredictorTrainer {
       double[] truth = data.parents().get(t.parent());
       double sum = 0;
       for (int u = 0; u < data.n(); u++) {
-        sum += t.binary() ? ((pred[u][k] >= 0.5 ? 1 : 0) == Math.round(truth[u]) ? 1 : 0)
-            : Math.abs(pred[u][k] - truth[u]);
+        if (t.binary()) {
+          sum += (pred[u][k] >= 0.5 ? 1 : 0) == Math.round(truth[u]) ? 1 : 0;
+        } else if (t.categorical()) {
+          sum += pred[u][k] == Math.round(truth[u]) ? 1 : 0;
+        } else {
+          sum += Math.abs(pred[u][k] - truth[u]);
+        }
       }
-      out.put(t.parent() + (t.binary() ? "_accuracy" : "_mae"), sum / data.n());
+      out.put(t.parent() + (t.binary() || t.categorical() ? "_accuracy" : "_mae"), sum / data.n());
     }
     return out;
   }

@@ -108,4 +108,24 @@ class ParentsAtEveryScaleTest {
       assertTrue(e.getMessage().contains("predictors") && e.getMessage().contains(dir.toString()), e.getMessage());
     }
   }
+
+  @Test
+  void thePredictorsLossIsMinusTheLogLikelihoodOfEachKindOfTarget() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ParentPredictor p = new ParentPredictor(1, 16, 16, List.of(ParentPredictor.Target.continuous("t", true, 0.9, 0.25),
+          ParentPredictor.Target.binary("s"), ParentPredictor.Target.categorical("digit", 3)), new ParameterSet(m), null);
+      assertEquals(5, p.outputs(), "one output each, three for the digit");
+      // one image: t output 0.5 against target 0.1; s logit 2 against 0; digit logits (1, 2, 0) against class 1
+      NDArray out = m.create(new float[] {0.5f, 2f, 1f, 2f, 0f}, new Shape(1, 5));
+      NDArray target = m.create(new float[] {0.1f, 0f, 1f}, new Shape(1, 3));
+      double squared = 0.5 * 0.4 * 0.4;
+      double bce = Math.log(1 + Math.exp(2));
+      double ce = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(0)) - 2;
+      assertEquals(squared + bce + ce, p.negativeLogLikelihood(out, target, null).getFloat(0), 1e-5);
+      assertEquals(ce, p.negativeLogLikelihood(out, target, new float[] {0, 0, 1}).getFloat(0), 1e-5,
+          "a target left out by the mask does not count");
+      JsonObject json = p.toJson();
+      assertTrue(json.toString().contains("\"classes\":3"), json.toString());
+    }
+  }
 }
