@@ -34,7 +34,9 @@ public final class Typicality {
   /** Noise further than this from 0 (in standard deviations of N(0, 1)) is called atypical. */
   public static final double NOISE_SD = 3;
   /** The model folder's measure that holds the test split's 1st percentile of per-image ELBO. */
-  public static final String ELBO_P01 = "elbo_x_given_t_i_p01";
+  public static final String ELBO_P01 = "elbo_p01";
+  /** Its name in model folders measured before it had a world-neutral one (Morpho-MNIST's parents in it). */
+  static final String ELBO_P01_BEFORE = "elbo_x_given_t_i_p01";
   /** A pixel brighter than this (0..255) is lit. */
   static final double LIT = 64;
   /**
@@ -155,6 +157,9 @@ public final class Typicality {
   private static java.util.Optional<String> imageWarning(SavedModel model, Map<String, NDArray> values,
       double[] image, NDManager nd, boolean complete) {
     Double p01 = recorded(model, ELBO_P01);
+    if (p01 == null) {
+      p01 = recorded(model, ELBO_P01_BEFORE);
+    }
     if (p01 == null || !complete) {
       return java.util.Optional.empty();
     }
