@@ -62,16 +62,16 @@ class TypicalityTest {
     double t = Morphology.measureThickness(x);
     // folders measured before the key had its world-neutral name are read too
     for (String key : new String[] {Typicality.ELBO_P01, Typicality.ELBO_P01_BEFORE}) {
-    for (double p01 : new double[] {1e9, -1e9}) {
-      ModelCard.recordMeasures(folder, Map.of(key, p01), "a test");
-      try (SavedModel m = ModelFolder.load(folder)) {
-        double[] typical = TypicalIntensity.apply(m.scm(), x, t).image();
-        Typicality.Assessment a = Typicality.assess(m, Map.of("t", t, "i", Morphology.measureIntensity(typical)),
-            typical);
-        assertEquals(p01 > 0, a.warnings().stream().anyMatch(w -> w.contains("the image is less likely")),
-            key + " = " + p01 + ": " + a.warnings());
+      for (double p01 : new double[] {1e9, -1e9}) {
+        ModelCard.recordMeasures(folder, Map.of(key, p01), "a test");
+        try (SavedModel m = ModelFolder.load(folder)) {
+          double[] typical = TypicalIntensity.apply(m.scm(), x, t).image();
+          Typicality.Assessment a = Typicality.assess(m, Map.of("t", t, "i", Morphology.measureIntensity(typical)),
+              typical);
+          assertEquals(p01 > 0, a.warnings().stream().anyMatch(w -> w.contains("the image is less likely")),
+              key + " = " + p01 + ": " + a.warnings());
+        }
       }
-    }
     }
     assertTrue(Files.readString(folder.resolve(ModelFolder.CARD_FILE)).contains("a test"));
   }
