@@ -243,8 +243,7 @@ final class BrainTraining {
         .initParameters(new java.util.Random(o.seed + 17));
     ImageData trainData = ImageData.of(train.images(), allColumns(train));
     PredictorTrainer.Options options = new PredictorTrainer.Options(1e-3, 64, o.predictorEpochs, o.seed, checkpoints, o.resume);
-    long t0 = System.nanoTime();
-    new PredictorTrainer().train(p, trainData, options, o.progress("predictors"));
+    PredictorTrainer.Result fit = new PredictorTrainer().train(p, trainData, options, o.progress("predictors"));
     BrainPart heldOut = validation;
     String heldOutName = "the validation rows";
     if (o.data == null) {
@@ -260,7 +259,7 @@ final class BrainTraining {
         + " epochs, seed " + o.seed);
     info.addProperty("held_out", heldOutName + " (" + heldOut.images().length + " images)");
     errors.forEach(info::addProperty);
-    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    info.addProperty("wall_seconds", Math.round(fit.seconds() * 10) / 10.0);
     training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
     o.log.println("predictors on " + heldOutName + ": " + b);
     return p;

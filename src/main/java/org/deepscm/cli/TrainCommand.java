@@ -346,8 +346,7 @@ final class TrainCommand implements Callable<Integer> {
     ParentPredictor p = new ParentPredictor(1, 28, 28, targets, new org.deepscm.flow.ParameterSet(manager), info)
         .initParameters(new java.util.Random(seed + 17));
     ImageData trainData = withLabels(image, trainSets);
-    long t0 = System.nanoTime();
-    new PredictorTrainer().train(p, trainData, new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed,
+    PredictorTrainer.Result fit = new PredictorTrainer().train(p, trainData, new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed,
         checkpoints, resume), progress("predictors"));
     MorphoMnistDataset test = dataset(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED);
     Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, withLabels(image, List.of(test)));
@@ -358,7 +357,7 @@ final class TrainCommand implements Callable<Integer> {
         + " epochs, seed " + seed);
     info.addProperty("held_out", "the whole test split (" + test.size() + " images)");
     errors.forEach(info::addProperty);
-    info.addProperty("wall_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    info.addProperty("wall_seconds", Math.round(fit.seconds() * 10) / 10.0);
     training.addProperty("predictors", "trained here on the training images; on the whole test split: " + b);
     log.println("predictors on the whole test split: " + b);
     return p;

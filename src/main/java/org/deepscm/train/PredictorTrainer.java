@@ -44,17 +44,22 @@ public final class PredictorTrainer {
     }
   }
 
-  /** Trains {@code p} in place; returns the number of epochs done in all. */
-  public int train(ParentPredictor p, ImageData train, Options o, TrainingListener listener) throws IOException {
+  /** What a run did: epochs done in all and seconds in all (earlier runs of a resumed one included). */
+  public record Result(int epochs, double seconds) {}
+
+  /** Trains {@code p} in place. */
+  public Result train(ParentPredictor p, ImageData train, Options o, TrainingListener listener) throws IOException {
     NDManager root = p.weights().manager();
     try (NDManager optimiserManager = root.newSubManager()) {
       Adam adam = new Adam(optimiserManager, o.learningRate(), 1e-8);
       int done = 0;
+      double secondsBefore = 0;
       Path ck = o.checkpointDir();
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = com.google.gson.JsonParser.parseString(Files.readString(ck.resolve(STATE_FILE)))
             .getAsJsonObject();
         done = state.get("epoch").getAsInt();
+        secondsBefore = state.has("seconds") ? state.get("seconds").getAsDouble() : 0;
         try (NDManager tmp = NDManager.newBaseManager(); InputStream in = Files.newInputStream(ck.resolve(WEIGHTS_FILE))) {
           NDList saved = NDList.decode(tmp, in);
           NDList mine = new NDList();
@@ -78,19 +83,19 @@ public final class PredictorTrainer {
         for (int s = 0; s < steps; s++) {
           if (listener.cancelled()) {
             listener.message("predictor training cancelled in epoch " + epoch + "; resume repeats it");
-            return epoch - 1;
+            return new Result(epoch - 1, secondsBefore + (System.nanoTime() - started) / 1e9);
           }
           int[] rows = Arrays.copyOfRange(order, s * o.batchSize(), (s + 1) * o.batchSize());
           sum += step(p, adam, train, encoded, rows);
         }
-        double seconds = (System.nanoTime() - started) / 1e9;
+        double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
         listener.message(String.format(Locale.ROOT, "predictors: epoch %d/%d, -log q(pa | x) %.4f, %.1f s", epoch,
             o.epochs(), sum / Math.max(1, steps), seconds));
         if (ck != null) {
-          writeCheckpoint(ck, p, adam, epoch);
+          writeCheckpoint(ck, p, adam, epoch, seconds);
         }
       }
-      return Math.max(done, o.epochs());
+      return new Result(Math.max(done, o.epochs()), secondsBefore + (System.nanoTime() - started) / 1e9);
     }
   }
 
@@ -165,7 +170,8 @@ public final class PredictorTrainer {
     return out;
   }
 
-  private static void writeCheckpoint(Path dir, ParentPredictor p, Adam adam, int epoch) throws IOException {
+  private static void writeCheckpoint(Path dir, ParentPredictor p, Adam adam, int epoch, double seconds)
+      throws IOException {
     Files.createDirectories(dir);
     try (NDManager tmp = NDManager.newBaseManager()) {
       NDList all = p.weights().snapshot(tmp);
@@ -177,7 +183,8 @@ public final class PredictorTrainer {
       Files.move(part, dir.resolve(WEIGHTS_FILE), StandardCopyOption.REPLACE_EXISTING);
     }
     Path part = dir.resolve(STATE_FILE + ".tmp");
-    Files.writeString(part, "{\"epoch\": " + epoch + "}", StandardCharsets.UTF_8);
+    Files.writeString(part, String.format(Locale.ROOT, "{\"epoch\": %d, \"seconds\": %.1f}", epoch, seconds),
+        StandardCharsets.UTF_8);
     Files.move(part, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING);
   }
 }
