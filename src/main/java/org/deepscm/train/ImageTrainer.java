@@ -476,8 +476,10 @@ public final class ImageTrainer {
     double[] sum = new double[3];
     int chunk = 128;
     Random random = new Random(seed * 7 + 1);
+    int seen = 0;
     try (NDManager scope = NDManager.newBaseManager()) {
       int k = 0;
+      // a shuffle needs two units: a last chunk of one is left out (and not counted)
       for (int from = 0; from + 2 <= data.n(); from += chunk, k++) {
         int to = Math.min(data.n(), from + chunk);
         int[] rows = new int[to - from];
@@ -494,11 +496,12 @@ public final class ImageTrainer {
           sum[0] += -r[0].getFloat() * rows.length;
           sum[1] += r[1].getFloat() * rows.length;
           sum[2] += r[2].getFloat() * rows.length;
+          seen += rows.length;
         }
       }
     }
     for (int j = 0; j < 3; j++) {
-      sum[j] /= data.n();
+      sum[j] /= Math.max(1, seen);
     }
     return sum;
   }

@@ -55,7 +55,8 @@ class ExplorerBrainModelTest {
   /**
    * Three times the subject's own ventricle volume on the slider: under the true SCM the ventricles grow
    * by 3^(1/3) in each direction, about twice the area on the slice. The counterfactual must show most of
-   * that (a model whose decoder takes the anatomy from z alone barely widens them). With the system
+   * that: at least 1.75 times the area (the model before counterfactual fine-tuning reached 1.63 on this
+   * case, the fine-tuned one 1.84). With the system
    * property deepscm.screenshot=FILE it also writes the window there (the README's picture).
    */
   @Test
@@ -72,6 +73,6 @@ class ExplorerBrainModelTest {
     if (shot != null) {
       robot.interact(() -> app.exportPng(Path.of(shot)));
     }
-    assertTrue(after > 1.6 * before, what);
+    assertTrue(after > 1.75 * before, what);
   }
 }
