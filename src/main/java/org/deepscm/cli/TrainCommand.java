@@ -291,15 +291,17 @@ final class TrainCommand implements Callable<Integer> {
       save(scm, builder, train, training, name, seconds, null);
       if (predictors != null) {
         predictors.save(out);
-        predictors.close();
       }
       log.printf("evaluating on %d test units…%n", evalUnits);
       measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
-          done -> {
+          predictors, done -> {
             log.printf("\revaluated %d units", done);
             log.flush();
           });
       log.println();
+      if (predictors != null) {
+        predictors.close();
+      }
     } else {
       measures = CovariateEvaluation.morphoMnist(scm, 1);
     }
