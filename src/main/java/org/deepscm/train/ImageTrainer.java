@@ -341,20 +341,30 @@ public final class ImageTrainer {
     float[] px = new float[rows.length * data.pixelsPerImage()];
     data.gather(rows, px);
     float[] ctx = m.contextRows(data, rows);
+    return descend(weights, adam, scope -> {
+      NDArray x = scope.create(px, new Shape(rows.length, a.channels(), a.height(), a.width()));
+      NDArray c = m.contextArray(scope, ctx, rows.length);
+      return m.elboTerms(m.networks().training(scope), x, c, particles, true, true).mean().neg();
+    });
+  }
+
+  /**
+   * Zeroes the gradients, computes the loss in a fresh scope under a gradient collector, and takes one
+   * Adam step when the loss and every gradient are finite; returns -loss (before the step) or NaN, in
+   * which case the weights are left alone.
+   */
+  private static double descend(ParameterSet weights, Adam adam, Function<NDManager, NDArray> lossIn) {
     for (NDArray p : weights.all().values()) {
       p.getGradient().set(new NDIndex(":"), 0);
     }
     try (NDManager scope = weights.manager().newSubManager()) {
-      double elbo;
+      double value;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        Function<String, NDArray> w = m.networks().training(scope);
-        NDArray x = scope.create(px, new Shape(rows.length, a.channels(), a.height(), a.width()));
-        NDArray c = m.contextArray(scope, ctx, rows.length);
-        NDArray loss = m.elboTerms(w, x, c, particles, true, true).mean().neg();
+        NDArray loss = lossIn.apply(scope);
         gc.backward(loss);
-        elbo = -loss.getFloat();
+        value = -loss.getFloat();
       }
-      if (!Double.isFinite(elbo)) {
+      if (!Double.isFinite(value)) {
         return Double.NaN;
       }
       for (NDArray p : weights.all().values()) {
@@ -364,7 +374,7 @@ public final class ImageTrainer {
         }
       }
       adam.step(weights);
-      return elbo;
+      return value;
     }
   }
 
@@ -382,29 +392,8 @@ public final class ImageTrainer {
     data.gather(rows, px);
     Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(stepIndex % term.intervened().size()),
         random);
-    for (NDArray p : weights.all().values()) {
-      p.getGradient().set(new NDIndex(":"), 0);
-    }
-    try (NDManager scope = weights.manager().newSubManager()) {
-      double objective;
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        NDArray loss = counterfactualLoss(m, m.networks().training(scope), scope, px, rows.length, b, particles, term,
-            true)[0];
-        gc.backward(loss);
-        objective = -loss.getFloat();
-      }
-      if (!Double.isFinite(objective)) {
-        return Double.NaN;
-      }
-      for (NDArray p : weights.all().values()) {
-        NDArray g = scope.zeros(p.getShape()).add(p.getGradient());
-        if (!Float.isFinite(g.sum().getFloat())) {
-          return Double.NaN;
-        }
-      }
-      adam.step(weights);
-      return objective;
-    }
+    return descend(weights, adam, scope -> counterfactualLoss(m, m.networks().training(scope), scope, px,
+        rows.length, b, particles, term, true)[0]);
   }
 
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
