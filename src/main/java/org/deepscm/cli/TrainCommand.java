@@ -596,9 +596,11 @@ final class TrainCommand implements Callable<Integer> {
     training.addProperty("image_best_epoch", ir.bestEpoch());
     if (!ir.history().isEmpty()) {
       double[] last = ir.history().get(ir.history().size() - 1);
-      training.addProperty("image_train_elbo", last[1]);
-      training.addProperty("image_validation_elbo", last[2]);
-      training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
+      // with --cf-finetune the trainer tracks its objective, ELBO - weight x pixels x -log q(pa* | x*)
+      String what = cfFinetune ? "objective" : "elbo";
+      training.addProperty("image_train_" + what, last[1]);
+      training.addProperty("image_validation_" + what, last[2]);
+      training.addProperty("image_best_validation_" + what, ir.bestValidationElbo());
     }
   }
 
