@@ -20,7 +20,6 @@ import org.deepscm.data.CovariateTable;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.train.ImageTrainer;
-import org.deepscm.train.PredictorTrainer;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
@@ -41,10 +40,10 @@ final class BrainTraining {
     this.o = options;
   }
 
-  /** Seed of the split of a user's own o.subjects into training and validation rows. */
+  /** Seed of the split of a user's own subjects into training and validation rows. */
   static final long OWN_DATA_SPLIT_SEED = 20261129L;
 
-  /** Subjects, covariates and images of one part of the brain o.data. */
+  /** Subjects, covariates and images of one part of the brain data. */
   private record BrainPart(CovariateTable covariates, double[][] images) {}
 
   /**
@@ -134,7 +133,7 @@ final class BrainTraining {
     o.log.printf(Locale.ROOT, "flows: best epoch %d (validation NLL %.4f), %d epochs, %.1f s%n", r.bestEpoch(),
         r.bestValidationNll(), r.epochs(), r.seconds());
     JsonObject training = new JsonObject();
-    // evaluate measures a model of the synthetic world against the true SCM; a user's own o.data has none
+    // evaluate measures a model of the synthetic world against the true SCM; a user's own data has none
     training.addProperty("dataset", o.data == null ? "brain" : "brain-own-data");
     training.addProperty("data", source);
     training.addProperty("graph", "sex -> brain_volume <- age -> ventricle_volume <- brain_volume; "
@@ -182,7 +181,7 @@ final class BrainTraining {
     ImageTrainer.CounterfactualTerm term = null;
     if (o.cfFinetune) {
       long p0 = System.nanoTime();
-      predictors = brainPredictors(image, train, validation, checkpoints.resolve("predictors"), training);
+      predictors = brainPredictors(image, first, train, validation, checkpoints.resolve("predictors"), training);
       seconds += (System.nanoTime() - p0) / 1e9;
       term = new ImageTrainer.CounterfactualTerm(predictors, o.cfWeight, List.of("brain_volume", "ventricle_volume"));
       training.addProperty("cf_finetune", "weight " + o.cfWeight + " (nats per pixel), one volume shuffled within "
@@ -208,61 +207,27 @@ final class BrainTraining {
 
   /**
    * The anticausal predictors of the brain model's covariates: from --predictors, or trained on the
-   * training images (resumable) and measured on the held-o.out images (the test split of the synthetic
-   * world, the validation rows of a user's own o.data).
+   * training images (resumable) and measured on the held-out images (the test split of the synthetic
+   * world, the validation rows of a user's own data).
    */
-  private ParentPredictor brainPredictors(ImageMechanism image, BrainPart train, BrainPart validation, Path checkpoints, JsonObject training)
-      throws IOException {
-    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+  private ParentPredictor brainPredictors(ImageMechanism image, ImageData trainImages, BrainPart train,
+      BrainPart validation, Path checkpoints, JsonObject training) throws IOException {
     if (o.predictorsFrom != null) {
-      ParentPredictor p = ParentPredictor.load(o.predictorsFrom, manager);
-      training.addProperty("predictors", "from " + o.predictorsFrom);
-      o.log.println("predictors from " + o.predictorsFrom);
-      return p;
+      return o.loadPredictors(training);
     }
-    double[] age = train.covariates().column("age");
-    double mean = 0;
-    for (double a : age) {
-      mean += Math.log(a);
-    }
-    mean /= age.length;
-    double var = 0;
-    for (double a : age) {
-      var += (Math.log(a) - mean) * (Math.log(a) - mean);
-    }
-    double sd = Math.sqrt(var / (age.length - 1));
     List<ParentPredictor.Target> targets = new ArrayList<>();
     targets.add(ParentPredictor.Target.binary("sex"));
-    targets.add(ParentPredictor.Target.continuous("age", true, mean, sd));
-    // the image's parents as the model encodes them: the fine-tuning targets are its own context values
-    for (org.deepscm.scm.ContextEncoding e : image.context()) {
-      targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
-    }
-    JsonObject info = new JsonObject();
-    ParentPredictor p = new ParentPredictor(1, 64, 64, targets, new org.deepscm.flow.ParameterSet(manager), info)
-        .initParameters(new java.util.Random(o.seed + 17));
-    ImageData trainData = ImageData.of(train.images(), allColumns(train));
-    PredictorTrainer.Options options = new PredictorTrainer.Options(1e-3, 64, o.predictorEpochs, o.seed, checkpoints, o.resume);
-    PredictorTrainer.Result fit = new PredictorTrainer().train(p, trainData, options, o.progress("predictors"));
+    org.deepscm.scm.ContextEncoding age = ScmBuilder.encoding(BrainModels.age(), train.covariates().column("age"));
+    targets.add(ParentPredictor.Target.continuous("age", age.log(), age.shift(), age.scale()));
+    targets.addAll(TrainCommand.imageParentTargets(image));
     BrainPart heldOut = validation;
     String heldOutName = "the validation rows";
     if (o.data == null) {
       heldOut = brainPart(brainSplit(new BrainSliceRenderer(BrainTemplate.shipped()), BrainDataset.Split.TEST));
       heldOutName = "the whole test split";
     }
-    java.util.Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, ImageData.of(heldOut.images(),
-        allColumns(heldOut)));
-    StringBuilder b = new StringBuilder();
-    errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
-        .append(String.format(Locale.ROOT, "%.4g", v)));
-    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + o.predictorEpochs
-        + " epochs, seed " + o.seed);
-    info.addProperty("held_out", heldOutName + " (" + heldOut.images().length + " images)");
-    errors.forEach(info::addProperty);
-    info.addProperty("wall_seconds", Math.round(fit.seconds() * 10) / 10.0);
-    training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
-    o.log.println("predictors on " + heldOutName + ": " + b);
-    return p;
+    return o.fitPredictors(targets, BrainSliceRenderer.SIDE, trainImages.withParents(allColumns(train)),
+        ImageData.of(heldOut.images(), allColumns(heldOut)), heldOutName, checkpoints, training);
   }
 
   private static Map<String, double[]> allColumns(BrainPart part) {

@@ -271,20 +271,22 @@ final class TrainCommand implements Callable<Integer> {
         warmStart(image, imageInit);
         training.addProperty("image_init", imageInit.toString());
       }
+      // the digit's class travels with the images: the fine-tuning keeps it
+      ImageData trainData = withLabels(imageData(image, trainSets), trainSets);
       ParentPredictor predictors = null;
       ImageTrainer.CounterfactualTerm term = null;
       if (cfFinetune) {
         long p0 = System.nanoTime();
-        predictors = morphoMnistPredictors(image, trainSets, digits, checkpoints.resolve("predictors"), training);
+        predictors = morphoMnistPredictors(image, trainData, digits, checkpoints.resolve("predictors"), training);
         seconds += (System.nanoTime() - p0) / 1e9;
         term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, image.parents(), List.of("digit"));
         training.addProperty("cf_finetune", "weight " + cfWeight + " (nats per pixel), one parent of the image "
             + "shuffled within each batch, " + String.join(" and ", image.parents()) + " in turn, the digit's class "
             + "kept; batch norm on its running statistics");
       }
-      ImageData trainData = imageData(image, trainSets);
-      ImageTrainer.Result ir = trainImage(image, epoch -> trainData, imageData(image, List.of(validationSet)),
-          checkpoints.resolve("image"), term);
+      ImageTrainer.Result ir = trainImage(image, epoch -> trainData,
+          withLabels(imageData(image, List.of(validationSet)), List.of(validationSet)), checkpoints.resolve("image"),
+          term);
       recordImageTraining(training, ir);
       seconds += ir.seconds();
       // save before the (long) evaluation, so the weights are never lost
@@ -331,45 +333,65 @@ final class TrainCommand implements Callable<Integer> {
    * digit's class; from --predictors, or trained on the training images (resumable) and measured on the
    * whole test split.
    */
-  private ParentPredictor morphoMnistPredictors(ImageMechanism image, List<MorphoMnistDataset> trainSets,
-      MnistDigits digits, Path checkpoints, JsonObject training) throws IOException {
-    ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+  private ParentPredictor morphoMnistPredictors(ImageMechanism image, ImageData trainImages, MnistDigits digits,
+      Path checkpoints, JsonObject training) throws IOException {
     if (predictorsFrom != null) {
-      training.addProperty("predictors", "from " + predictorsFrom);
-      log.println("predictors from " + predictorsFrom);
-      return ParentPredictor.load(predictorsFrom, manager);
+      return loadPredictors(training);
     }
+    List<ParentPredictor.Target> targets = imageParentTargets(image);
+    targets.add(ParentPredictor.Target.categorical("digit", 10));
+    MorphoMnistDataset test = dataset(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED);
+    return fitPredictors(targets, 28, trainImages,
+        withLabels(imageData(image, List.of(test)), List.of(test)), "the whole test split", checkpoints, training);
+  }
+
+  /** The image's parents as the model encodes them: the fine-tuning targets are its own context values. */
+  static List<ParentPredictor.Target> imageParentTargets(ImageMechanism image) {
     List<ParentPredictor.Target> targets = new ArrayList<>();
     for (org.deepscm.scm.ContextEncoding e : image.context()) {
       targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
     }
-    targets.add(ParentPredictor.Target.categorical("digit", 10));
+    return targets;
+  }
+
+  /** The predictors of --predictors, recorded in the training record. */
+  ParentPredictor loadPredictors(JsonObject training) {
+    training.addProperty("predictors", "from " + predictorsFrom);
+    log.println("predictors from " + predictorsFrom);
+    return ParentPredictor.load(predictorsFrom, ai.djl.ndarray.NDManager.newBaseManager());
+  }
+
+  /**
+   * Predictors of {@code targets} on square images of {@code side} pixels, trained on {@code train}
+   * (resumable from {@code checkpoints}) and measured on {@code heldOut}; how, and how well, goes into
+   * their own record and the model's training record.
+   */
+  ParentPredictor fitPredictors(List<ParentPredictor.Target> targets, int side, ImageData train, ImageData heldOut,
+      String heldOutName, Path checkpoints, JsonObject training) throws IOException {
     JsonObject info = new JsonObject();
-    ParentPredictor p = new ParentPredictor(1, 28, 28, targets, new org.deepscm.flow.ParameterSet(manager), info)
+    ParentPredictor p = new ParentPredictor(1, side, side, targets,
+        new org.deepscm.flow.ParameterSet(ai.djl.ndarray.NDManager.newBaseManager()), info)
         .initParameters(new java.util.Random(seed + 17));
-    ImageData trainData = withLabels(image, trainSets);
-    PredictorTrainer.Result fit = new PredictorTrainer().train(p, trainData, new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed,
-        checkpoints, resume), progress("predictors"));
-    MorphoMnistDataset test = dataset(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED);
-    Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, withLabels(image, List.of(test)));
+    PredictorTrainer.Result fit = new PredictorTrainer().train(p, train,
+        new PredictorTrainer.Options(1e-3, 64, predictorEpochs, seed, checkpoints, resume), progress("predictors"));
+    Map<String, Double> errors = PredictorTrainer.heldOutErrors(p, heldOut);
     StringBuilder b = new StringBuilder();
     errors.forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append(' ')
         .append(String.format(Locale.ROOT, "%.4g", v)));
-    info.addProperty("trained_on", trainData.n() + " training images, Adam lr 0.001, batch 64, " + predictorEpochs
+    info.addProperty("trained_on", train.n() + " training images, Adam lr 0.001, batch 64, " + predictorEpochs
         + " epochs, seed " + seed);
-    info.addProperty("held_out", "the whole test split (" + test.size() + " images)");
+    info.addProperty("held_out", heldOutName + " (" + heldOut.n() + " images)");
     errors.forEach(info::addProperty);
     info.addProperty("wall_seconds", Math.round(fit.seconds() * 10) / 10.0);
-    training.addProperty("predictors", "trained here on the training images; on the whole test split: " + b);
-    log.println("predictors on the whole test split: " + b);
+    training.addProperty("predictors", "trained here on the training images; on " + heldOutName + ": " + b);
+    log.println("predictors on " + heldOutName + ": " + b);
     return p;
   }
 
-  /** The images of some renderings with the image's parents and the digit's class ("digit"). */
-  private static ImageData withLabels(ImageMechanism image, List<MorphoMnistDataset> sets) {
-    ImageData d = imageData(image, sets);
-    Map<String, double[]> cols = new java.util.LinkedHashMap<>(d.parents());
-    double[] digit = new double[d.n()];
+  /** Images of some renderings with the digit's class ("digit") beside their parents. */
+  private static ImageData withLabels(ImageData images, List<MorphoMnistDataset> sets) {
+    Map<String, double[]> cols = new java.util.LinkedHashMap<>(images.parents());
+    double[] digit = new double[images.n()];
     int at = 0;
     for (MorphoMnistDataset set : sets) {
       for (int u = 0; u < set.size(); u++) {
@@ -377,7 +399,7 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     cols.put("digit", digit);
-    return new ImageData(d.pixels(), d.n(), d.pixelsPerImage(), cols);
+    return images.withParents(cols);
   }
 
   /** Seeds of the extra renderings: DEFAULT_SEED + k * this (far from the validation and test seeds). */

@@ -48,6 +48,11 @@ public record ImageData(float[] pixels, int n, int pixelsPerImage, Map<String, d
     return new ImageData(px, images.length, per, new LinkedHashMap<>(parents));
   }
 
+  /** The same images with other parent columns (the pixels are shared, not copied). */
+  public ImageData withParents(Map<String, double[]> columns) {
+    return new ImageData(pixels, n, pixelsPerImage, columns);
+  }
+
   /** Copies the pixels of the given images into {@code out} (rows.length * pixelsPerImage values). */
   public void gather(int[] rows, float[] out) {
     for (int r = 0; r < rows.length; r++) {

@@ -430,9 +430,16 @@ public final class ImageTrainer {
       boolean counted = m.parents().contains(target.parent()) || term.preserved().contains(target.parent());
       mask[k] = counted ? 1 : 0;
       double[] col = data.parents().get(target.parent());
+      if (col == null) {
+        if (counted) {
+          throw new IllegalArgumentException("counterfactual fine-tuning counts '" + target.parent()
+              + "', but the training images have no values of it");
+        }
+        continue;
+      }
       for (int r = 0; r < rows.length; r++) {
         int row = target.parent().equals(intervened) ? shuffled[r] : rows[r];
-        targets[r * t + k] = col == null ? 0 : (float) target.encode(col[row]);
+        targets[r * t + k] = (float) target.encode(col[row]);
       }
     }
     return new Batch(ctx, ctxStar, targets, mask);

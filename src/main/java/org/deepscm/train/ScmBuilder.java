@@ -172,7 +172,7 @@ public final class ScmBuilder {
     return new SavedModel(name, build(train, seed), trainingRanges(train), new com.google.gson.JsonObject(), null);
   }
 
-  static ContextEncoding encoding(Variable parent, double[] values) {
+  public static ContextEncoding encoding(Variable parent, double[] values) {
     if (parent.kind().isDiscrete()) {
       return new ContextEncoding(parent.name(), false, 0, 1);
     }
