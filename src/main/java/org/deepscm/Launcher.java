@@ -29,6 +29,8 @@ public final class Launcher {
     if (System.getProperty("jna.tmpdir") == null) {
       System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
     }
+    // before libtorch allocates anything: keep freed buffers for the next call
+    NativeAllocator.configure();
     // JavaFX on the class path (what a plain jar and jpackage give) warns of an "unsupported configuration"
     // on every start; it is the configuration we ship and test
     JAVAFX_STARTUP.setLevel(java.util.logging.Level.SEVERE);

@@ -78,6 +78,7 @@ final class BenchCommand implements Callable<Integer> {
       Map<String, Intervention> dos = Map.of(root, Intervention.set(target));
       out.printf("model %s, device %s, batch %d, %d timed calls after %d warm-up%n", m.name(),
           org.deepscm.DeviceInfo.describe(), batch, repeats, warmup);
+      out.println("allocator: " + org.deepscm.NativeAllocator.describe());
       Table t = new Table(List.of("operation", "median_ms", "p95_ms", "units_per_s"));
       time(t, "sample (association)", nd, sub -> scm.sample(sub, batch));
       time(t, "log-likelihood", nd, sub -> scm.logProb(copy(units, sub)));
@@ -156,6 +157,7 @@ final class BenchCommand implements Callable<Integer> {
     BenchCase c = benchCase(m);
     out.printf("model %s, device %s, %d timed calls after %d warm-up, on a %s%n", m.name(), DeviceInfo.describe(),
         repeats, warmup, c.kind());
+    out.println("allocator: " + org.deepscm.NativeAllocator.describe());
     Table t = new Table(List.of("operation", "median_ms", "p95_ms"));
     try (NDManager nd = NDManager.newBaseManager()) {
       Engine.getInstance().setRandomSeed(1);
