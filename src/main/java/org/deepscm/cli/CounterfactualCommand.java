@@ -19,6 +19,9 @@ import java.util.concurrent.Callable;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.brain.BrainCases;
+import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.data.brain.NiftiVolume;
 import org.deepscm.data.morphomnist.MeasuredCovariates;
 import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.data.morphomnist.TypicalIntensity;
@@ -63,12 +66,18 @@ final class CounterfactualCommand implements Callable<Integer> {
   Cases cases;
 
   @Option(names = "--do", required = true, paramLabel = "NAME=VALUE",
-      description = "an intervention: name=value, name+=delta or name-=delta; repeat or separate with commas")
+      description = "an intervention: name=value, name+=delta or name-=delta (a shift), name*=factor (a scale, "
+          + "e.g. ventricle_volume*=2); repeat or separate with commas")
   List<String> interventions;
 
-  @Option(names = "--image", paramLabel = "PNG",
-      description = "the unit's image, for a model with an image variable (e.g. a 28x28 grey PNG for Morpho-MNIST)")
+  @Option(names = "--image", paramLabel = "PNG|NII",
+      description = "the unit's image, for a model with an image variable (e.g. a 28x28 grey PNG for Morpho-MNIST; "
+          + "for a brain model a 64x64 PNG or a NIfTI volume with --slice-mm)")
   Path image;
+
+  @Option(names = "--slice-mm", paramLabel = "Z", description = "brain models: the world z (mm) of the axial slice "
+      + "taken from NIfTI volumes (--image, or the CSV's image column); 18 in MNI space shows the lateral ventricles")
+  Double sliceMm;
 
   @Option(names = "--image-out", paramLabel = "PNG|DIR", description = "write the counterfactual image here;"
       + " with --input, a folder for NAME-cf.png per row")
@@ -198,6 +207,9 @@ final class CounterfactualCommand implements Callable<Integer> {
   /** Units of an image model per forward pass: bounds memory (each pass decodes particles x units images). */
   static final int IMAGE_BATCH = 64;
 
+  /** The optional column of a cases CSV that names each unit in the answers and the output files. */
+  static final String ID_COLUMN = "id";
+
   /** The column of a cases CSV that names each unit's image file. */
   static final String IMAGE_COLUMN = "image";
 
@@ -231,7 +243,7 @@ final class CounterfactualCommand implements Callable<Integer> {
         throw new IllegalArgumentException("give one unit's image with --image or a CSV of units with --input,"
             + " not both");
       }
-      return imageCases(m, dos);
+      return isBrain(m.scm()) ? brainCases(m, dos) : imageCases(m, dos);
     }
     if (image == null) {
       throw new IllegalArgumentException("model " + m.name() + " has an image variable '" + x + "': give one unit with"
@@ -265,6 +277,7 @@ final class CounterfactualCommand implements Callable<Integer> {
     List<String> scalars = scm.scalarPart().variableNames();
     Map<String, double[]> values = new LinkedHashMap<>();
     scalars.forEach(v -> values.put(v, new double[] {unit.observed().get(v)}));
+    refuseImpossible(scm, values, dos, List.of(image.toString()));
     Engine.getInstance().setRandomSeed(seed);
     ImageCounterfactual.Answers answer = ImageCounterfactual.computeInBatches(scm, values,
         new double[][] {unit.pixels()}, dos, particles, 1);
@@ -272,7 +285,9 @@ final class CounterfactualCommand implements Callable<Integer> {
     ImageChange change = ImageChange.between(unit.pixels(), cf);
     Table table = new Table(List.of("variable", "observed", "counterfactual"));
     for (String v : scalars) {
-      table.row(v, unit.observed().get(v), answer.scalars().get(v)[0]);
+      Variable variable = scm.graph().variable(v);
+      table.row(v, Values.show(variable, unit.observed().get(v), csv), Values.show(variable,
+          answer.scalars().get(v)[0], csv));
     }
     table.row(x + " (mean |change|, 0-255)", 0.0, change.meanAbs());
     PrintWriter out = spec.commandLine().getOut();
@@ -325,7 +340,7 @@ final class CounterfactualCommand implements Callable<Integer> {
     }
     List<String> scalars = scm.scalarPart().variableNames();
     for (String column : header) {
-      if (!column.equals(IMAGE_COLUMN) && !scalars.contains(column)) {
+      if (!column.equals(IMAGE_COLUMN) && !column.equals(ID_COLUMN) && !scalars.contains(column)) {
         err.println("warning: column '" + column + "' of " + csvFile + " is not a variable of the model; ignored");
       }
     }
@@ -333,6 +348,8 @@ final class CounterfactualCommand implements Callable<Integer> {
       throw new IOException(csvFile + " has a header but no rows");
     }
     Path folder = csvFile.toAbsolutePath().getParent();
+    int idColumn = header.indexOf(ID_COLUMN);
+    List<String> ids = new ArrayList<>();
     List<String> names = new ArrayList<>();
     List<ImageCase> units = new ArrayList<>();
     for (int r = 1; r < records.size(); r++) {
@@ -361,6 +378,15 @@ final class CounterfactualCommand implements Callable<Integer> {
         throw new IOException(where + ", image " + name + ": " + e.getMessage(), e);
       }
       names.add(name);
+      String id = idColumn < 0 ? "" : record.fields().get(idColumn).trim();
+      if (idColumn >= 0 && id.isEmpty()) {
+        throw new IOException(where + ": column '" + ID_COLUMN + "' is empty: give the unit's id, or drop the column");
+      }
+      if (ids.contains(id) && idColumn >= 0) {
+        throw new IOException(where + ": id '" + id + "' is already used by row " + (ids.indexOf(id) + 1)
+            + "; ids must be unique");
+      }
+      ids.add(id);
     }
     for (String v : scalars) {
       long count = units.stream().filter(u -> u.measured().contains(v)).count();
@@ -383,40 +409,53 @@ final class CounterfactualCommand implements Callable<Integer> {
       values.put(v, units.stream().mapToDouble(u -> u.observed().get(v)).toArray());
     }
     double[][] pixels = units.stream().map(ImageCase::pixels).toArray(double[][]::new);
+    return idColumn >= 0 ? answerCases(m, dos, ID_COLUMN, ids, fileNames(ids), values, pixels)
+        : answerCases(m, dos, IMAGE_COLUMN, names, outputNames(units), values, pixels);
+  }
+
+  /**
+   * Answers many units of an image model in batches of {@link #IMAGE_BATCH}, prints them, and writes the
+   * answers (--output), counterfactual images (--image-out, FILE-cf.png) and difference maps (--diff-out).
+   */
+  private int answerCases(SavedModel m, Map<String, Intervention> dos, String nameColumn, List<String> names,
+      List<String> fileNames, Map<String, double[]> values, double[][] pixels) throws IOException {
+    StructuralCausalModel scm = m.scm();
+    PrintWriter err = spec.commandLine().getErr();
+    refuseImpossible(scm, values, dos, names);
     Engine.getInstance().setRandomSeed(seed);
     ImageCounterfactual.Answers answer = ImageCounterfactual.computeInBatches(scm, values, pixels, dos, particles,
         IMAGE_BATCH);
 
+    int n = names.size();
     List<ImageChange> changes = new ArrayList<>();
-    for (int u = 0; u < units.size(); u++) {
+    for (int u = 0; u < n; u++) {
       changes.add(ImageChange.between(pixels[u], answer.images()[u]));
     }
     PrintWriter out = spec.commandLine().getOut();
     if (!csv) {
-      out.println("counterfactuals of " + units.size() + " images under " + describe(dos) + " (" + particles
+      out.println("counterfactuals of " + n + " images under " + describe(dos) + " (" + particles
           + " particles for each image)");
     }
-    Table table = imageCasesTable(scm, names, values, answer, changes, csv);
+    Table table = imageCasesTable(scm, nameColumn, names, values, answer, changes, csv);
     printRows(table, out);
     if (output != null) {
-      writeOutput(csv ? table : imageCasesTable(scm, names, values, answer, changes, true));
+      writeOutput(csv ? table : imageCasesTable(scm, nameColumn, names, values, answer, changes, true));
     }
     int[] hw = imageSize(scm);
-    List<String> fileNames = outputNames(units);
     if (imageOut != null) {
       Path dir = outputFolder(imageOut, "--image-out");
-      for (int u = 0; u < units.size(); u++) {
+      for (int u = 0; u < n; u++) {
         ImageFiles.writeGrey(dir.resolve(fileNames.get(u) + "-cf.png"), answer.images()[u], hw[0], hw[1]);
       }
-      err.println("wrote " + units.size() + " counterfactual images (NAME-cf.png) to " + imageOut);
+      err.println("wrote " + n + " counterfactual images (NAME-cf.png) to " + imageOut);
     }
     if (diffOut != null) {
       Path dir = outputFolder(diffOut, "--diff-out");
-      for (int u = 0; u < units.size(); u++) {
+      for (int u = 0; u < n; u++) {
         ImageFiles.writeDifference(dir.resolve(fileNames.get(u) + "-diff.png"), changes.get(u).difference(),
             hw[0], hw[1], changes.get(u).scale());
       }
-      err.println("wrote " + units.size() + " difference maps (NAME-diff.png) to " + diffOut
+      err.println("wrote " + n + " difference maps (NAME-diff.png) to " + diffOut
           + " (red: brighter, blue: darker, each on its own symmetric scale)");
     }
     return 0;
@@ -454,11 +493,11 @@ final class CounterfactualCommand implements Callable<Integer> {
   }
 
   /** One row per unit: its image, observed and counterfactual scalars, and how much its image changed. */
-  private static Table imageCasesTable(StructuralCausalModel scm, List<String> names, Map<String, double[]> observed,
-      ImageCounterfactual.Answers answer, List<ImageChange> changes, boolean csv) {
+  private static Table imageCasesTable(StructuralCausalModel scm, String nameColumn, List<String> names,
+      Map<String, double[]> observed, ImageCounterfactual.Answers answer, List<ImageChange> changes, boolean csv) {
     List<String> scalars = scm.scalarPart().variableNames();
     List<String> header = new ArrayList<>();
-    header.add(IMAGE_COLUMN);
+    header.add(nameColumn);
     header.addAll(scalars);
     scalars.forEach(v -> header.add(v + "_cf"));
     header.add(ImageCounterfactual.imageVariable(scm) + "_mean_abs_change");
@@ -487,19 +526,17 @@ final class CounterfactualCommand implements Callable<Integer> {
    */
   private ImageCase readImageCase(StructuralCausalModel scm, Path file, Map<String, Double> given, String giver,
       String warningPrefix) throws IOException {
-    int[] hw = imageSize(scm);
-    ImageFiles.Grey grey = ImageFiles.read(file, hw[0], hw[1]);
-    if (grey.wasColour()) {
-      spec.commandLine().getErr().println("warning: " + warningPrefix + file
-          + " is in colour; using its grey levels");
+    double[] pixels = readPixels(scm, file, warningPrefix);
+    boolean blank = true;
+    for (double p : pixels) {
+      blank &= p == pixels[0];
     }
-    if (grey.isBlank()) {
+    if (blank) {
       // a counterfactual moves a stroke; an image without one has nothing to change (and t, i are undefined)
-      throw new InvalidValueException(file + " has no foreground: all its pixels are "
-          + Table.number(grey.pixels()[0]));
+      throw new InvalidValueException(file + " has no foreground: all its pixels are " + Table.number(pixels[0]));
     }
     Map<String, Double> observed = new LinkedHashMap<>(given);
-    List<String> measured = MeasuredCovariates.measureMissing(observed, scm.variableNames(), grey.pixels());
+    List<String> measured = MeasuredCovariates.measureMissing(observed, scm.variableNames(), pixels);
     for (String v : scm.scalarPart().variableNames()) {
       Double value = observed.get(v);
       if (value == null) {
@@ -507,7 +544,78 @@ final class CounterfactualCommand implements Callable<Integer> {
       }
       scm.graph().variable(v).check(value);
     }
-    return new ImageCase(file, grey.pixels(), observed, measured);
+    if (isBrain(scm)) {
+      String problem = BrainCases.volumeProblem(observed.get("brain_volume"), observed.get("ventricle_volume"));
+      if (problem != null) {
+        throw new InvalidValueException(problem);
+      }
+    }
+    return new ImageCase(file, pixels, observed, measured);
+  }
+
+  /**
+   * An image file's grey levels: a PNG of the model's size, or for a brain model a NIfTI volume's axial slice
+   * at --slice-mm (as the explorer and `train --data` take it).
+   */
+  private double[] readPixels(StructuralCausalModel scm, Path file, String warningPrefix) throws IOException {
+    int[] hw = imageSize(scm);
+    if (BrainCases.isNifti(file)) {
+      if (!isBrain(scm)) {
+        throw new IOException(file + " is a NIfTI volume; this model's images are " + hw[0] + "x" + hw[1]
+            + " PNGs (NIfTI volumes are read for brain models)");
+      }
+      if (sliceMm == null) {
+        throw new IllegalArgumentException(file + " is a NIfTI volume: give the height of its axial slice with "
+            + "--slice-mm Z (mm in the volume's world space; 18 in MNI space shows the lateral ventricles)");
+      }
+      if (!Files.isRegularFile(file)) {
+        throw new IOException("image file " + file + " does not exist");
+      }
+      return BrainCases.axialImage(NiftiVolume.read(file), sliceMm).pixels();
+    }
+    ImageFiles.Grey grey = ImageFiles.read(file, hw[0], hw[1]);
+    if (grey.wasColour()) {
+      spec.commandLine().getErr().println("warning: " + warningPrefix + file
+          + " is in colour; using its grey levels");
+    }
+    return grey.pixels();
+  }
+
+  /** A brain model: its scalar variables are the brain world's (sex, age, brain and ventricle volume). */
+  static boolean isBrain(StructuralCausalModel scm) {
+    return scm.scalarPart().variableNames().containsAll(List.of(BrainTrueScm.VARIABLES));
+  }
+
+  /**
+   * Brain subjects from a CSV, read and checked in full as `train --data` and the explorer read them
+   * ({@link BrainCases}: id, age, sex as 0 / F / female or 1 / M / male, volumes in ml, PNG or NIfTI images);
+   * each row is named by its id, in the answers and in ID-cf.png.
+   */
+  private int brainCases(SavedModel m, Map<String, Intervention> dos) throws IOException {
+    StructuralCausalModel scm = m.scm();
+    PrintWriter err = spec.commandLine().getErr();
+    double[] ages = m.trainingRange("age");
+    BrainCases.Cases read = BrainCases.read(cases.input, sliceMm, ages[0], ages[1]);
+    read.warnings().forEach(w -> err.println("warning: " + w));
+    List<String> names = List.of(read.ids());
+    Map<String, double[]> values = new LinkedHashMap<>();
+    for (String v : scm.scalarPart().variableNames()) {
+      values.put(v, java.util.Arrays.stream(read.covariates()).mapToDouble(c -> c.get(v)).toArray());
+    }
+    int atypical = 0;
+    for (int u = 0; u < read.size(); u++) {
+      Map<String, Double> observed = new LinkedHashMap<>();
+      for (var e : values.entrySet()) {
+        observed.put(e.getKey(), e.getValue()[u]);
+      }
+      ImageCase c = new ImageCase(read.imageFiles()[u], read.images()[u], observed, List.of());
+      atypical += warnIfAtypical(m, c, "row " + read.rows()[u] + " (" + names.get(u) + "): ") ? 1 : 0;
+    }
+    if (atypical > 0) {
+      err.printf(Locale.ROOT, "warning: %d of %d cases are unlike the model's training data; their counterfactuals "
+          + "may not show the requested change%n", atypical, read.size());
+    }
+    return answerCases(m, dos, ID_COLUMN, names, fileNames(names), values, read.images());
   }
 
   /** The image variable's height and width. */
@@ -530,6 +638,49 @@ final class CounterfactualCommand implements Callable<Integer> {
       out.add(shared ? stem + "-row" + (u + 1) : stem);
     }
     return out;
+  }
+
+  /** File names from ids: characters a file name cannot hold become '_'; an id two rows share gets the row. */
+  static List<String> fileNames(List<String> ids) {
+    List<String> stems = ids.stream().map(id -> id.replaceAll("[^A-Za-z0-9._-]", "_")).toList();
+    List<String> out = new ArrayList<>();
+    for (int u = 0; u < stems.size(); u++) {
+      String stem = stems.get(u);
+      boolean shared = stems.stream().filter(stem::equals).count() > 1;
+      out.add(shared ? stem + "-row" + (u + 1) : stem);
+    }
+    return out;
+  }
+
+  /**
+   * A brain model's counterfactual volumes must be a brain's: the scalar part's answer is computed first (cheap),
+   * and a do() that leaves any unit with volumes no brain has (ventricles larger than the brain, a brain of 1e9
+   * ml) is refused with the reason and the rows, before any image is computed.
+   */
+  private void refuseImpossible(StructuralCausalModel scm, Map<String, double[]> values,
+      Map<String, Intervention> dos, List<String> names) {
+    if (!isBrain(scm)) {
+      return;
+    }
+    Map<String, double[]> star;
+    try (NDManager nd = NDManager.newBaseManager()) {
+      Map<String, NDArray> observed = new LinkedHashMap<>();
+      values.forEach((k, v) -> observed.put(k, nd.create(v)));
+      Engine.getInstance().setRandomSeed(seed);
+      star = counterfactual(scm.scalarPart(), observed, dos, particles);
+    }
+    List<String> refused = new ArrayList<>();
+    for (int u = 0; u < names.size(); u++) {
+      String problem = BrainCases.volumeProblem(star.get("brain_volume")[u], star.get("ventricle_volume")[u]);
+      if (problem != null) {
+        refused.add((names.size() > 1 ? names.get(u) + ": " : "") + problem);
+      }
+    }
+    if (!refused.isEmpty()) {
+      throw new InvalidValueException(describe(dos) + " asks for a brain no subject can have, so nothing was "
+          + "computed: " + String.join("; ", refused.subList(0, Math.min(5, refused.size())))
+          + (refused.size() > 5 ? "; and " + (refused.size() - 5) + " more" : ""));
+    }
   }
 
   /** With --input, --image-out and --diff-out name folders (made if absent). */

@@ -184,8 +184,8 @@ public final class StructuralCausalModel implements AutoCloseable {
       if (e.getValue().isAtomic()) {
         v.check(e.getValue().amount());
       } else if (v.kind().isDiscrete()) {
-        throw new InvalidValueException(
-            "a shift intervention makes no sense for discrete variable '" + v.name() + "': use " + v.name() + "=<category>");
+        throw new InvalidValueException("a " + (e.getValue().isScale() ? "scale" : "shift")
+            + " intervention makes no sense for discrete variable '" + v.name() + "': use " + v.name() + "=<category>");
       }
     }
   }

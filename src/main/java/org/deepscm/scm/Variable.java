@@ -113,10 +113,13 @@ public record Variable(
     return "[" + lower + ", " + upper + "]";
   }
 
-  /** Parses a category name or a number into the variable's coded value. */
+  /**
+   * Parses a category name (any case, or its initial where no other category shares it: F and M for
+   * female and male) or a number into the variable's coded value.
+   */
   public double parse(String text) {
     String t = text.trim();
-    int code = categories.indexOf(t);
+    int code = categoryCode(t);
     if (code >= 0) {
       return code;
     }
@@ -127,5 +130,27 @@ public record Variable(
           "value '" + text + "' for " + name + " is not a number"
               + (kind.isDiscrete() ? " or one of " + categories : ""));
     }
+  }
+
+  private int categoryCode(String t) {
+    for (int k = 0; k < categories.size(); k++) {
+      if (categories.get(k).equalsIgnoreCase(t)) {
+        return k;
+      }
+    }
+    if (t.length() == 1 && Character.isLetter(t.charAt(0))) {
+      int found = -1;
+      for (int k = 0; k < categories.size(); k++) {
+        String c = categories.get(k);
+        if (!c.isEmpty() && Character.toLowerCase(c.charAt(0)) == Character.toLowerCase(t.charAt(0))) {
+          if (found >= 0) {
+            return -1;
+          }
+          found = k;
+        }
+      }
+      return found;
+    }
+    return -1;
   }
 }

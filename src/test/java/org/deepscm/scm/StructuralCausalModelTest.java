@@ -225,4 +225,45 @@ class StructuralCausalModelTest {
     assertThrows(InvalidModelException.class, () -> Intervention.parse("q=2", g));
     assertThrows(InvalidValueException.class, () -> Intervention.parse("x=abc", g));
   }
+
+  @Test
+  void scaleInterventionsParseAndMultiplyTheNaturalValue() {
+    CausalGraph g = scm.graph();
+    Intervention twice = Intervention.parse("y *= 2", g);
+    assertTrue(twice.isScale());
+    assertEquals(2.0, twice.amount());
+    assertEquals("do(y := f_y(eps) x 2)", twice.describe("y"));
+    assertEquals(7.0, twice.apply(3.5));
+    assertThrows(InvalidValueException.class, () -> Intervention.parse("y*=0", g));
+    assertThrows(InvalidValueException.class, () -> Intervention.parse("y*=-1", g));
+    InvalidValueException words = assertThrows(InvalidValueException.class, () -> Intervention.parse("y*=twice", g));
+    assertTrue(words.getMessage().contains("y*=2"), words.getMessage());
+
+    // the counterfactual: y' = 2 y (y's own noise kept), z follows through C
+    double[] x = {1.5, -0.3, 4.0};
+    double[] y = {0.2, 2.5, -1.0};
+    double[] z = {3.3, 0.0, 7.5};
+    Map<String, NDArray> cf = scm.counterfactual(observed(x, y, z), Map.of("y", twice));
+    double[] ycf = doubles(cf.get("y"));
+    double[] zcf = doubles(cf.get("z"));
+    for (int k = 0; k < x.length; k++) {
+      assertEquals(2 * y[k], ycf[k], 1e-9);
+      assertEquals(z[k] + C * y[k], zcf[k], 1e-9);
+    }
+  }
+
+  @Test
+  void categoriesReadInAnyCaseAndByAnUnsharedInitial() {
+    Variable sex = Variable.binary("sex", "female", "male");
+    assertEquals(0, sex.parse("F"));
+    assertEquals(1, sex.parse("m"));
+    assertEquals(0, sex.parse("Female"));
+    assertEquals(1, sex.parse("MALE"));
+    assertEquals(1, sex.parse("1"));
+    Variable shared = Variable.categorical("size", java.util.List.of("small", "smaller", "large"));
+    // "s" could be small or smaller: refused, with the categories named
+    InvalidValueException e = assertThrows(InvalidValueException.class, () -> shared.parse("s"));
+    assertTrue(e.getMessage().contains("small"), e.getMessage());
+    assertEquals(2, shared.parse("L"));
+  }
 }

@@ -195,6 +195,41 @@ public final class BrainCases {
   public record NiftiSlice(double[] pixels, double centreXMm, double centreYMm, double whiteLevel,
       double outsideFraction) {}
 
+  /** A NIfTI-1 volume, told by its name ({@code .nii} or {@code .nii.gz}, any case). */
+  public static boolean isNifti(Path file) {
+    String lower = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    return lower.endsWith(".nii") || lower.endsWith(".nii.gz");
+  }
+
+  /**
+   * What is wrong with a pair of volumes no brain has, or null when a brain can hold them: a volume that is not
+   * positive, one that looks like mm3 (over {@value #MAX_PLAUSIBLE_ML} ml, with the value in ml to give instead),
+   * or ventricles not smaller than the brain around them.
+   */
+  public static String volumeProblem(double brainMl, double ventricleMl) {
+    for (String v : List.of("brain_volume", "ventricle_volume")) {
+      double ml = v.equals("brain_volume") ? brainMl : ventricleMl;
+      if (!(ml > 0)) {
+        return v + " " + plain(ml) + " ml is not a positive volume";
+      }
+      if (ml > MAX_PLAUSIBLE_ML) {
+        return v + " " + plain(ml) + " looks like mm3: volumes are in ml (" + plain(ml / 1000)
+            + " ml?)";
+      }
+    }
+    if (ventricleMl >= brainMl) {
+      return "ventricles of " + plain(ventricleMl) + " ml do not fit in a brain of " + plain(brainMl)
+          + " ml: ventricle_volume must be below brain_volume";
+    }
+    return null;
+  }
+
+  private static String plain(double v) {
+    return Double.isFinite(v)
+        ? new BigDecimal(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString()
+        : String.valueOf(v);
+  }
+
   /** {@link #read(Path, Double, double, double)} with the synthetic population's age range, 44..73 years. */
   public static Cases read(Path csv, Double sliceMm) throws IOException {
     return read(csv, sliceMm, BrainTrueScm.AGE_MIN, BrainTrueScm.AGE_MIN + BrainTrueScm.AGE_SPAN);

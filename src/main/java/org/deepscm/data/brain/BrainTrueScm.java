@@ -148,6 +148,6 @@ public final class BrainTrueScm {
     if (action == null) {
       return natural;
     }
-    return action.isAtomic() ? action.amount() : natural + action.amount();
+    return action.apply(natural);
   }
 }

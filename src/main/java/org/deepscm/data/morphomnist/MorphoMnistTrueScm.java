@@ -109,7 +109,7 @@ public final class MorphoMnistTrueScm {
     if (action == null) {
       return natural;
     }
-    return action.isAtomic() ? action.amount() : natural + action.amount();
+    return action.apply(natural);
   }
 
   /** The true counterfactual image of a unit (its digit and noise) under interventions on t and i. */
