@@ -278,7 +278,8 @@ public final class ExplorerView {
       return;
     }
     String label = String.join(", ", dos.entrySet().stream()
-        .map(e -> "do(" + e.getKey() + " := " + fmt(e.getValue()) + ")").toList());
+        .map(e -> "do(" + e.getKey() + " := " + display(session.model().scm().graph().variable(e.getKey()),
+            e.getValue()) + ")").toList());
     samplesPane.getChildren().addAll(new Label("Observational samples p(v):"), samplesRow(observational, "obs"),
         new Label("Interventional samples p(v | " + label + "), the same noise:"), samplesRow(interventional, "do"));
   }
@@ -289,7 +290,7 @@ public final class ExplorerView {
     for (int k = 0; k < s.count(); k++) {
       StringBuilder caption = new StringBuilder();
       for (Variable v : session.scalars()) {
-        caption.append(v.name()).append(" = ").append(fmt(s.values().get(v.name())[k])).append('\n');
+        caption.append(v.name()).append(" = ").append(display(v, s.values().get(v.name())[k])).append('\n');
       }
       Label text = new Label(caption.toString().strip());
       if (s.images() != null) {
@@ -490,6 +491,12 @@ public final class ExplorerView {
       double max = Math.min(v.upper(), hi + pad);
       Slider s = new Slider(min, max, obs.get(v.name()));
       s.setId("slider-" + v.name());
+      // released: the chart catches up at once
+      s.valueChangingProperty().addListener((o, was, now) -> {
+        if (!now) {
+          heavyRedraws.flush();
+        }
+      });
       s.setShowTickMarks(true);
       s.setMajorTickUnit(niceStep(max - min));
       s.setShowTickLabels(true);
@@ -669,6 +676,17 @@ public final class ExplorerView {
     });
   }
 
+  /** Redraws of the density chart and the comparison panels while a slider is dragged: at most every 100 ms. */
+  private final ThrottledRedraw heavyRedraws = new ThrottledRedraw(100, System::nanoTime, (millis, task) -> {
+    javafx.animation.PauseTransition wait = new javafx.animation.PauseTransition(javafx.util.Duration.millis(millis));
+    wait.setOnFinished(e -> task.run());
+    wait.play();
+  });
+
+  private boolean dragging() {
+    return sliders.values().stream().anyMatch(Slider::isValueChanging);
+  }
+
   private void show(ExplorerSession.Result r, boolean complete) {
     last = r;
     int h = session.imageHeight();
@@ -714,14 +732,17 @@ public final class ExplorerView {
         session.model().name(), org.deepscm.DeviceInfo.describe(), r.millis(), r.particles(),
         complete ? "" : "   refining..."));
     if (complete) {
-      if (density != null) {
-        Double doX = dos.get(density.xName());
-        density.update(r.values().get(density.xName()), r.values().get(density.yName()),
-            doX == null ? Double.NaN : doX - obs.get(density.xName()));
-      }
-      if (comparison != null) {
-        comparison.recompute();
-      }
+      // the chart and the comparison panels at most every 100 ms while a slider moves, at once otherwise
+      heavyRedraws.request(() -> {
+        if (density != null) {
+          Double doX = dos.get(density.xName());
+          density.update(r.values().get(density.xName()), r.values().get(density.yName()),
+              doX == null ? Double.NaN : doX - obs.get(density.xName()));
+        }
+        if (comparison != null) {
+          comparison.recompute();
+        }
+      }, dragging());
       resultListeners.forEach(l -> l.accept(r));
     }
   }

@@ -75,4 +75,19 @@ class ExplorerBrainModelTest {
     }
     assertTrue(after > 1.75 * before, what);
   }
+
+  /** The samples of the Association rung name the sex, as the Counterfactual rung does, never "sex = 0.000". */
+  @Test
+  void theSamplesCaptionsNameTheSex(FxRobot robot) {
+    robot.clickOn("#rung-association");
+    WaitForAsyncUtils.waitForFxEvents();
+    java.util.List<String> captions = robot.lookup("#samples-association").queryAs(javafx.scene.layout.HBox.class)
+        .getChildren().stream().flatMap(n -> ((javafx.scene.layout.VBox) n).getChildren().stream())
+        .filter(n -> n instanceof javafx.scene.control.Label).map(n -> ((javafx.scene.control.Label) n).getText())
+        .toList();
+    assertTrue(!captions.isEmpty(), "the Association rung shows samples");
+    for (String c : captions) {
+      assertTrue(c.contains("sex = female") || c.contains("sex = male"), c);
+    }
+  }
 }
