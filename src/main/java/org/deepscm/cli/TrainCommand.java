@@ -158,6 +158,12 @@ final class TrainCommand implements Callable<Integer> {
       + "predictors from this model folder instead of training them")
   Path predictorsFrom;
 
+  @Option(names = "--kl-weight", description = "image models: weight beta of the KL term in training (a beta-VAE; "
+      + "default: ${DEFAULT-VALUE}, the ELBO). With the decoder's fixed variance, beta > 1 is the same as a larger "
+      + "variance: the latent code carries less of the image, the parents more. The best epoch is still chosen by "
+      + "the ELBO")
+  double klWeight = 1.0;
+
   @Option(names = "--predictor-epochs", description = "with --cf-finetune: epochs of the predictors "
       + "(default: ${DEFAULT-VALUE})")
   int predictorEpochs = 10;
@@ -326,6 +332,9 @@ final class TrainCommand implements Callable<Integer> {
     if (!(cfWeight >= 0) || predictorEpochs < 1) {
       throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
     }
+    if (!(klWeight > 0) || !Double.isFinite(klWeight)) {
+      throw new IllegalArgumentException("--kl-weight must be a positive number (1 is the ELBO), got " + klWeight);
+    }
   }
 
   /**
@@ -466,7 +475,7 @@ final class TrainCommand implements Callable<Integer> {
     };
     ImageTrainer.Options o = ImageTrainer.Options.paper(imageEpochs, seed).withBatch(imageBatch)
         .withLearningRate(imageLearningRate).withParticles(imageParticles).withCheckpoints(checkpoints, resume)
-        .withCounterfactual(term);
+        .withCounterfactual(term).withKlWeight(klWeight);
     ImageTrainer.Result r = new ImageTrainer().train(image, trainData, validationData, o, listener);
     if (r.cancelled()) {
       log.printf(Locale.ROOT, "image training stopped after epoch %d (--minutes %.0f); --resume continues%n",
@@ -584,6 +593,9 @@ final class TrainCommand implements Callable<Integer> {
     if (parentsEveryScale) {
       c.append(" --parents-every-scale");
     }
+    if (klWeight != 1) {
+      c.append(" --kl-weight ").append(klWeight);
+    }
     if (cfFinetune) {
       c.append(" --cf-finetune --cf-weight ").append(cfWeight);
       c.append(predictorsFrom != null ? " --predictors " + predictorsFrom : " --predictor-epochs " + predictorEpochs);
@@ -613,6 +625,9 @@ final class TrainCommand implements Callable<Integer> {
   void recordImageTraining(JsonObject training, ImageTrainer.Result ir) {
     training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", eps 1e-5, batch " + imageBatch
         + ", " + imageParticles + " particle" + (imageParticles == 1 ? "" : "s"));
+    if (klWeight != 1) {
+      training.addProperty("image_kl_weight", klWeight);
+    }
     training.addProperty("image_epochs", ir.epochs());
     training.addProperty("image_schedule", ir.schedule());
     training.addProperty("image_best_epoch", ir.bestEpoch());

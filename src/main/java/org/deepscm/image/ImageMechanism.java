@@ -420,7 +420,13 @@ public final class ImageMechanism implements Mechanism {
    */
   public NDArray elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
       boolean train) {
-    return elboParts(w, x, c, particles, dequantise, train, train).get(0);
+    return elboTerms(w, x, c, particles, dequantise, train, 1);
+  }
+
+  /** As above with the KL term weighted by {@code klWeight} (beta; 1 is the ELBO), for training a beta-VAE. */
+  public NDArray elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
+      boolean train, double klWeight) {
+    return elboParts(w, x, c, particles, dequantise, train, train, klWeight).get(0);
   }
 
   /**
@@ -433,7 +439,13 @@ public final class ImageMechanism implements Mechanism {
    */
   public NDList counterfactualTrainingTerms(Function<String, NDArray> w, NDArray x, NDArray c, NDArray cStar,
       int particles, boolean dequantise) {
-    NDList parts = elboParts(w, x, c, particles, dequantise, false, true);
+    return counterfactualTrainingTerms(w, x, c, cStar, particles, dequantise, 1);
+  }
+
+  /** As above with the KL term of the first part weighted by {@code klWeight} (beta). */
+  public NDList counterfactualTrainingTerms(Function<String, NDArray> w, NDArray x, NDArray c, NDArray cStar,
+      int particles, boolean dequantise, double klWeight) {
+    NDList parts = elboParts(w, x, c, particles, dequantise, false, true, klWeight);
     NDArray muStar = nets.decode(w, parts.get(2), tileRows(cStar, particles), false, true);
     NDArray yStar = tileRows(parts.get(1), particles).add(muStar.sub(parts.get(3)));
     return new NDList(parts.get(0), yStar);
@@ -441,7 +453,7 @@ public final class ImageMechanism implements Mechanism {
 
   /** {ELBO per image, y, z, mu(z, pa)} of one batch. */
   private NDList elboParts(Function<String, NDArray> w, NDArray x, NDArray c, int particles, boolean dequantise,
-      boolean batchStatistics, boolean gradients) {
+      boolean batchStatistics, boolean gradients, double klWeight) {
     int n = Math.toIntExact(x.getShape().get(0));
     if (dequantise) {
       x = x.add(x.getManager().randomUniform(0, 1, x.getShape(), DataType.FLOAT32));
@@ -459,7 +471,7 @@ public final class ImageMechanism implements Mechanism {
         .sub(arch.pixels() * (Math.log(SIGMA) + LOG_SQRT_2PI))
         .reshape(particles, n).mean(new int[] {0});
     NDArray kl = Scalars.times(logVar.exp().add(mean.square()).sub(1).sub(logVar).sum(new int[] {1}), 0.5);
-    return new NDList(logLik.add(logDet).sub(kl), y, z, mu);
+    return new NDList(logLik.add(logDet).sub(klWeight == 1 ? kl : Scalars.times(kl, klWeight)), y, z, mu);
   }
 
   // ------------------------------------------------------------------ checks and helpers

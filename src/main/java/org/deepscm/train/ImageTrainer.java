@@ -55,10 +55,10 @@ public final class ImageTrainer {
    * @param resume continue from the checkpoint in {@code checkpointDir} when there is one
    */
   public record Options(double learningRate, double adamEpsilon, int batchSize, int particles, int epochs, long seed,
-      Path checkpointDir, boolean resume, CounterfactualTerm counterfactual) {
+      Path checkpointDir, boolean resume, CounterfactualTerm counterfactual, double klWeight) {
     public Options(double learningRate, double adamEpsilon, int batchSize, int particles, int epochs, long seed,
         Path checkpointDir, boolean resume) {
-      this(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, null);
+      this(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, null, 1);
     }
 
     public Options {
@@ -66,6 +66,19 @@ public final class ImageTrainer {
         throw new IllegalArgumentException("image training options need a positive learning rate and epsilon, "
             + "batch size >= 2 (batch norm), particles >= 1 and epochs >= 0");
       }
+      if (!(klWeight > 0) || !Double.isFinite(klWeight)) {
+        throw new IllegalArgumentException("the KL weight (beta) must be a positive number, got " + klWeight);
+      }
+    }
+
+    /**
+     * Trains on logp(x | z, pa) - beta KL(q(z | x, pa) || p(z)) (a beta-VAE); 1 is the ELBO. With the decoder's
+     * fixed variance, beta > 1 is the same as a larger decoder variance: z is made to carry less, the parents
+     * more. Validation and the best epoch stay on the ELBO itself.
+     */
+    public Options withKlWeight(double beta) {
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume,
+          counterfactual, beta);
     }
 
     /** The paper's settings for the given number of epochs. */
@@ -74,29 +87,34 @@ public final class ImageTrainer {
     }
 
     public Options withCheckpoints(Path dir, boolean resume) {
-      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, dir, resume, counterfactual);
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, dir, resume, counterfactual,
+          klWeight);
     }
 
     public Options withEpochs(int e) {
       return new Options(learningRate, adamEpsilon, batchSize, particles, e, seed, checkpointDir, resume,
-          counterfactual);
+          counterfactual, klWeight);
     }
 
     public Options withBatch(int b) {
-      return new Options(learningRate, adamEpsilon, b, particles, epochs, seed, checkpointDir, resume, counterfactual);
+      return new Options(learningRate, adamEpsilon, b, particles, epochs, seed, checkpointDir, resume, counterfactual,
+          klWeight);
     }
 
     public Options withLearningRate(double lr) {
-      return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, counterfactual);
+      return new Options(lr, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, counterfactual,
+          klWeight);
     }
 
     public Options withParticles(int k) {
-      return new Options(learningRate, adamEpsilon, batchSize, k, epochs, seed, checkpointDir, resume, counterfactual);
+      return new Options(learningRate, adamEpsilon, batchSize, k, epochs, seed, checkpointDir, resume, counterfactual,
+          klWeight);
     }
 
     /** Counterfactual fine-tuning with this term (null: the plain ELBO). */
     public Options withCounterfactual(CounterfactualTerm term) {
-      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, term);
+      return new Options(learningRate, adamEpsilon, batchSize, particles, epochs, seed, checkpointDir, resume, term,
+          klWeight);
     }
   }
 
@@ -262,8 +280,9 @@ public final class ImageTrainer {
             break;
           }
           int[] rows = Arrays.copyOfRange(order, s * o.batchSize(), (s + 1) * o.batchSize());
-          double elbo = o.counterfactual() == null ? step(m, adam, train, rows, o.particles())
-              : counterfactualStep(m, adam, train, rows, o.particles(), o.counterfactual(), s, interventions);
+          double elbo = o.counterfactual() == null ? step(m, adam, train, rows, o.particles(), o.klWeight())
+              : counterfactualStep(m, adam, train, rows, o.particles(), o.counterfactual(), s, interventions,
+                  o.klWeight());
           if (!Double.isFinite(elbo)) {
             // the step left the weights alone; a run of such steps means divergence
             skipped++;
@@ -336,6 +355,11 @@ public final class ImageTrainer {
    * running statistics have already moved).
    */
   public static double step(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles) {
+    return step(m, adam, data, rows, particles, 1);
+  }
+
+  /** As above on the beta-weighted bound ({@link Options#withKlWeight}); returns it, not the ELBO, for beta != 1. */
+  public static double step(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles, double klWeight) {
     ImageArchitecture a = m.architecture();
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
@@ -344,7 +368,7 @@ public final class ImageTrainer {
     return descend(weights, adam, scope -> {
       NDArray x = scope.create(px, new Shape(rows.length, a.channels(), a.height(), a.width()));
       NDArray c = m.contextArray(scope, ctx, rows.length);
-      return m.elboTerms(m.networks().training(scope), x, c, particles, true, true).mean().neg();
+      return m.elboTerms(m.networks().training(scope), x, c, particles, true, true, klWeight).mean().neg();
     });
   }
 
@@ -387,13 +411,19 @@ public final class ImageTrainer {
    */
   public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
       CounterfactualTerm term, int stepIndex, Random random) {
+    return counterfactualStep(m, adam, data, rows, particles, term, stepIndex, random, 1);
+  }
+
+  /** As above with the ELBO's KL term weighted by {@code klWeight} (beta). */
+  public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
+      CounterfactualTerm term, int stepIndex, Random random, double klWeight) {
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
     data.gather(rows, px);
     Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(stepIndex % term.intervened().size()),
         random);
     return descend(weights, adam, scope -> counterfactualLoss(m, m.networks().training(scope), scope, px,
-        rows.length, b, particles, term, true)[0]);
+        rows.length, b, particles, term, true, klWeight)[0]);
   }
 
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
@@ -447,12 +477,12 @@ public final class ImageTrainer {
 
   /** {-objective (mean over the batch), ELBO (mean), -log q(pa* | x*) (mean)}, all scalars in {@code scope}. */
   private static NDArray[] counterfactualLoss(ImageMechanism m, Function<String, NDArray> w, NDManager scope,
-      float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise) {
+      float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise, double klWeight) {
     ImageArchitecture a = m.architecture();
     NDArray x = scope.create(px, new Shape(n, a.channels(), a.height(), a.width()));
     NDArray c = m.contextArray(scope, b.context(), n);
     NDArray cStar = m.contextArray(scope, b.counterfactualContext(), n);
-    NDList terms = m.counterfactualTrainingTerms(w, x, c, cStar, particles, dequantise);
+    NDList terms = m.counterfactualTrainingTerms(w, x, c, cStar, particles, dequantise, klWeight);
     ParentPredictor pred = term.predictor();
     NDArray out = pred.forward(pred.weights()::get, terms.get(1));
     NDArray targets = ImageMechanism.tileRows(scope.create(b.targets(), new Shape(n, pred.targets().size())),
@@ -487,8 +517,9 @@ public final class ImageTrainer {
         Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(k % term.intervened().size()),
             random);
         try (NDManager batch = scope.newSubManager()) {
+          // validation on the ELBO itself (beta 1), whatever beta training uses
           NDArray[] r = counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, particles, term,
-              false);
+              false, 1);
           sum[0] += -r[0].getFloat() * rows.length;
           sum[1] += r[1].getFloat() * rows.length;
           sum[2] += r[2].getFloat() * rows.length;

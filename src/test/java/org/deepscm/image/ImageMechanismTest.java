@@ -464,4 +464,26 @@ class ImageMechanismTest {
     }
     return out;
   }
+
+  @Test
+  void theKlWeightScalesOnlyTheKlTerm() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ImageMechanism image = tiny(m, 5);
+      NDArray x = realDigits(m, 0, 6).reshape(6, 1, 28, 28);
+      NDArray c = m.create(new float[] {0.1f, -0.3f, 1.2f, 0.4f, -0.8f, 0.0f, 0.5f, 0.5f, -1.1f, 0.9f, 0.3f, -0.2f},
+          new Shape(6, 2));
+      double[] e = new double[3];
+      for (int k = 0; k < 3; k++) {
+        // the same draws each time: only beta differs
+        ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+        e[k] = image.elboTerms(image.networks().inference(), x, c, 2, false, false, k + 1).mean().getFloat();
+      }
+      ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+      double plain = image.elboTerms(image.networks().inference(), x, c, 2, false, false).mean().getFloat();
+      assertEquals(plain, e[0], 1e-3, "beta 1 is the ELBO");
+      double kl = e[0] - e[1];
+      assertTrue(kl > 0, "the KL term is positive: " + kl);
+      assertEquals(2 * kl, e[0] - e[2], 0.01 * kl + 0.01, "beta 3 takes the KL twice more than beta 2");
+    }
+  }
 }
