@@ -214,8 +214,8 @@ public final class ExplorerApp extends Application {
     exportCsv.setOnAction(e -> choose("Export the values", "*.csv", true).ifPresent(this::exportCsv));
     MenuItem exportSweep = new MenuItem("Export age sweep (45-75 years)…");
     exportSweep.setId("menu-export-sweep");
-    exportSweep.setOnAction(e -> choose("Export the age sweep (PNG, values beside it as CSV)", "*.png", true)
-        .ifPresent(this::exportAgeSweep));
+    exportSweep.setOnAction(e -> choose("Export the age sweep (a PNG strip or an animated GIF; values beside it "
+        + "as CSV)", "*.png;*.gif", true).ifPresent(this::exportAgeSweep));
     Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv, exportSweep);
     // the sweep is a brain model's: enabled when one is on screen
     file.setOnShowing(e -> exportSweep.setDisable(view == null || !view.session().isBrain()));
@@ -621,7 +621,7 @@ public final class ExplorerApp extends Application {
 
   /**
    * The case's counterfactual at ages 45..75 (its other interventions kept), computed off the UI thread
-   * on a session of its own, written as a PNG strip and a CSV beside it.
+   * on a session of its own, written as a PNG strip (or, for a .gif name, an animation) and a CSV beside it.
    */
   void exportAgeSweep(Path file) {
     ExplorerSession s = view.session();

@@ -210,6 +210,41 @@ class ExplorerBrainTest {
   }
 
   @Test
+  void exportsAnAgeSweepAsALoopingAnimatedGif(FxRobot robot) throws Exception {
+    Path dir = Files.createTempDirectory("sweep");
+    Path gif = dir.resolve("sweep.gif");
+    robot.interact(() -> app.exportAgeSweep(gif));
+    WaitForAsyncUtils.waitForFxEvents();
+    javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
+    try (var in = javax.imageio.ImageIO.createImageInputStream(gif.toFile())) {
+      reader.setInput(in);
+      assertEquals(7, reader.getNumImages(true), "one frame per age, 45 .. 75");
+      java.awt.image.BufferedImage first = reader.read(0);
+      java.awt.image.BufferedImage last = reader.read(6);
+      assertEquals(64 * 3, first.getWidth(), "each frame a slice at 3x");
+      // the captions under the slices (do(age = 45 years) .. 75) tell the frames apart (this untrained model's
+      // slices may barely change)
+      int differ = 0;
+      for (int y = 64 * 3; y < first.getHeight(); y++) {
+        for (int x = 0; x < 64 * 3; x++) {
+          differ += first.getRGB(x, y) != last.getRGB(x, y) ? 1 : 0;
+        }
+      }
+      assertTrue(differ > 10, "the first and the last frame say different ages: " + differ + " pixels differ");
+      javax.imageio.metadata.IIOMetadataNode root = (javax.imageio.metadata.IIOMetadataNode) reader
+          .getImageMetadata(0).getAsTree("javax_imageio_gif_image_1.0");
+      String tree = root.getElementsByTagName("ApplicationExtension").getLength() > 0
+          ? ((javax.imageio.metadata.IIOMetadataNode) root.getElementsByTagName("ApplicationExtension").item(0))
+              .getAttribute("applicationID") : "";
+      assertEquals("NETSCAPE", tree, "it loops");
+    } finally {
+      reader.dispose();
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("sweep.csv")), "the values beside it");
+    assertFalse(Files.exists(dir.resolve("sweep.gif.part")), "no half-written file left");
+  }
+
+  @Test
   void windowAndLevelChangeTheDisplayNotTheData(FxRobot robot) {
     ImageView original = robot.lookup("#image-original").queryAs(ImageView.class);
     int[] before = pixels(original.getImage());
