@@ -220,7 +220,10 @@ public final class ExplorerApp extends Application {
     // the sweep is a brain model's: enabled when one is on screen
     file.setOnShowing(e -> exportSweep.setDisable(view == null || !view.session().isBrain()));
     presentation.setOnAction(e -> frame.setStyle(presentation.isSelected() ? "-fx-font-size: 20px;" : ""));
-    Menu viewMenu = new Menu("View", null, presentation);
+    MenuItem lesson = new MenuItem("Lesson: the ladder of causation, step by step");
+    lesson.setId("menu-lesson");
+    lesson.setOnAction(e -> view.startLesson());
+    Menu viewMenu = new Menu("View", null, presentation, lesson);
     return new MenuBar(file, modelMenu(), viewMenu);
   }
 

@@ -210,9 +210,11 @@ public final class ExplorerView {
 
   // ------------------------------------------------------------------ ladder
 
+  private final SegmentedButton rungButtons = new SegmentedButton();
+
   private Node ladder() {
     // one segmented button: the three rungs read as one ladder, exactly one of them chosen
-    SegmentedButton buttons = new SegmentedButton();
+    SegmentedButton buttons = rungButtons;
     buttons.setId("rungs");
     for (int k = 0; k < RUNGS.length; k++) {
       ToggleButton b = new ToggleButton((k + 1) + ". " + RUNGS[k]);
@@ -229,15 +231,101 @@ public final class ExplorerView {
     }
     rungSentence.setId("rung-sentence");
     rungSentence.setWrapText(true);
-    VBox box = new VBox(4, buttons, rungSentence);
+    VBox box = new VBox(4, buttons, rungSentence, lessonBar);
     box.setPadding(new Insets(8));
+    lessonBar.setId("lesson");
+    lessonBar.setVisible(false);
+    lessonBar.setManaged(false);
     return box;
+  }
+
+  // ------------------------------------------------------------------ lesson
+
+  private final HBox lessonBar = new HBox(8);
+  private List<Lesson.Step> lesson = List.of();
+  private int lessonStep;
+  private Node lessonFocus;
+
+  /** View > Lesson: walks this case up the ladder, a sentence and one highlighted control at each step. */
+  public void startLesson() {
+    lesson = Lesson.steps(session);
+    Label text = new Label();
+    text.setId("lesson-text");
+    text.setWrapText(true);
+    HBox.setHgrow(text, javafx.scene.layout.Priority.ALWAYS);
+    // the sentence wraps in the room left; the buttons keep theirs, on any window width
+    text.setMinWidth(120);
+    text.setPrefWidth(480);
+    text.setMaxWidth(Double.MAX_VALUE);
+    Button back = new Button("Back");
+    back.setId("lesson-back");
+    Button next = new Button("Next");
+    next.setId("lesson-next");
+    Button close = new Button("Close");
+    close.setId("lesson-close");
+    back.setOnAction(e -> lessonAt(lessonStep - 1));
+    next.setOnAction(e -> {
+      if (lessonStep + 1 < lesson.size()) {
+        lessonAt(lessonStep + 1);
+      } else {
+        endLesson();
+      }
+    });
+    close.setOnAction(e -> endLesson());
+    for (Button b : new Button[] {back, next, close}) {
+      b.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    }
+    lessonBar.getChildren().setAll(text, back, next, close);
+    lessonBar.setStyle("-fx-background-color: #fff4d6; -fx-padding: 6;");
+    lessonBar.setVisible(true);
+    lessonBar.setManaged(true);
+    lessonAt(0);
+  }
+
+  /** The lesson's step on screen (0-based), or -1 when none is running. */
+  public int lessonStep() {
+    return lessonBar.isVisible() ? lessonStep : -1;
+  }
+
+  private void lessonAt(int k) {
+    lessonStep = Math.max(0, Math.min(lesson.size() - 1, k));
+    Lesson.Step step = lesson.get(lessonStep);
+    showRung(step.rung());
+    ((Label) lessonBar.getChildren().get(0)).setText((lessonStep + 1) + " / " + lesson.size() + "   " + step.text());
+    lessonBar.getChildren().get(1).setDisable(lessonStep == 0);
+    ((Button) lessonBar.getChildren().get(2)).setText(lessonStep + 1 == lesson.size() ? "Done" : "Next");
+    ringControl(root.lookup("#" + step.control()));
+  }
+
+  private void endLesson() {
+    ringControl(null);
+    lessonBar.setVisible(false);
+    lessonBar.setManaged(false);
+  }
+
+  /** The one control to touch, ringed in orange (the previous one let go). */
+  private void ringControl(Node node) {
+    if (lessonFocus != null) {
+      lessonFocus.setEffect(null);
+    }
+    lessonFocus = node;
+    if (node != null) {
+      node.setEffect(new javafx.scene.effect.DropShadow(14, Color.ORANGE));
+    }
+  }
+
+  /** The control the lesson asks to touch now, or null. */
+  Node lessonFocus() {
+    return lessonFocus;
   }
 
   /** Switches the centre between the three rungs of the ladder. */
   public void showRung(int chosen) {
     rung = chosen;
     rungSentence.setText(RUNG_SENTENCES[chosen]);
+    if (chosen < rungButtons.getButtons().size() && !rungButtons.getButtons().get(chosen).isSelected()) {
+      rungButtons.getButtons().get(chosen).setSelected(true);
+    }
     if (chosen == 2) {
       root.setCenter(counterfactualPane);
       return;
@@ -285,7 +373,8 @@ public final class ExplorerView {
   }
 
   private Node samplesRow(ExplorerSession.Samples s, String id) {
-    HBox row = new HBox(8);
+    // the samples wrap onto more lines on a narrow window instead of widening it
+    javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(8, 8);
     row.setId("samples-" + id);
     for (int k = 0; k < s.count(); k++) {
       StringBuilder caption = new StringBuilder();

@@ -176,13 +176,13 @@ class ExplorerAppTest {
     robot.clickOn("#rung-association");
     assertTrue(robot.lookup("#rung-sentence").queryAs(javafx.scene.control.Label.class).getText()
         .startsWith("Association"));
-    javafx.scene.layout.HBox samples = robot.lookup("#samples-association").queryAs(javafx.scene.layout.HBox.class);
+    javafx.scene.layout.Pane samples = robot.lookup("#samples-association").queryAs(javafx.scene.layout.Pane.class);
     assertEquals(ExplorerView.SAMPLES, samples.getChildren().size());
     robot.clickOn("#rung-intervention");
     assertTrue(robot.lookup("#intervention-hint").tryQuery().isPresent(), "no do() yet: a hint");
     robot.interact(() -> app.view().session().intervene("t", 3.0));
     robot.interact(() -> app.view().showRung(1));
-    javafx.scene.layout.HBox under = robot.lookup("#samples-do").queryAs(javafx.scene.layout.HBox.class);
+    javafx.scene.layout.Pane under = robot.lookup("#samples-do").queryAs(javafx.scene.layout.Pane.class);
     for (javafx.scene.Node n : under.getChildren()) {
       assertTrue(((javafx.scene.control.Label) n).getText().startsWith("t = 3.000"), ((javafx.scene.control.Label) n).getText());
     }

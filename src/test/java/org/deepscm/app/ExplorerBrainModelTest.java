@@ -81,7 +81,7 @@ class ExplorerBrainModelTest {
   void theSamplesCaptionsNameTheSex(FxRobot robot) {
     robot.clickOn("#rung-association");
     WaitForAsyncUtils.waitForFxEvents();
-    java.util.List<String> captions = robot.lookup("#samples-association").queryAs(javafx.scene.layout.HBox.class)
+    java.util.List<String> captions = robot.lookup("#samples-association").queryAs(javafx.scene.layout.Pane.class)
         .getChildren().stream().flatMap(n -> ((javafx.scene.layout.VBox) n).getChildren().stream())
         .filter(n -> n instanceof javafx.scene.control.Label).map(n -> ((javafx.scene.control.Label) n).getText())
         .toList();
@@ -89,5 +89,36 @@ class ExplorerBrainModelTest {
     for (String c : captions) {
       assertTrue(c.contains("sex = female") || c.contains("sex = male"), c);
     }
+  }
+
+  /** View > Lesson walks the case up the ladder: each step its rung, its sentence, one control ringed. */
+  @Test
+  void theLessonWalksTheLadderWithOneControlAtEachStep(FxRobot robot) {
+    robot.clickOn("View");
+    robot.clickOn("#menu-lesson");
+    WaitForAsyncUtils.waitForFxEvents();
+    javafx.scene.control.Label text = robot.lookup("#lesson-text").queryAs(javafx.scene.control.Label.class);
+    assertTrue(text.getText().startsWith("1 / 5") && text.getText().contains("Association"), text.getText());
+    org.controlsfx.control.SegmentedButton rungs = robot.lookup("#rungs")
+        .queryAs(org.controlsfx.control.SegmentedButton.class);
+    assertTrue(rungs.getButtons().get(0).isSelected(), "step 1 is on the association rung");
+    assertTrue(robot.lookup("#lesson-back").queryButton().isDisabled(), "no step before the first");
+    robot.clickOn("#lesson-next");
+    assertTrue(rungs.getButtons().get(1).isSelected(), "step 2 is on the intervention rung");
+    assertTrue(app.view().lessonFocus() == app.view().doSwitch("age"), "step 2 rings the do(age) switch");
+    assertTrue(app.view().doSwitch("age").getEffect() != null);
+    robot.clickOn("#lesson-next");
+    robot.clickOn("#lesson-next");
+    assertTrue(rungs.getButtons().get(2).isSelected(), "step 4 is on the counterfactual rung");
+    assertTrue(app.view().lessonFocus() == app.view().slider("age"), "step 4 rings the age slider");
+    assertTrue(app.view().doSwitch("age").getEffect() == null, "the earlier control is let go");
+    robot.clickOn("#lesson-back");
+    assertTrue(text.getText().startsWith("3 / 5"), text.getText());
+    robot.clickOn("#lesson-next");
+    robot.clickOn("#lesson-next");
+    assertTrue(robot.lookup("#lesson-next").queryButton().getText().equals("Done"));
+    robot.clickOn("#lesson-next");
+    assertTrue(app.view().lessonStep() < 0, "Done ends the lesson");
+    assertTrue(app.view().slider("age").getEffect() == null && app.view().lessonFocus() == null);
   }
 }
