@@ -36,12 +36,14 @@ final class GenerateCommand implements Callable<Integer> {
   int subjects = BrainDataset.DEFAULT_SIZE;
 
   @Option(names = "--figures", paramLabel = "DIR", description = "brain: also write brain-population.png (24 test "
-      + "subjects) and brain-true-counterfactuals.png (one subject under do(age) and do(ventricle volume)) there")
+      + "subjects) and brain-true-counterfactuals.png (one subject under do(age) and do(ventricle volume)) there; "
+      + "morphomnist: with --compare-models, morphomnist-model-counterfactuals.png")
   Path figures;
 
-  @Option(names = "--compare-models", split = ",", paramLabel = "DIR", description = "brain, with --figures: also "
-      + "write brain-model-counterfactuals.png, these models' counterfactuals under do(ventricle volume = 0.5, 2, "
-      + "3 times its own) beside the TRUE ones, for two test subjects")
+  @Option(names = "--compare-models", split = ",", paramLabel = "DIR", description = "with --figures: also write "
+      + "these models' counterfactuals beside the TRUE ones; brain: brain-model-counterfactuals.png, do(ventricle "
+      + "volume = 0.5, 2, 3 times its own) for two test subjects; morphomnist: morphomnist-model-counterfactuals.png, "
+      + "do(i := 80, 200) and do(t := 1.5, 4.5) for three test digits")
   java.util.List<Path> compareModels = new java.util.ArrayList<>();
 
   @Option(names = "--cache", paramLabel = "DIR", description = "cache folder (default: ~/.cache/deepscm-explorer)")
@@ -58,6 +60,12 @@ final class GenerateCommand implements Callable<Integer> {
     if (!dataset.equals("morphomnist")) {
       throw new IllegalArgumentException("unknown dataset '" + dataset + "'; available: morphomnist, brain");
     }
+    if (!compareModels.isEmpty() && figures == null) {
+      throw new IllegalArgumentException("--compare-models writes a figure: give --figures DIR");
+    }
+    if (figures != null && compareModels.isEmpty()) {
+      throw new IllegalArgumentException("morphomnist: --figures draws models' counterfactuals: give --compare-models");
+    }
     long seed = this.seed != null ? this.seed : MorphoMnistDataset.DEFAULT_SEED;
     PrintWriter err = spec.commandLine().getErr();
     MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
@@ -70,8 +78,35 @@ final class GenerateCommand implements Callable<Integer> {
       }, () -> Thread.currentThread().isInterrupted());
       err.printf(Locale.ROOT, "\r%s: %d units ready in %s (%.1f s)%n", split.name().toLowerCase(Locale.ROOT),
           d.size(), dir, (System.nanoTime() - start) / 1e9);
+      if (split == MorphoMnistDataset.Split.TEST && figures != null) {
+        Path file = morphoMnistFigure(digits, d, seed);
+        spec.commandLine().getOut().println("wrote " + file);
+      }
     }
     return 0;
+  }
+
+  private Path morphoMnistFigure(MnistDigits digits, MorphoMnistDataset test, long seed) throws IOException {
+    java.util.List<org.deepscm.scm.SavedModel> loaded = new java.util.ArrayList<>();
+    try {
+      java.util.List<String> names = new java.util.ArrayList<>();
+      java.util.List<org.deepscm.image.ImageMechanism> images = new java.util.ArrayList<>();
+      for (Path dirOfModel : compareModels) {
+        org.deepscm.scm.SavedModel m = org.deepscm.scm.ModelFolder.load(AppPaths.resolve(dirOfModel));
+        loaded.add(m);
+        if (!(m.scm().mechanism("x") instanceof org.deepscm.image.ImageMechanism image)
+            || !image.parents().containsAll(java.util.List.of("t", "i"))) {
+          throw new IllegalArgumentException("--compare-models " + dirOfModel
+              + " is not a Morpho-MNIST image model with parents t and i");
+        }
+        names.add(dirOfModel.getFileName().toString());
+        images.add(image);
+      }
+      return MorphoMnistFigures.modelCounterfactuals(digits, test, MorphoMnistFigures.chooseUnits(test, 3, seed),
+          names, images, figures.resolve("morphomnist-model-counterfactuals.png"));
+    } finally {
+      loaded.forEach(org.deepscm.scm.SavedModel::close);
+    }
   }
 
   private int brain() throws IOException {

@@ -4,7 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,164 +101,154 @@ public final class BrainEvaluation {
     }
     out.put("covariate_test_units", (double) all.rows());
 
-    double elbo = 0;
-    double[] unitElbo = new double[n];
-    double[] unitRecon = new double[n];
-    double recon = 0;
     double[] cfTrue = new double[INTERVENED.length];
     double[] identity = new double[INTERVENED.length];
-    double ventricleErr = 0;
-    double brainErr = 0;
-    int areaCount = 0;
     double[] ventricleErrDo = new double[INTERVENED.length];
     double[] brainErrDo = new double[INTERVENED.length];
     int[] areaCountDo = new int[INTERVENED.length];
+    // over all four do(), summed in the order of the units: ventricle error, brain error, count
+    double[] overall = new double[3];
     double[] predModel = new double[INTERVENED.length];
     double[] predTrue = new double[INTERVENED.length];
-    MorphoMnistEvaluation.Regression ventricleSlope = new MorphoMnistEvaluation.Regression();
-    MorphoMnistEvaluation.Regression brainSlope = new MorphoMnistEvaluation.Regression();
-    double comp1 = 0;
-    double comp10 = 0;
-    double reverse = 0;
-    for (int from = 0; from < n; from += CHUNK) {
-      int to = Math.min(n, from + CHUNK);
-      int m = to - from;
-      int[] chunk = java.util.Arrays.copyOfRange(chosen, from, to);
-      try (NDManager nd = NDManager.newBaseManager()) {
-        Engine.getInstance().setRandomSeed((int) (seed + from));
-        float[] px = new float[m * PIXELS];
-        double[] observedVentricle = new double[m];
-        double[] observedBrain = new double[m];
-        for (int u = 0; u < m; u++) {
-          double[] x = test.image(chunk[u]);
+    Regression ventricleSlope = new Regression();
+    Regression brainSlope = new Regression();
+
+    ImageEvaluation.World world = new ImageEvaluation.World() {
+      @Override
+      public int side() {
+        return SIDE;
+      }
+
+      @Override
+      public float[] images(int from, int to) {
+        float[] px = new float[(to - from) * PIXELS];
+        for (int u = 0; u < to - from; u++) {
+          double[] x = test.image(chosen[from + u]);
           for (int p = 0; p < PIXELS; p++) {
             px[u * PIXELS + p] = (float) x[p];
           }
-          BrainMeasurer.Areas observed = BrainMeasurer.measure(x);
+        }
+        return px;
+      }
+
+      @Override
+      public Map<String, NDArray> parents(NDManager nd, int from, int to) {
+        return table(test, Arrays.copyOfRange(chosen, from, to)).toArrays(nd, List.of(BrainTrueScm.VARIABLES));
+      }
+
+      @Override
+      public Map<String, Intervention> reversibility() {
+        return Map.of("age", Intervention.shift(10));
+      }
+
+      @Override
+      public void measure(ImageEvaluation.Chunk chunk) {
+        int m = chunk.size();
+        int[] units = Arrays.copyOfRange(chosen, chunk.from(), chunk.from() + m);
+        float[] px = chunk.pixels();
+        Map<String, NDArray> pa = chunk.parents();
+        double[] observedVentricle = new double[m];
+        double[] observedBrain = new double[m];
+        for (int u = 0; u < m; u++) {
+          BrainMeasurer.Areas observed = BrainMeasurer.measure(test.image(units[u]));
           observedVentricle[u] = observed.ventricleMm2();
           observedBrain[u] = observed.brainMm2();
         }
-        NDArray x = nd.create(px, new Shape(m, SIDE, SIDE));
-        Map<String, NDArray> pa = table(test, chunk).toArrays(nd, List.of(BrainTrueScm.VARIABLES));
-        Map<String, NDArray> imagePa = MorphoMnistEvaluation.parentsOf(image, pa);
-        double[] chunkElbo = image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false)
-            .toDoubleArray();
-        for (int u = 0; u < m; u++) {
-          elbo += chunkElbo[u];
-          unitElbo[from + u] = chunkElbo[u];
-        }
-        try (ImageMechanism.Abduction a = image.abduct(nd, x, imagePa, particles)) {
-          double[] r = MorphoMnistEvaluation.perUnitMeanAbs(image.reconstruct(a, nd), x);
+        for (int v = 0; v < INTERVENED.length; v++) {
+          String name = INTERVENED[v];
+          // each subject its own target: the model's counterfactual parents subject by subject (scalar
+          // work), then every image of the chunk from the one abduction
+          Map<String, double[]> starParents = new LinkedHashMap<>();
+          for (String p : image.parents()) {
+            starParents.put(p, new double[m]);
+          }
+          List<Map<String, Intervention>> actions = new java.util.ArrayList<>();
           for (int u = 0; u < m; u++) {
-            recon += r[u];
-            unitRecon[from + u] = r[u];
-          }
-          for (int v = 0; v < INTERVENED.length; v++) {
-            String name = INTERVENED[v];
-            // each subject its own target: the model's counterfactual parents subject by subject (scalar
-            // work), then every image of the chunk from the one abduction
-            Map<String, double[]> starParents = new LinkedHashMap<>();
+            Map<String, Intervention> dos = Map.of(name, Intervention.set(target(name, test.subject(units[u]), seed)));
+            actions.add(dos);
+            Map<String, NDArray> one = new LinkedHashMap<>();
+            for (var e : pa.entrySet()) {
+              one.put(e.getKey(), e.getValue().get(u).reshape(1));
+            }
+            Map<String, NDArray> star = covariates.counterfactual(one, dos);
             for (String p : image.parents()) {
-              starParents.put(p, new double[m]);
-            }
-            List<Map<String, Intervention>> actions = new java.util.ArrayList<>();
-            for (int u = 0; u < m; u++) {
-              Map<String, Intervention> dos = Map.of(name, Intervention.set(target(name, test.subject(chunk[u]), seed)));
-              actions.add(dos);
-              Map<String, NDArray> one = new LinkedHashMap<>();
-              for (var e : pa.entrySet()) {
-                one.put(e.getKey(), e.getValue().get(u).reshape(1));
-              }
-              Map<String, NDArray> star = covariates.counterfactual(one, dos);
-              for (String p : image.parents()) {
-                starParents.get(p)[u] = star.get(p).toType(DataType.FLOAT64, false).getDouble(0);
-              }
-            }
-            Map<String, NDArray> imageStar = new LinkedHashMap<>();
-            for (var e : starParents.entrySet()) {
-              imageStar.put(e.getKey(), nd.create(e.getValue()).toType(pa.get(e.getKey()).getDataType(), false));
-            }
-            float[] cf = image.counterfactual(a, imageStar, nd).toFloatArray();
-            float[] trueImages = new float[m * PIXELS];
-            double[] asked = new double[m];
-            for (int u = 0; u < m; u++) {
-              BrainDataset.Subject s = test.subject(chunk[u]);
-              Map<String, Intervention> dos = actions.get(u);
-              BrainTrueScm.Covariates truth = BrainTrueScm.counterfactual(s.noise(), dos);
-              float[] trueImage = renderer.render(truth.brainMl(), truth.ventricleMl(), s.anatomy(), false).image();
-              System.arraycopy(trueImage, 0, trueImages, u * PIXELS, PIXELS);
-              asked[u] = truth.get(name);
-              double dModel = 0;
-              double dIdentity = 0;
-              double[] model = new double[PIXELS];
-              double[] trueD = new double[PIXELS];
-              for (int p = 0; p < PIXELS; p++) {
-                model[p] = cf[u * PIXELS + p];
-                trueD[p] = trueImage[p];
-                dModel += Math.abs(model[p] - trueD[p]);
-                dIdentity += Math.abs(px[u * PIXELS + p] - trueD[p]);
-              }
-              cfTrue[v] += dModel / PIXELS;
-              identity[v] += dIdentity / PIXELS;
-              BrainMeasurer.Areas am = BrainMeasurer.measure(model);
-              BrainMeasurer.Areas at = BrainMeasurer.measure(trueD);
-              if (at.ventricleMm2() > 0 && at.brainMm2() > 0) {
-                double ve = Math.abs(am.ventricleMm2() - at.ventricleMm2()) / at.ventricleMm2();
-                double be = Math.abs(am.brainMm2() - at.brainMm2()) / at.brainMm2();
-                ventricleErr += ve;
-                brainErr += be;
-                areaCount++;
-                ventricleErrDo[v] += ve;
-                brainErrDo[v] += be;
-                areaCountDo[v]++;
-              }
-              if (name.equals("ventricle_volume")) {
-                ventricleSlope.add(at.ventricleMm2() - observedVentricle[u], am.ventricleMm2() - observedVentricle[u]);
-              }
-              if (name.equals("brain_volume")) {
-                brainSlope.add(at.brainMm2() - observedBrain[u], am.brainMm2() - observedBrain[u]);
-              }
-            }
-            if (predictors != null && predictors.indexOf(name) >= 0) {
-              int k = predictors.indexOf(name);
-              boolean binary = predictors.targets().get(k).binary();
-              double[][] onModel = predictors.predict(cf, m);
-              double[][] onTrue = predictors.predict(trueImages, m);
-              for (int u = 0; u < m; u++) {
-                predModel[v] += binary ? ((onModel[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
-                    : Math.abs(onModel[u][k] - asked[u]);
-                predTrue[v] += binary ? ((onTrue[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
-                    : Math.abs(onTrue[u][k] - asked[u]);
-              }
+              starParents.get(p)[u] = star.get(p).toType(DataType.FLOAT64, false).getDouble(0);
             }
           }
-          NDArray again = image.counterfactual(a, imagePa, nd);
-          comp1 += MorphoMnistEvaluation.meanAbs(again, x) * m;
-          for (int k = 2; k <= 10; k++) {
-            again = image.counterfactual(again, imagePa, imagePa, particles);
+          Map<String, NDArray> imageStar = new LinkedHashMap<>();
+          for (var e : starParents.entrySet()) {
+            imageStar.put(e.getKey(), chunk.manager().create(e.getValue())
+                .toType(pa.get(e.getKey()).getDataType(), false));
           }
-          comp10 += MorphoMnistEvaluation.meanAbs(again, x) * m;
-          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("age", Intervention.shift(10)));
-          NDArray there = image.counterfactual(a, MorphoMnistEvaluation.parentsOf(image, star), nd);
-          NDArray back = image.counterfactual(there, MorphoMnistEvaluation.parentsOf(image, star), imagePa, particles);
-          reverse += MorphoMnistEvaluation.meanAbs(back, x) * m;
+          float[] cf = image.counterfactual(chunk.abduction(), imageStar, chunk.manager()).toFloatArray();
+          float[] trueImages = new float[m * PIXELS];
+          double[] asked = new double[m];
+          for (int u = 0; u < m; u++) {
+            BrainDataset.Subject s = test.subject(units[u]);
+            BrainTrueScm.Covariates truth = BrainTrueScm.counterfactual(s.noise(), actions.get(u));
+            float[] trueImage = renderer.render(truth.brainMl(), truth.ventricleMl(), s.anatomy(), false).image();
+            System.arraycopy(trueImage, 0, trueImages, u * PIXELS, PIXELS);
+            asked[u] = truth.get(name);
+            double dModel = 0;
+            double dIdentity = 0;
+            double[] model = new double[PIXELS];
+            double[] trueD = new double[PIXELS];
+            for (int p = 0; p < PIXELS; p++) {
+              model[p] = cf[u * PIXELS + p];
+              trueD[p] = trueImage[p];
+              dModel += Math.abs(model[p] - trueD[p]);
+              dIdentity += Math.abs(px[u * PIXELS + p] - trueD[p]);
+            }
+            cfTrue[v] += dModel / PIXELS;
+            identity[v] += dIdentity / PIXELS;
+            BrainMeasurer.Areas am = BrainMeasurer.measure(model);
+            BrainMeasurer.Areas at = BrainMeasurer.measure(trueD);
+            if (at.ventricleMm2() > 0 && at.brainMm2() > 0) {
+              double ve = Math.abs(am.ventricleMm2() - at.ventricleMm2()) / at.ventricleMm2();
+              double be = Math.abs(am.brainMm2() - at.brainMm2()) / at.brainMm2();
+              overall[0] += ve;
+              overall[1] += be;
+              overall[2]++;
+              ventricleErrDo[v] += ve;
+              brainErrDo[v] += be;
+              areaCountDo[v]++;
+            }
+            if (name.equals("ventricle_volume")) {
+              ventricleSlope.add(at.ventricleMm2() - observedVentricle[u], am.ventricleMm2() - observedVentricle[u]);
+            }
+            if (name.equals("brain_volume")) {
+              brainSlope.add(at.brainMm2() - observedBrain[u], am.brainMm2() - observedBrain[u]);
+            }
+          }
+          if (predictors != null && predictors.indexOf(name) >= 0) {
+            int k = predictors.indexOf(name);
+            boolean binary = predictors.targets().get(k).binary();
+            double[][] onModel = predictors.predict(cf, m);
+            double[][] onTrue = predictors.predict(trueImages, m);
+            for (int u = 0; u < m; u++) {
+              predModel[v] += binary ? ((onModel[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
+                  : Math.abs(onModel[u][k] - asked[u]);
+              predTrue[v] += binary ? ((onTrue[u][k] >= 0.5 ? 1 : 0) != Math.round(asked[u]) ? 1 : 0)
+                  : Math.abs(onTrue[u][k] - asked[u]);
+            }
+          }
         }
       }
-      if (progress != null) {
-        progress.accept(to);
-      }
-    }
-    out.put("elbo", elbo / n);
-    out.put("elbo_joint", elbo / n + CovariateEvaluation.logLikelihoods(scm, table(test, chosen)).get("log_p_joint"));
-    out.put("recon_mae", recon / n);
-    out.put(Typicality.ELBO_P01, MorphoMnistEvaluation.percentile(unitElbo, 1));
-    out.put("recon_mae_p99", MorphoMnistEvaluation.percentile(unitRecon, 99));
+    };
+    ImageEvaluation.Totals totals = ImageEvaluation.run(scm, n, CHUNK, particles, seed, world, progress);
+
+    out.put("elbo", totals.meanElbo());
+    out.put("elbo_joint", totals.meanElbo()
+        + CovariateEvaluation.logLikelihoods(scm, table(test, chosen)).get("log_p_joint"));
+    out.put("recon_mae", totals.meanRecon());
+    out.put(Typicality.ELBO_P01, ImageEvaluation.percentile(totals.elbo(), 1));
+    out.put("recon_mae_p99", ImageEvaluation.percentile(totals.recon(), 99));
     for (int v = 0; v < INTERVENED.length; v++) {
       out.put("cf_true_mae_do_" + INTERVENED[v], cfTrue[v] / n);
       out.put("identity_mae_do_" + INTERVENED[v], identity[v] / n);
     }
-    out.put("cf_ventricle_rel_error", ventricleErr / areaCount);
-    out.put("cf_brain_rel_error", brainErr / areaCount);
+    out.put("cf_ventricle_rel_error", overall[0] / overall[2]);
+    out.put("cf_brain_rel_error", overall[1] / overall[2]);
     out.put("cf_ventricle_slope_do_ventricle_volume", ventricleSlope.slope());
     // per do(): an error averaged over interventions that barely touch an area hides the one that matters
     for (int v = 0; v < INTERVENED.length; v++) {
@@ -275,9 +265,9 @@ public final class BrainEvaluation {
       }
     }
     out.putAll(interventionalVentricle(scm, seed));
-    out.put("composition_l1_1", comp1 / n);
-    out.put("composition_l1_10", comp10 / n);
-    out.put("reversibility_l1", reverse / n);
+    out.put("composition_l1_1", totals.composition1());
+    out.put("composition_l1_10", totals.composition10());
+    out.put("reversibility_l1", totals.reversibility());
     out.put("test_units", (double) n);
     out.put("particles", (double) particles);
     out.put("seed", (double) seed);

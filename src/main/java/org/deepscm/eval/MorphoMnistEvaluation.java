@@ -64,7 +64,8 @@ public final class MorphoMnistEvaluation {
   /**
    * As above, with the anticausal predictors' second opinion when {@code predictors} is not null:
    * {@code digit_kept_do_t} and {@code digit_kept_do_i}, the share of counterfactuals whose digit the
-   * classifier still reads as the unit's own, and {@code pred_t_error_do_t} / {@code pred_i_error_do_i},
+   * classifier still reads as the unit's own (beside {@code digit_read_observed}, its share on the observed
+   * images: the ceiling), and {@code pred_t_error_do_t} / {@code pred_i_error_do_i},
    * the predictors' reading of the intervened value against the one asked for (mean absolute error).
    */
   public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
@@ -132,130 +133,125 @@ public final class MorphoMnistEvaluation {
     Regression slopeI = new Regression();
     // the predictors' second opinion per [do(t), do(i)]: digit kept, reading of the intervened value
     double[] digitKept = new double[2];
+    // the classifier's own accuracy on the observed digits: the ceiling of digit_kept
+    double[] digitReadObserved = new double[1];
     double[] predError = new double[2];
     int digitIndex = predictors == null ? -1 : predictors.indexOf("digit");
     int[] predIndex = predictors == null ? new int[] {-1, -1} : new int[] {predictors.indexOf("t"),
         predictors.indexOf("i")};
-    double elbo = 0;
-    double[] unitElbo = new double[n];
-    double[] unitRecon = new double[n];
-    double cfTrue = 0;
-    double comp1 = 0;
-    double comp10 = 0;
-    double reverse = 0;
-    for (int from = 0; from < n; from += CHUNK) {
-      int to = Math.min(n, from + CHUNK);
-      int m = to - from;
-      try (NDManager nd = NDManager.newBaseManager()) {
-        ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + from));
-        float[] px = new float[m * MnistDigits.PIXELS];
-        double[] measuredT = new double[m];
-        double[] measuredI = new double[m];
-        for (int u = 0; u < m; u++) {
+    double[] cfTrue = new double[1];
+
+    ImageEvaluation.World world = new ImageEvaluation.World() {
+      @Override
+      public int side() {
+        return MnistDigits.SIDE;
+      }
+
+      @Override
+      public float[] images(int from, int to) {
+        float[] px = new float[(to - from) * MnistDigits.PIXELS];
+        for (int u = 0; u < to - from; u++) {
           double[] x = test.image(from + u);
           for (int p = 0; p < x.length; p++) {
             px[u * MnistDigits.PIXELS + p] = (float) x[p];
           }
+        }
+        return px;
+      }
+
+      @Override
+      public Map<String, NDArray> parents(NDManager nd, int from, int to) {
+        return cov.slice(from, to).toArrays(nd, List.of("t", "i"));
+      }
+
+      @Override
+      public Map<String, Intervention> reversibility() {
+        return Map.of("t", Intervention.shift(1));
+      }
+
+      @Override
+      public void measure(ImageEvaluation.Chunk chunk) {
+        int from = chunk.from();
+        int m = chunk.size();
+        NDManager nd = chunk.manager();
+        Map<String, NDArray> pa = chunk.parents();
+        double[] measuredT = new double[m];
+        double[] measuredI = new double[m];
+        for (int u = 0; u < m; u++) {
+          double[] x = unit(chunk.pixels(), u);
           measuredT[u] = Morphology.measureThickness(x);
           measuredI[u] = Morphology.measureIntensity(x);
+          all.recon += chunk.recon()[u];
+          byClass[test.label(from + u)].recon += chunk.recon()[u];
+          byClass[test.label(from + u)].units++;
         }
-        NDArray x = nd.create(px, new Shape(m, MnistDigits.SIDE, MnistDigits.SIDE));
-        Map<String, NDArray> pa = cov.slice(from, to).toArrays(nd, List.of("t", "i"));
-        Map<String, NDArray> imagePa = parentsOf(image, pa);
-        double[] chunkElbo = image.elbo(x, imagePa, ImageMechanism.ELBO_PARTICLES).toType(DataType.FLOAT64, false)
-            .toDoubleArray();
-        for (int u = 0; u < m; u++) {
-          elbo += chunkElbo[u];
-          unitElbo[from + u] = chunkElbo[u];
-        }
-        // one abduction answers the reconstruction, every intervention of the grid and the first
-        // step of composition and of reversibility
-        try (ImageMechanism.Abduction a = image.abduct(nd, x, imagePa, particles)) {
-          double[] recon = perUnitMeanAbs(image.reconstruct(a, nd), x);
+        all.units += m;
+        if (digitIndex >= 0) {
+          double[][] read = predictors.predict(chunk.pixels(), m);
           for (int u = 0; u < m; u++) {
-            all.recon += recon[u];
-            unitRecon[from + u] = recon[u];
-            byClass[test.label(from + u)].recon += recon[u];
-            byClass[test.label(from + u)].units++;
+            digitReadObserved[0] += read[u][digitIndex] == test.label(from + u) ? 1 : 0;
           }
-          all.units += m;
-
-          for (Map<String, Intervention> dos : grid) {
-            Map<String, NDArray> star = covariates.counterfactual(pa, dos);
-            float[] cfPx = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
-            double[] tStar = star.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
-            double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
-            double[] tObs = pa.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
-            double[] iObs = pa.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
-            int target = dos.containsKey("t") ? 0 : 1;
-            double[][] read = predictors == null ? null : predictors.predict(cfPx, m);
-            for (int u = 0; u < m; u++) {
-              if (read != null) {
-                if (digitIndex >= 0 && read[u][digitIndex] == test.label(from + u)) {
-                  digitKept[target]++;
-                }
-                if (predIndex[target] >= 0) {
-                  predError[target] += Math.abs(read[u][predIndex[target]] - (target == 0 ? tStar[u] : iStar[u]));
-                }
+        }
+        double[] tObs = pa.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] iObs = pa.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
+        for (Map<String, Intervention> dos : grid) {
+          Map<String, NDArray> star = covariates.counterfactual(pa, dos);
+          float[] cfPx = image.counterfactual(chunk.abduction(), ImageEvaluation.parentsOf(image, star), nd)
+              .toFloatArray();
+          double[] tStar = star.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
+          double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
+          int target = dos.containsKey("t") ? 0 : 1;
+          double[][] read = predictors == null ? null : predictors.predict(cfPx, m);
+          for (int u = 0; u < m; u++) {
+            if (read != null) {
+              if (digitIndex >= 0 && read[u][digitIndex] == test.label(from + u)) {
+                digitKept[target]++;
               }
-              double[] img = new double[MnistDigits.PIXELS];
-              for (int p = 0; p < img.length; p++) {
-                img[p] = cfPx[u * MnistDigits.PIXELS + p];
+              if (predIndex[target] >= 0) {
+                predError[target] += Math.abs(read[u][predIndex[target]] - (target == 0 ? tStar[u] : iStar[u]));
               }
-              double cfT = Morphology.measureThickness(img);
-              double cfI = Morphology.measureIntensity(img);
-              double errT = Math.abs(cfT - tStar[u]);
-              double errI = Math.abs(cfI - iStar[u]);
-              Sums cls = byClass[test.label(from + u)];
-              for (Sums sums : new Sums[] {all, cls}) {
-                sums.cfT += errT;
-                sums.cfI += errI;
-                sums.cfCount++;
-              }
-              byTarget[target][0] += errT;
-              byTarget[target][1] += errI;
-              byTargetCount[target]++;
-              if (target == 0) {
-                slopeT.add(tStar[u] - tObs[u], cfT - measuredT[u]);
-              } else {
-                slopeI.add(iStar[u] - iObs[u], cfI - measuredI[u]);
-              }
-              int unit = from + u;
-              double[] truth = MorphoMnistTrueScm.counterfactualImage(digits.imageDoubles(test.digit(unit)),
-                  test.epsT(unit), test.epsI(unit), dos.get("t"), dos.get("i"));
-              double d = 0;
-              for (int p = 0; p < img.length; p++) {
-                d += Math.abs(img[p] - truth[p]);
-              }
-              cfTrue += d / img.length;
             }
+            double[] img = unit(cfPx, u);
+            double cfT = Morphology.measureThickness(img);
+            double cfI = Morphology.measureIntensity(img);
+            double errT = Math.abs(cfT - tStar[u]);
+            double errI = Math.abs(cfI - iStar[u]);
+            Sums cls = byClass[test.label(from + u)];
+            for (Sums sums : new Sums[] {all, cls}) {
+              sums.cfT += errT;
+              sums.cfI += errI;
+              sums.cfCount++;
+            }
+            byTarget[target][0] += errT;
+            byTarget[target][1] += errI;
+            byTargetCount[target]++;
+            if (target == 0) {
+              slopeT.add(tStar[u] - tObs[u], cfT - measuredT[u]);
+            } else {
+              slopeI.add(iStar[u] - iObs[u], cfI - measuredI[u]);
+            }
+            int unit = from + u;
+            double[] truth = MorphoMnistTrueScm.counterfactualImage(digits.imageDoubles(test.digit(unit)),
+                test.epsT(unit), test.epsI(unit), dos.get("t"), dos.get("i"));
+            double d = 0;
+            for (int p = 0; p < img.length; p++) {
+              d += Math.abs(img[p] - truth[p]);
+            }
+            cfTrue[0] += d / img.length;
           }
-
-          NDArray again = image.counterfactual(a, imagePa, nd);
-          comp1 += meanAbs(again, x) * m;
-          for (int k = 2; k <= 10; k++) {
-            again = image.counterfactual(again, imagePa, imagePa, particles);
-          }
-          comp10 += meanAbs(again, x) * m;
-
-          Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.shift(1)));
-          NDArray there = image.counterfactual(a, parentsOf(image, star), nd);
-          NDArray back = image.counterfactual(there, parentsOf(image, star), imagePa, particles);
-          reverse += meanAbs(back, x) * m;
         }
       }
-      if (progress != null) {
-        progress.accept(to);
-      }
-    }
-    out.put("elbo_x_given_t_i", elbo / n);
+    };
+    ImageEvaluation.Totals totals = ImageEvaluation.run(scm, n, CHUNK, particles, seed, world, progress);
+
+    out.put("elbo_x_given_t_i", totals.meanElbo());
     // the joint bound on the same units as the image term
     double logCov = CovariateEvaluation.logLikelihoods(scm, cov).get("log_p_joint");
-    out.put("elbo_x_t_i", elbo / n + logCov);
+    out.put("elbo_x_t_i", totals.meanElbo() + logCov);
     out.put("recon_mae", all.recon / all.units);
     // what a typical test digit looks like to the model: the explorer and the CLI warn below/above these
-    out.put(Typicality.ELBO_P01, percentile(unitElbo, 1));
-    out.put("recon_mae_p99", percentile(unitRecon, 99));
+    out.put(Typicality.ELBO_P01, ImageEvaluation.percentile(totals.elbo(), 1));
+    out.put("recon_mae_p99", ImageEvaluation.percentile(totals.recon(), 99));
     out.put("cf_thickness_mae", all.cfT / all.cfCount);
     out.put("cf_intensity_mae", all.cfI / all.cfCount);
     out.put("cf_thickness_mae_do_t", byTarget[0][0] / byTargetCount[0]);
@@ -264,10 +260,11 @@ public final class MorphoMnistEvaluation {
     out.put("cf_intensity_mae_do_i", byTarget[1][1] / byTargetCount[1]);
     out.put("cf_thickness_slope_do_t", slopeT.slope());
     out.put("cf_intensity_slope_do_i", slopeI.slope());
-    out.put("cf_true_mae", cfTrue / all.cfCount);
+    out.put("cf_true_mae", cfTrue[0] / all.cfCount);
     if (digitIndex >= 0) {
       out.put("digit_kept_do_t", digitKept[0] / byTargetCount[0]);
       out.put("digit_kept_do_i", digitKept[1] / byTargetCount[1]);
+      out.put("digit_read_observed", digitReadObserved[0] / n);
     }
     if (predIndex[0] >= 0) {
       out.put("pred_t_error_do_t", predError[0] / byTargetCount[0]);
@@ -275,9 +272,9 @@ public final class MorphoMnistEvaluation {
     if (predIndex[1] >= 0) {
       out.put("pred_i_error_do_i", predError[1] / byTargetCount[1]);
     }
-    out.put("composition_l1_1", comp1 / n);
-    out.put("composition_l1_10", comp10 / n);
-    out.put("reversibility_l1", reverse / n);
+    out.put("composition_l1_1", totals.composition1());
+    out.put("composition_l1_10", totals.composition10());
+    out.put("reversibility_l1", totals.reversibility());
     for (int c = 0; c < 10; c++) {
       Sums cls = byClass[c];
       if (cls.units > 0) {
@@ -343,10 +340,10 @@ public final class MorphoMnistEvaluation {
       Map<String, NDArray> pa = new LinkedHashMap<>();
       pa.put("t", nd.create(t));
       pa.put("i", nd.create(i));
-      try (ImageMechanism.Abduction a = image.abduct(nd, x, parentsOf(image, pa), particles)) {
+      try (ImageMechanism.Abduction a = image.abduct(nd, x, ImageEvaluation.parentsOf(image, pa), particles)) {
         for (double target : T_TARGETS) {
           Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.set(target)));
-          float[] cf = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
+          float[] cf = image.counterfactual(a, ImageEvaluation.parentsOf(image, star), nd).toFloatArray();
           for (int k = 0; k < n; k++) {
             double got = Morphology.measureThickness(unit(cf, k));
             errT += Math.abs(got - target);
@@ -355,7 +352,7 @@ public final class MorphoMnistEvaluation {
         }
         for (double target : I_TARGETS) {
           Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("i", Intervention.set(target)));
-          float[] cf = image.counterfactual(a, parentsOf(image, star), nd).toFloatArray();
+          float[] cf = image.counterfactual(a, ImageEvaluation.parentsOf(image, star), nd).toFloatArray();
           for (int k = 0; k < n; k++) {
             double got = Morphology.measureIntensity(unit(cf, k));
             errI += Math.abs(got - target);
@@ -391,62 +388,4 @@ public final class MorphoMnistEvaluation {
     double cfI;
   }
 
-  /**
-   * Least-squares line of measured change on requested change: slope 1 means the image moved all
-   * the way, 0 that it did not move.
-   */
-  /** Least-squares slope of measured change on requested change: how far a counterfactual moved. */
-  public static final class Regression {
-    private long n;
-    private double sx;
-    private double sy;
-    private double sxx;
-    private double sxy;
-
-    public void add(double requested, double measured) {
-      if (!Double.isFinite(requested) || !Double.isFinite(measured)) {
-        return;
-      }
-      n++;
-      sx += requested;
-      sy += measured;
-      sxx += requested * requested;
-      sxy += requested * measured;
-    }
-
-    public double slope() {
-      double varX = sxx - sx * sx / n;
-      return n < 2 || varX <= 0 ? Double.NaN : (sxy - sx * sy / n) / varX;
-    }
-  }
-
-  /** The q-th percentile (linear interpolation between order statistics). */
-  static double percentile(double[] values, double q) {
-    double[] v = values.clone();
-    java.util.Arrays.sort(v);
-    double pos = q / 100 * (v.length - 1);
-    int lo = (int) Math.floor(pos);
-    int hi = Math.min(v.length - 1, lo + 1);
-    return v[lo] + (pos - lo) * (v[hi] - v[lo]);
-  }
-
-  /** Mean absolute difference of each unit (first axis) over its pixels. */
-  static double[] perUnitMeanAbs(NDArray a, NDArray b) {
-    long units = a.getShape().get(0);
-    return a.sub(b).abs().reshape(units, -1).toType(DataType.FLOAT64, false).mean(new int[] {1})
-        .toDoubleArray();
-  }
-
-  /** The image's parents among the given values (none for the independent model). */
-  static Map<String, NDArray> parentsOf(ImageMechanism image, Map<String, NDArray> values) {
-    Map<String, NDArray> out = new LinkedHashMap<>();
-    for (String p : image.parents()) {
-      out.put(p, values.get(p));
-    }
-    return out;
-  }
-
-  static double meanAbs(NDArray a, NDArray b) {
-    return a.sub(b).abs().toType(DataType.FLOAT64, false).mean().getDouble();
-  }
 }

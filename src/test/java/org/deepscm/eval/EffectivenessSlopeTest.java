@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class EffectivenessSlopeTest {
   @Test
   void anImageThatMovesPartOfTheWayHasThatSlope() {
-    MorphoMnistEvaluation.Regression r = new MorphoMnistEvaluation.Regression();
+    Regression r = new Regression();
     java.util.Random rng = new java.util.Random(5);
     for (int k = 0; k < 2000; k++) {
       double requested = rng.nextGaussian() * 40;
@@ -20,7 +20,7 @@ class EffectivenessSlopeTest {
 
   @Test
   void noSpreadInTheRequestsHasNoSlope() {
-    MorphoMnistEvaluation.Regression r = new MorphoMnistEvaluation.Regression();
+    Regression r = new Regression();
     r.add(1, 2);
     r.add(1, 3);
     r.add(Double.NaN, 1);

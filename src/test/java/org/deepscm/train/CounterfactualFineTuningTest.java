@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.deepscm.eval.MorphoMnistEvaluation;
+import org.deepscm.eval.Regression;
 import org.deepscm.flow.ParameterSet;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageData;
@@ -95,7 +95,7 @@ class CounterfactualFineTuningTest {
    */
   private static double slope(ImageMechanism image, Subject[] test, long seed) {
     Random rng = new Random(seed);
-    MorphoMnistEvaluation.Regression reg = new MorphoMnistEvaluation.Regression();
+    Regression reg = new Regression();
     Engine.getInstance().setRandomSeed((int) seed);
     try (NDManager m = NDManager.newBaseManager()) {
       float[] px = new float[test.length * PIXELS];

@@ -1,0 +1,59 @@
+package org.deepscm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.IntStream;
+import javax.imageio.ImageIO;
+import org.deepscm.data.morphomnist.MnistDigits;
+import org.deepscm.data.morphomnist.MorphoMnistDataset;
+import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
+import org.deepscm.image.ImageArchitecture;
+import org.deepscm.image.ImageMechanism;
+import org.deepscm.scm.SavedModel;
+import org.deepscm.train.MorphoMnistModels;
+import org.deepscm.train.ScmBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The README's strip of Morpho-MNIST models against the TRUE counterfactuals. */
+class MorphoMnistFiguresTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void digitsOfDistinctClassesInTheMiddleOfTheRangeOneRowPerModelAndTheTruth() throws IOException {
+    MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
+    MorphoMnistDataset test = MorphoMnistDataset.render(digits, MorphoMnistDataset.Split.TEST,
+        MorphoMnistDataset.DEFAULT_SEED, IntStream.range(0, 300).toArray());
+    List<Integer> units = MorphoMnistFigures.chooseUnits(test, 3, 1);
+    assertEquals(3, units.size());
+    Set<Integer> classes = new HashSet<>();
+    for (int u : units) {
+      classes.add(test.label(u));
+      assertTrue(test.thickness(u) >= 1.8 && test.thickness(u) <= 3.2, "thickness of unit " + u);
+      assertTrue(test.intensity(u) >= 110 && test.intensity(u) <= 190, "intensity of unit " + u);
+    }
+    assertEquals(3, classes.size(), "three different digits");
+    assertEquals(units, MorphoMnistFigures.chooseUnits(test, 3, 1), "the same seed, the same digits");
+
+    ScmBuilder b = MorphoMnistModels.builder("full", true).imageArchitecture(ImageArchitecture.tiny(28, 28));
+    var table = MorphoMnistTrueScm.draw(500, 3);
+    try (SavedModel m = new SavedModel("tiny", b.build(table, 1), b.trainingRanges(table), new JsonObject(), null)) {
+      ImageMechanism image = (ImageMechanism) m.scm().mechanism("x");
+      Path file = MorphoMnistFigures.modelCounterfactuals(digits, test, units, List.of("a", "b"),
+          List.of(image, image), dir.resolve("strip.png"));
+      BufferedImage img = ImageIO.read(file.toFile());
+      // a label column and five tiles of 4 x 28 px; three digits x (truth + two models) rows of tile + caption
+      assertEquals(150 + 5 * 112, img.getWidth());
+      assertEquals(3 * 3 * (112 + 30), img.getHeight());
+    }
+  }
+}
