@@ -156,7 +156,9 @@ final class AgeSweep {
     for (int k = 0; k < AGES.length; k++) {
       List<String> row = new ArrayList<>(List.of(String.valueOf(AGES[k])));
       for (Variable v : scalars) {
-        row.add(String.valueOf(r.values().get(k).get(v.name())));
+        double value = r.values().get(k).get(v.name());
+        // a category by its name (sex_cf: female), as everywhere in the explorer
+        row.add(v.kind().isDiscrete() ? ExplorerView.display(v, value) : String.valueOf(value));
       }
       b.append(Csv.record(row)).append('\n');
     }

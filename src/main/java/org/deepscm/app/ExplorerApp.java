@@ -223,7 +223,16 @@ public final class ExplorerApp extends Application {
     MenuItem lesson = new MenuItem("Lesson: the ladder of causation, step by step");
     lesson.setId("menu-lesson");
     lesson.setOnAction(e -> view.startLesson());
-    Menu viewMenu = new Menu("View", null, presentation, lesson);
+    CheckMenuItem safeColours = new CheckMenuItem("Colour-blind safe difference colours (orange / purple)");
+    safeColours.setId("menu-safe-colours");
+    safeColours.setOnAction(e -> {
+      differenceColours = safeColours.isSelected() ? ImageFiles.Diverging.ORANGE_PURPLE
+          : ImageFiles.Diverging.RED_BLUE;
+      if (view != null) {
+        view.setDifferenceColours(differenceColours);
+      }
+    });
+    Menu viewMenu = new Menu("View", null, presentation, safeColours, lesson);
     return new MenuBar(file, modelMenu(), viewMenu);
   }
 
@@ -356,8 +365,12 @@ public final class ExplorerApp extends Application {
 
   private boolean firstAnswerReported;
 
+  /** The difference map's colours, kept when another model or case is opened. */
+  private ImageFiles.Diverging differenceColours = ImageFiles.Diverging.RED_BLUE;
+
   private void show(ExplorerSession session) {
     view = new ExplorerView(session, executor, ui);
+    view.setDifferenceColours(differenceColours);
     view.onResult(r -> {
       if (!firstAnswerReported) {
         firstAnswerReported = true;
@@ -651,14 +664,19 @@ public final class ExplorerApp extends Application {
     });
   }
 
+  /** A value for an export: a category by its name, a number in full. */
+  private static String shown(Variable v, double value) {
+    return v.kind().isDiscrete() ? ExplorerView.display(v, value) : String.valueOf(value);
+  }
+
   void exportCsv(Path file) {
     ExplorerSession s = view.session();
     ExplorerSession.Result r = view.lastResult();
     StringBuilder b = new StringBuilder(Csv.record(List.of("variable", "observed", "counterfactual", "intervened")))
         .append('\n');
     for (Variable v : s.scalars()) {
-      b.append(Csv.record(List.of(v.name(), String.valueOf(s.observed().get(v.name())),
-          r == null ? "" : String.valueOf(r.values().get(v.name())),
+      b.append(Csv.record(List.of(v.name(), shown(v, s.observed().get(v.name())),
+          r == null ? "" : shown(v, r.values().get(v.name())),
           String.valueOf(s.interventions().containsKey(v.name()))))).append('\n');
     }
     try {

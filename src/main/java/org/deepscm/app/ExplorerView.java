@@ -530,10 +530,34 @@ public final class ExplorerView {
     return new VBox(4, l, content);
   }
 
+  private org.deepscm.data.ImageFiles.Diverging differenceColours = org.deepscm.data.ImageFiles.Diverging.RED_BLUE;
+  private final Rectangle colourBarFill = new Rectangle(16, 180);
+
+  /** The difference map's colours (View > colour-blind safe colours); the map and its bar are redrawn. */
+  public void setDifferenceColours(org.deepscm.data.ImageFiles.Diverging colours) {
+    differenceColours = colours;
+    paintColourBar();
+    if (last != null && last.difference() != null) {
+      difference.setImage(ImageRendering.difference(last.difference(), session.imageHeight(), session.imageWidth(),
+          DIFFERENCE_RANGE, colours));
+    }
+  }
+
+  public org.deepscm.data.ImageFiles.Diverging differenceColours() {
+    return differenceColours;
+  }
+
+  private void paintColourBar() {
+    int up = differenceColours.brighter();
+    int down = differenceColours.darker();
+    colourBarFill.setFill(new LinearGradient(0, 0, 0, 1, true, CycleMethod.NO_CYCLE,
+        new Stop(0, Color.rgb((up >> 16) & 0xff, (up >> 8) & 0xff, up & 0xff)), new Stop(0.5, Color.WHITE),
+        new Stop(1, Color.rgb((down >> 16) & 0xff, (down >> 8) & 0xff, down & 0xff))));
+  }
+
   private Node colourBar() {
-    Rectangle bar = new Rectangle(16, 180);
-    bar.setFill(new LinearGradient(0, 0, 0, 1, true, CycleMethod.NO_CYCLE,
-        new Stop(0, Color.rgb(255, 0, 0)), new Stop(0.5, Color.WHITE), new Stop(1, Color.rgb(0, 0, 255))));
+    Rectangle bar = colourBarFill;
+    paintColourBar();
     bar.setStroke(Color.GREY);
     VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE)),
         spacer(), new Label("0 no change"), spacer(),
@@ -783,7 +807,7 @@ public final class ExplorerView {
     if (r.image() != null) {
       original.setImage(ImageRendering.grey(session.observedImage(), h, w, window.getValue(), level.getValue()));
       counterfactual.setImage(ImageRendering.grey(r.image(), h, w, window.getValue(), level.getValue()));
-      difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE));
+      difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE, differenceColours));
     }
     Map<String, Double> obs = session.observed();
     Map<String, Double> dos = session.interventions();

@@ -23,9 +23,14 @@ public final class ImageRendering {
 
   /** Differences on the diverging map, -range blue .. 0 white .. +range red, as opaque ARGB. */
   public static int[] differenceArgb(double[] diff, double range) {
+    return differenceArgb(diff, range, ImageFiles.Diverging.RED_BLUE);
+  }
+
+  /** The same in the given colours. */
+  public static int[] differenceArgb(double[] diff, double range, ImageFiles.Diverging colours) {
     int[] out = new int[diff.length];
     for (int k = 0; k < diff.length; k++) {
-      out[k] = 0xff000000 | ImageFiles.diverging(diff[k], range);
+      out[k] = 0xff000000 | colours.rgb(diff[k], range);
     }
     return out;
   }
@@ -47,8 +52,8 @@ public final class ImageRendering {
     return image(greyArgb(shown), h, w);
   }
 
-  static WritableImage difference(double[] diff, int h, int w, double range) {
-    return image(differenceArgb(diff, range), h, w);
+  static WritableImage difference(double[] diff, int h, int w, double range, ImageFiles.Diverging colours) {
+    return image(differenceArgb(diff, range, colours), h, w);
   }
 
   private static WritableImage image(int[] argb, int h, int w) {

@@ -175,10 +175,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       for (int r = 0; r < units.rows(); r++) {
         List<Object> row = new ArrayList<>();
         for (String n : names) {
-          row.add(Values.show(graph.variable(n), units.get(n, r), csv));
+          row.add(Values.show(graph.variable(n), units.get(n, r)));
         }
         for (String n : names) {
-          row.add(Values.show(graph.variable(n), answer.get(n)[r], csv));
+          row.add(Values.show(graph.variable(n), answer.get(n)[r]));
         }
         table.row(row.toArray());
       }
@@ -286,8 +286,8 @@ final class CounterfactualCommand implements Callable<Integer> {
     Table table = new Table(List.of("variable", "observed", "counterfactual"));
     for (String v : scalars) {
       Variable variable = scm.graph().variable(v);
-      table.row(v, Values.show(variable, unit.observed().get(v), csv), Values.show(variable,
-          answer.scalars().get(v)[0], csv));
+      table.row(v, Values.show(variable, unit.observed().get(v)), Values.show(variable,
+          answer.scalars().get(v)[0]));
     }
     table.row(x + " (mean |change|, 0-255)", 0.0, change.meanAbs());
     PrintWriter out = spec.commandLine().getOut();
@@ -506,10 +506,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       List<Object> row = new ArrayList<>();
       row.add(names.get(u));
       for (String v : scalars) {
-        row.add(Values.show(scm.graph().variable(v), observed.get(v)[u], csv));
+        row.add(Values.show(scm.graph().variable(v), observed.get(v)[u]));
       }
       for (String v : scalars) {
-        row.add(Values.show(scm.graph().variable(v), answer.scalars().get(v)[u], csv));
+        row.add(Values.show(scm.graph().variable(v), answer.scalars().get(v)[u]));
       }
       row.add(changes.get(u).meanAbs());
       table.row(row.toArray());

@@ -38,8 +38,9 @@ final class Values {
   }
 
   /** A value as a person reads it: the category name for discrete variables. */
-  static Object show(Variable v, double value, boolean csv) {
-    if (v.kind().isDiscrete() && !csv) {
+  static Object show(Variable v, double value) {
+    // a category reads as its name on screen and in CSV alike (the readers take names back)
+    if (v.kind().isDiscrete()) {
       int code = (int) Math.round(value);
       return code >= 0 && code < v.categories().size() ? v.categories().get(code) : value;
     }
@@ -94,7 +95,7 @@ final class Values {
         Map<String, NDArray> s = draw.draw(nd, n);
         requireFinite(vars, s, count > chunk ? what + " (units " + (from + 1) + ".." + (from + n) + ")" : what,
             cause);
-        samples(vars, s, csv).print(out, csv, k == 0);
+        samples(vars, s).print(out, csv, k == 0);
       }
       if (readerGone(out)) {
         return;
@@ -133,8 +134,8 @@ final class Values {
         : String.format(java.util.Locale.ROOT, "%.0f MB", bytes / 1e6);
   }
 
-  /** One row per unit, one column per variable, categories by name unless CSV. */
-  static Table samples(List<Variable> all, Map<String, NDArray> values, boolean csv) {
+  /** One row per unit, one column per variable, categories by name. */
+  static Table samples(List<Variable> all, Map<String, NDArray> values) {
     // images are not printed as numbers: the explorer and `counterfactual --image-out` show them
     List<Variable> vars = all.stream().filter(v -> v.kind().isScalar()).toList();
     Table table = new Table(vars.stream().map(Variable::name).toList());
@@ -143,7 +144,7 @@ final class Values {
     for (int r = 0; r < rows; r++) {
       Object[] row = new Object[vars.size()];
       for (int c = 0; c < row.length; c++) {
-        row[c] = show(vars.get(c), cols.get(c)[r], csv);
+        row[c] = show(vars.get(c), cols.get(c)[r]);
       }
       table.row(row);
     }

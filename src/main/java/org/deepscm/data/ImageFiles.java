@@ -136,20 +136,53 @@ public final class ImageFiles {
 
   /** Blue (-range) - white (0) - red (+range) as 0xRRGGBB. */
   public static int diverging(double value, double range) {
-    double t = range > 0 ? Math.max(-1, Math.min(1, value / range)) : 0;
-    int r;
-    int g;
-    int b;
-    if (t >= 0) {
-      r = 255;
-      g = (int) Math.round(255 * (1 - t));
-      b = (int) Math.round(255 * (1 - t));
-    } else {
-      r = (int) Math.round(255 * (1 + t));
-      g = (int) Math.round(255 * (1 + t));
-      b = 255;
+    return Diverging.RED_BLUE.rgb(value, range);
+  }
+
+  /**
+   * The difference map's colours: white at zero, towards one colour for brighter and another for darker.
+   * Red-blue is the default; orange-purple (ColorBrewer's PuOr ends) stays distinct for every common colour
+   * vision deficiency, where red and blue can lose their contrast in print or on a projector.
+   */
+  public enum Diverging {
+    RED_BLUE("red brighter, blue darker", 0xff0000, 0x0000ff),
+    ORANGE_PURPLE("orange brighter, purple darker", 0xe66101, 0x5e3c99);
+
+    private final String legend;
+    private final int brighter;
+    private final int darker;
+
+    Diverging(String legend, int brighter, int darker) {
+      this.legend = legend;
+      this.brighter = brighter;
+      this.darker = darker;
     }
-    return (r << 16) | (g << 8) | b;
+
+    /** What the colours mean, in words. */
+    public String legend() {
+      return legend;
+    }
+
+    /** The colour (0xRRGGBB) at +range. */
+    public int brighter() {
+      return brighter;
+    }
+
+    /** The colour (0xRRGGBB) at -range. */
+    public int darker() {
+      return darker;
+    }
+
+    /** value / range clipped to -1..1, from white at 0 towards the end colour, as 0xRRGGBB. */
+    public int rgb(double value, double range) {
+      double t = range > 0 ? Math.max(-1, Math.min(1, value / range)) : 0;
+      int end = t >= 0 ? brighter : darker;
+      double a = Math.abs(t);
+      int r = (int) Math.round(255 + a * (((end >> 16) & 0xff) - 255));
+      int g = (int) Math.round(255 + a * (((end >> 8) & 0xff) - 255));
+      int b = (int) Math.round(255 + a * ((end & 0xff) - 255));
+      return (r << 16) | (g << 8) | b;
+    }
   }
 
   private static void write(BufferedImage img, Path file) throws IOException {

@@ -245,6 +245,30 @@ class ExplorerBrainTest {
   }
 
   @Test
+  void colourBlindSafeColoursRedrawTheDifferenceMapInOrangeAndPurple(FxRobot robot) {
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(60));
+    WaitForAsyncUtils.waitForFxEvents();
+    ImageView diff = robot.lookup("#image-difference").queryAs(ImageView.class);
+    int[] redBlue = pixels(diff.getImage());
+    robot.clickOn("View");
+    robot.clickOn("#menu-safe-colours");
+    WaitForAsyncUtils.waitForFxEvents();
+    int[] safe = pixels(diff.getImage());
+    double[] d = app.view().lastResult().difference();
+    int changed = 0;
+    for (int k = 0; k < d.length; k++) {
+      if (Math.abs(d[k]) > 1) {
+        int expected = 0xff000000 | org.deepscm.data.ImageFiles.Diverging.ORANGE_PURPLE.rgb(d[k],
+            ExplorerView.DIFFERENCE_RANGE);
+        assertEquals(expected, safe[k], "pixel " + k + " of difference " + d[k]);
+        changed += safe[k] != redBlue[k] ? 1 : 0;
+      }
+    }
+    assertTrue(changed > 0, "the map was redrawn in the new colours");
+    assertEquals(org.deepscm.data.ImageFiles.Diverging.ORANGE_PURPLE, app.view().differenceColours());
+  }
+
+  @Test
   void windowAndLevelChangeTheDisplayNotTheData(FxRobot robot) {
     ImageView original = robot.lookup("#image-original").queryAs(ImageView.class);
     int[] before = pixels(original.getImage());

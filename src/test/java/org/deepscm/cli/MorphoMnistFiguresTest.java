@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
@@ -31,8 +30,11 @@ class MorphoMnistFiguresTest {
   @Test
   void digitsOfDistinctClassesInTheMiddleOfTheRangeOneRowPerModelAndTheTruth() throws IOException {
     MnistDigits digits = MnistDigits.load(Path.of("resources", "mnist"));
+    // a class-stratified sample (the split is ordered by class: its first units are all zeros)
+    int[] sample = org.deepscm.data.StratifiedSample.of(
+        MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST), 200, 3);
     MorphoMnistDataset test = MorphoMnistDataset.render(digits, MorphoMnistDataset.Split.TEST,
-        MorphoMnistDataset.DEFAULT_SEED, IntStream.range(0, 300).toArray());
+        MorphoMnistDataset.DEFAULT_SEED, sample);
     List<Integer> units = MorphoMnistFigures.chooseUnits(test, 3, 1);
     assertEquals(3, units.size());
     Set<Integer> classes = new HashSet<>();
