@@ -225,7 +225,8 @@ final class BrainFigures {
     g.drawString(second, x + 4, y + 26);
   }
 
-  private static Path write(BufferedImage img, Path file) throws IOException {
+  /** Writes a figure as PNG, making its folder when missing. */
+  static Path write(BufferedImage img, Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);

@@ -631,18 +631,16 @@ final class CounterfactualCommand implements Callable<Integer> {
       int dot = name.lastIndexOf('.');
       return dot > 0 ? name.substring(0, dot) : name;
     }).toList();
-    List<String> out = new ArrayList<>();
-    for (int u = 0; u < stems.size(); u++) {
-      String stem = stems.get(u);
-      boolean shared = stems.stream().filter(stem::equals).count() > 1;
-      out.add(shared ? stem + "-row" + (u + 1) : stem);
-    }
-    return out;
+    return unique(stems);
   }
 
   /** File names from ids: characters a file name cannot hold become '_'; an id two rows share gets the row. */
   static List<String> fileNames(List<String> ids) {
-    List<String> stems = ids.stream().map(id -> id.replaceAll("[^A-Za-z0-9._-]", "_")).toList();
+    return unique(ids.stream().map(id -> id.replaceAll("[^A-Za-z0-9._-]", "_")).toList());
+  }
+
+  /** The stems as they are, but a stem two rows share gets the row number too. */
+  private static List<String> unique(List<String> stems) {
     List<String> out = new ArrayList<>();
     for (int u = 0; u < stems.size(); u++) {
       String stem = stems.get(u);

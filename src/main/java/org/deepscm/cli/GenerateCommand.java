@@ -87,24 +87,41 @@ final class GenerateCommand implements Callable<Integer> {
   }
 
   private Path morphoMnistFigure(MnistDigits digits, MorphoMnistDataset test, long seed) throws IOException {
-    java.util.List<org.deepscm.scm.SavedModel> loaded = new java.util.ArrayList<>();
-    try {
-      java.util.List<String> names = new java.util.ArrayList<>();
-      java.util.List<org.deepscm.image.ImageMechanism> images = new java.util.ArrayList<>();
-      for (Path dirOfModel : compareModels) {
-        org.deepscm.scm.SavedModel m = org.deepscm.scm.ModelFolder.load(AppPaths.resolve(dirOfModel));
-        loaded.add(m);
-        if (!(m.scm().mechanism("x") instanceof org.deepscm.image.ImageMechanism image)
-            || !image.parents().containsAll(java.util.List.of("t", "i"))) {
-          throw new IllegalArgumentException("--compare-models " + dirOfModel
-              + " is not a Morpho-MNIST image model with parents t and i");
-        }
-        names.add(dirOfModel.getFileName().toString());
-        images.add(image);
-      }
+    try (ComparedModels c = ComparedModels.load(compareModels, java.util.List.of("t", "i"),
+        "a Morpho-MNIST image model with parents t and i")) {
       return MorphoMnistFigures.modelCounterfactuals(digits, test, MorphoMnistFigures.chooseUnits(test, 3, seed),
-          names, images, figures.resolve("morphomnist-model-counterfactuals.png"));
-    } finally {
+          c.names, c.images, figures.resolve("morphomnist-model-counterfactuals.png"));
+    }
+  }
+
+  /** The --compare-models folders, loaded and checked to be image models with the given parents; closed together. */
+  private static final class ComparedModels implements AutoCloseable {
+    final java.util.List<String> names = new java.util.ArrayList<>();
+    final java.util.List<org.deepscm.image.ImageMechanism> images = new java.util.ArrayList<>();
+    private final java.util.List<org.deepscm.scm.SavedModel> loaded = new java.util.ArrayList<>();
+
+    static ComparedModels load(java.util.List<Path> folders, java.util.List<String> parents, String what) {
+      ComparedModels c = new ComparedModels();
+      try {
+        for (Path dirOfModel : folders) {
+          org.deepscm.scm.SavedModel m = org.deepscm.scm.ModelFolder.load(AppPaths.resolve(dirOfModel));
+          c.loaded.add(m);
+          if (!(m.scm().mechanism("x") instanceof org.deepscm.image.ImageMechanism image)
+              || !image.parents().containsAll(parents)) {
+            throw new IllegalArgumentException("--compare-models " + dirOfModel + " is not " + what);
+          }
+          c.names.add(dirOfModel.getFileName().toString());
+          c.images.add(image);
+        }
+        return c;
+      } catch (RuntimeException e) {
+        c.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
       loaded.forEach(org.deepscm.scm.SavedModel::close);
     }
   }
@@ -180,25 +197,11 @@ final class GenerateCommand implements Callable<Integer> {
             subjects.add(test.subject(u));
           }
         }
-        java.util.List<org.deepscm.scm.SavedModel> loaded = new java.util.ArrayList<>();
-        try {
-          java.util.List<String> names = new java.util.ArrayList<>();
-          java.util.List<org.deepscm.image.ImageMechanism> images = new java.util.ArrayList<>();
-          for (Path dirOfModel : compareModels) {
-            org.deepscm.scm.SavedModel m = org.deepscm.scm.ModelFolder.load(AppPaths.resolve(dirOfModel));
-            loaded.add(m);
-            if (!(m.scm().mechanism("x") instanceof org.deepscm.image.ImageMechanism image)
-                || !image.parents().contains("ventricle_volume")) {
-              throw new IllegalArgumentException("--compare-models " + dirOfModel + " is not a brain image model");
-            }
-            names.add(dirOfModel.getFileName().toString());
-            images.add(image);
-          }
-          Path models = BrainFigures.modelCounterfactuals(renderer, subjects, names, images,
+        try (ComparedModels c = ComparedModels.load(compareModels, java.util.List.of("ventricle_volume"),
+            "a brain image model")) {
+          Path models = BrainFigures.modelCounterfactuals(renderer, subjects, c.names, c.images,
               figures.resolve("brain-model-counterfactuals.png"));
           out.println("wrote " + models);
-        } finally {
-          loaded.forEach(org.deepscm.scm.SavedModel::close);
         }
       }
     }

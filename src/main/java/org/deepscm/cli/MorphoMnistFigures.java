@@ -9,13 +9,11 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
@@ -102,14 +100,7 @@ final class MorphoMnistFigures {
       }
     }
     g.dispose();
-    Path parent = file.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
-    if (!ImageIO.write(img, "png", file.toFile())) {
-      throw new IOException("no PNG writer for " + file);
-    }
-    return file;
+    return BrainFigures.write(img, file);
   }
 
   private static double[] modelCounterfactual(ImageMechanism image, double[] observed, double t, double i,
