@@ -183,9 +183,9 @@ final class BrainTraining {
       long p0 = System.nanoTime();
       predictors = brainPredictors(image, first, train, validation, checkpoints.resolve("predictors"), training);
       seconds += (System.nanoTime() - p0) / 1e9;
-      term = new ImageTrainer.CounterfactualTerm(predictors, o.cfWeight, List.of("brain_volume", "ventricle_volume"));
-      training.addProperty("cf_finetune", "weight " + o.cfWeight + " (nats per pixel), one volume shuffled within "
-          + "each batch, brain and ventricle volume in turn; batch norm on its running statistics");
+      term = o.fineTuningTerm(predictors, List.of("brain_volume", "ventricle_volume"), List.of());
+      training.addProperty("cf_finetune", o.describeFineTuning("one volume shuffled within each batch, brain and "
+          + "ventricle volume in turn"));
     }
     ImageTrainer.Result ir = o.trainImage(image, epochData, imageData(image, validation), checkpoints.resolve("image"), term);
     o.recordImageTraining(training, ir);

@@ -154,6 +154,12 @@ final class TrainCommand implements Callable<Integer> {
       + "against the ELBO, both in nats per pixel (default: ${DEFAULT-VALUE})")
   double cfWeight = 1.0;
 
+  @Option(names = "--cf-hold-reconstruction", description = "with --cf-finetune: hold the reconstruction's pixel "
+      + "error where the starting model had it (a Lagrange multiplier on that error that rises while it is worse) "
+      + "instead of trading it freely against the predictors' loss; an epoch whose validation reconstruction is "
+      + "worse than the starting model's is not kept as the best")
+  boolean cfHoldReconstruction;
+
   @Option(names = "--predictors", paramLabel = "DIR", description = "with --cf-finetune: take the anticausal "
       + "predictors from this model folder instead of training them")
   Path predictorsFrom;
@@ -285,10 +291,9 @@ final class TrainCommand implements Callable<Integer> {
         long p0 = System.nanoTime();
         predictors = morphoMnistPredictors(image, trainData, digits, checkpoints.resolve("predictors"), training);
         seconds += (System.nanoTime() - p0) / 1e9;
-        term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, image.parents(), List.of("digit"));
-        training.addProperty("cf_finetune", "weight " + cfWeight + " (nats per pixel), one parent of the image "
-            + "shuffled within each batch, " + String.join(" and ", image.parents()) + " in turn, the digit's class "
-            + "kept; batch norm on its running statistics");
+        term = fineTuningTerm(predictors, image.parents(), List.of("digit"));
+        training.addProperty("cf_finetune", describeFineTuning("one parent of the image shuffled within each batch, "
+            + String.join(" and ", image.parents()) + " in turn, the digit's class kept"));
       }
       ImageTrainer.Result ir = trainImage(image, epoch -> trainData,
           withLabels(imageData(image, List.of(validationSet)), List.of(validationSet)), checkpoints.resolve("image"),
@@ -322,12 +327,28 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** The fine-tuning options' own checks (both datasets). */
+  /** The fine-tuning term of these options: the weight, and the reconstruction held when asked. */
+  ImageTrainer.CounterfactualTerm fineTuningTerm(ParentPredictor predictors, List<String> intervened,
+      List<String> preserved) {
+    ImageTrainer.CounterfactualTerm term = new ImageTrainer.CounterfactualTerm(predictors, cfWeight, intervened,
+        preserved);
+    return cfHoldReconstruction ? term.holdingReconstruction() : term;
+  }
+
+  /** The model card's description of the fine-tuning: weight, hold, and how the counterfactuals are drawn. */
+  String describeFineTuning(String interventions) {
+    return "weight " + cfWeight + " (nats per pixel)" + (cfHoldReconstruction ? ", the reconstruction's pixel error "
+        + "held at the starting model's by a Lagrange multiplier" : "") + ", " + interventions
+        + "; batch norm on its running statistics";
+  }
+
   void checkFineTuningOptions() {
     if (cfFinetune && imageInit == null && !resume) {
       throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
     }
-    if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10) && !cfFinetune) {
-      throw new IllegalArgumentException("--predictors, --cf-weight and --predictor-epochs go with --cf-finetune");
+    if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10 || cfHoldReconstruction) && !cfFinetune) {
+      throw new IllegalArgumentException(
+          "--predictors, --cf-weight, --cf-hold-reconstruction and --predictor-epochs go with --cf-finetune");
     }
     if (!(cfWeight >= 0) || predictorEpochs < 1) {
       throw new IllegalArgumentException("--cf-weight must be 0 or more and --predictor-epochs at least 1");
@@ -598,6 +619,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (cfFinetune) {
       c.append(" --cf-finetune --cf-weight ").append(cfWeight);
+      if (cfHoldReconstruction) {
+        c.append(" --cf-hold-reconstruction");
+      }
       c.append(predictorsFrom != null ? " --predictors " + predictorsFrom : " --predictor-epochs " + predictorEpochs);
     }
     return c.toString();

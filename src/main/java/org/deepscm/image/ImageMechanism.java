@@ -432,8 +432,9 @@ public final class ImageMechanism implements Mechanism {
   /**
    * What counterfactual fine-tuning needs of one batch, computed as inference computes a counterfactual
    * (batch norm on its running statistics) but with gradients: {ELBO per image (N), the counterfactual
-   * logit images y* = y + mu(z, pa*) - mu(z, pa) ((particles * N, C, H, W), particle-major)} for the same
-   * reparameterised draws z ~ q(z | x, pa).
+   * logit images y* = y + mu(z, pa*) - mu(z, pa) ((particles * N, C, H, W), particle-major), the
+   * reconstruction's mean absolute pixel error (0..255) per image (N)} for the same reparameterised draws
+   * z ~ q(z | x, pa).
    *
    * @param cStar the counterfactual parents, encoded as {@code c} (N, P)
    */
@@ -447,8 +448,14 @@ public final class ImageMechanism implements Mechanism {
       int particles, boolean dequantise, double klWeight) {
     NDList parts = elboParts(w, x, c, particles, dequantise, false, true, klWeight);
     NDArray muStar = nets.decode(w, parts.get(2), tileRows(cStar, particles), false, true);
-    NDArray yStar = tileRows(parts.get(1), particles).add(muStar.sub(parts.get(3)));
-    return new NDList(parts.get(0), yStar);
+    NDArray y = tileRows(parts.get(1), particles);
+    NDArray yStar = y.add(muStar.sub(parts.get(3)));
+    // the reconstruction's error in pixels (what recon_mae measures); the ELBO's term is in logit space,
+    // where the dark background weighs most
+    long n = x.getShape().get(0);
+    NDArray pixelError = LogitPreprocessing.inverse(parts.get(3)).sub(LogitPreprocessing.inverse(y)).abs()
+        .reshape(particles, n, -1).mean(new int[] {2}).mean(new int[] {0});
+    return new NDList(parts.get(0), yStar, pixelError);
   }
 
   /** {ELBO per image, y, z, mu(z, pa)} of one batch. */

@@ -128,11 +128,24 @@ public final class ImageTrainer {
    *
    * <p>The predictors' targets are the image's parents pa* and, for each name in {@code preserved}, the
    * unit's own value (what no intervention on the parents changes, e.g. a Morpho-MNIST digit's class).
+   *
+   * <p>With {@code holdReconstruction} the reconstruction's pixel error is held where the starting model had it
+   * ({@link ReconstructionHold}) instead of trading it freely against the predictors' loss.
    */
   public record CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened,
-      List<String> preserved) {
+      List<String> preserved, boolean holdReconstruction) {
     public CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened) {
       this(predictor, weight, intervened, List.of());
+    }
+
+    public CounterfactualTerm(ParentPredictor predictor, double weight, List<String> intervened,
+        List<String> preserved) {
+      this(predictor, weight, intervened, preserved, false);
+    }
+
+    /** The same term with the reconstruction held by a Lagrange multiplier. */
+    public CounterfactualTerm holdingReconstruction() {
+      return new CounterfactualTerm(predictor, weight, intervened, preserved, true);
     }
 
     public CounterfactualTerm {
@@ -152,6 +165,66 @@ public final class ImageTrainer {
       }
       intervened = List.copyOf(intervened);
       preserved = List.copyOf(preserved);
+    }
+  }
+
+  /**
+   * A Lagrange multiplier that holds the reconstruction's pixel error during counterfactual fine-tuning
+   * where the starting model had it (a constraint, handled as GECO does: Rezende and Viola 2018, "Taming
+   * VAEs"). The loss gains lambda x pixels x the reconstruction's mean absolute error (0..255); lambda
+   * starts at 0, rises while the moving average of the batches' error is above the starting model's and
+   * falls back (not below 0) when it is under it. The ELBO is no guard here: its reconstruction term is
+   * in logit space, where the dark background weighs most, and it can improve while the strokes'
+   * pixels are reconstructed worse.
+   */
+  public static final class ReconstructionHold {
+    /** Step of lambda per grey level of the averaged excess, per step. */
+    static final double RATE = 0.1;
+    /** Weight of the newest batch in the moving average of the excess. */
+    static final double SMOOTHING = 0.05;
+    /** Tolerance of the best-epoch check on the validation error, grey levels. */
+    static final double VALIDATION_TOLERANCE = 0.02;
+
+    /** The starting model's mean absolute pixel error on training batches, as a fine-tuning step computes it. */
+    final double target;
+    /** The same on the validation data (no dequantisation), or NaN without validation data. */
+    final double validationTarget;
+    double lambda;
+    double gap;
+
+    ReconstructionHold(double target, double validationTarget) {
+      this.target = target;
+      this.validationTarget = validationTarget;
+    }
+
+    void observe(double pixelError) {
+      if (!Double.isFinite(pixelError)) {
+        return;
+      }
+      gap = (1 - SMOOTHING) * gap + SMOOTHING * (pixelError - target);
+      lambda = Math.max(0, lambda + RATE * gap);
+    }
+
+    /** Whether a validation pixel error is no worse than the starting model's. */
+    boolean holds(double validationPixelError) {
+      return Double.isNaN(validationTarget) || validationPixelError <= validationTarget + VALIDATION_TOLERANCE;
+    }
+
+    JsonObject toJson() {
+      JsonObject o = new JsonObject();
+      o.addProperty("target", target);
+      o.addProperty("validation_target", validationTarget);
+      o.addProperty("lambda", lambda);
+      o.addProperty("gap", gap);
+      return o;
+    }
+
+    static ReconstructionHold fromJson(JsonObject o) {
+      ReconstructionHold h = new ReconstructionHold(o.get("target").getAsDouble(),
+          o.get("validation_target").isJsonNull() ? Double.NaN : o.get("validation_target").getAsDouble());
+      h.lambda = o.get("lambda").getAsDouble();
+      h.gap = o.get("gap").getAsDouble();
+      return h;
     }
   }
 
@@ -219,9 +292,13 @@ public final class ImageTrainer {
       NDList best = null; // kept in memory too, so a run without a checkpoint folder can restore it
       // {first epoch before the run, last epoch, learning rate, batch size, images an epoch} of each run
       List<double[]> runs = new ArrayList<>();
+      ReconstructionHold hold = null;
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
         done = state.get("epoch").getAsInt();
+        if (state.has("reconstruction_hold")) {
+          hold = ReconstructionHold.fromJson(state.getAsJsonObject("reconstruction_hold"));
+        }
         secondsBefore = state.get("seconds").getAsDouble();
         state.getAsJsonArray("history").forEach(h -> history.add(GSON.fromJson(h, double[].class)));
         if (state.has("runs")) {
@@ -256,6 +333,12 @@ public final class ImageTrainer {
       ImageData train = trainForEpoch.apply(done + 1);
       double[] run = {done, done, o.learningRate(), o.batchSize(), train.n()};
       runs.add(run);
+      if (hold == null && o.counterfactual() != null && o.counterfactual().holdReconstruction()) {
+        hold = startingReconstruction(m, train, validation, o);
+        listener.message(String.format(Locale.ROOT, "holding the reconstruction's pixel error at the starting "
+            + "model's: %.3f on training batches%s", hold.target, Double.isNaN(hold.validationTarget) ? ""
+            : String.format(Locale.ROOT, ", %.3f on the validation data", hold.validationTarget)));
+      }
       while (epoch < o.epochs()) {
         int current = epoch + 1;
         if (current > done + 1) {
@@ -282,7 +365,7 @@ public final class ImageTrainer {
           int[] rows = Arrays.copyOfRange(order, s * o.batchSize(), (s + 1) * o.batchSize());
           double elbo = o.counterfactual() == null ? step(m, adam, train, rows, o.particles(), o.klWeight())
               : counterfactualStep(m, adam, train, rows, o.particles(), o.counterfactual(), s, interventions,
-                  o.klWeight());
+                  o.klWeight(), hold);
           if (!Double.isFinite(elbo)) {
             // the step left the weights alone; a run of such steps means divergence
             skipped++;
@@ -296,8 +379,10 @@ public final class ImageTrainer {
           sum += elbo * rows.length;
           seen += rows.length;
           if ((s + 1) % REPORT_EVERY == 0 && s + 1 < steps) {
-            listener.message(String.format(Locale.ROOT, "epoch %d: step %d/%d, ELBO %.2f, %.1f s", current, s + 1,
-                steps, sum / seen, secondsBefore + (System.nanoTime() - started) / 1e9));
+            listener.message(String.format(Locale.ROOT, "epoch %d: step %d/%d, ELBO %.2f, %.1f s%s", current, s + 1,
+                steps, sum / seen, secondsBefore + (System.nanoTime() - started) / 1e9, hold == null ? ""
+                : String.format(Locale.ROOT, ", reconstruction weight %.3f (pixel error %+.3f from the start)",
+                    hold.lambda, hold.gap)));
           }
         }
         if (cancelled) {
@@ -307,6 +392,7 @@ public final class ImageTrainer {
         run[1] = epoch;
         double trainElbo = sum / seen;
         double valElbo;
+        boolean eligible = true;
         if (validation == null) {
           valElbo = Double.NaN;
         } else if (o.counterfactual() == null) {
@@ -315,11 +401,19 @@ public final class ImageTrainer {
           double[] parts = evaluateCounterfactual(m, validation, o.particles(), o.counterfactual(), o.seed());
           valElbo = parts[0];
           listener.message(String.format(Locale.ROOT, "epoch %d: validation ELBO %.2f, predictors' -log q(pa* | x*) "
-              + "%.4f, objective %.2f", current, parts[1], parts[2], parts[0]));
+              + "%.4f, objective %.2f, reconstruction's pixel error %.3f", current, parts[1], parts[2], parts[0],
+              parts[3]));
+          if (hold != null && !hold.holds(parts[3])) {
+            // not a candidate for the best epoch: it bought its objective with reconstruction
+            listener.message(String.format(Locale.ROOT, "epoch %d: the reconstruction is worse than the starting "
+                + "model's (pixel error %.3f > %.3f); not kept as the best epoch", current, parts[3],
+                hold.validationTarget));
+            eligible = false;
+          }
         }
         double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
         history.add(new double[] {epoch, trainElbo, valElbo, seconds});
-        boolean improved = validation != null && Double.isFinite(valElbo) && !(valElbo <= bestElbo);
+        boolean improved = validation != null && eligible && Double.isFinite(valElbo) && !(valElbo <= bestElbo);
         if (improved) {
           if (best != null) {
             best.close();
@@ -330,7 +424,7 @@ public final class ImageTrainer {
         }
         listener.epochEnded(epoch, o.epochs(), -trainElbo, -valElbo, improved, seconds);
         if (ck != null) {
-          writeCheckpoint(ck, m, adam, epoch, seconds, history, runs, improved ? best : null, bestEpoch, bestElbo);
+          writeCheckpoint(ck, m, adam, epoch, seconds, history, runs, improved ? best : null, bestEpoch, bestElbo, hold);
         }
         if (validation != null && !Double.isFinite(valElbo)) {
           // non-finite weights or batch-norm statistics do not recover: stop, keep the best epoch
@@ -338,6 +432,9 @@ public final class ImageTrainer {
               + "keeps the best epoch; a lower --image-lr may help", epoch, valElbo));
           break;
         }
+      }
+      if (hold != null && best == null && validation != null && epoch > done) {
+        listener.message("no epoch held the reconstruction at the starting model's; the last epoch is kept");
       }
       if (best != null && bestEpoch != epoch) {
         m.restore(best, "the best epoch's weights (" + bestEpoch + ")");
@@ -411,19 +508,66 @@ public final class ImageTrainer {
    */
   public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
       CounterfactualTerm term, int stepIndex, Random random) {
-    return counterfactualStep(m, adam, data, rows, particles, term, stepIndex, random, 1);
+    return counterfactualStep(m, adam, data, rows, particles, term, stepIndex, random, 1, null);
   }
 
-  /** As above with the ELBO's KL term weighted by {@code klWeight} (beta). */
+  /**
+   * As above with the ELBO's KL term weighted by {@code klWeight} (beta) and, when {@code hold} is not
+   * null, the reconstruction term weighted by its multiplier, which this step's batch then updates; the
+   * objective returned is the one without the multiplier.
+   */
   public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
-      CounterfactualTerm term, int stepIndex, Random random, double klWeight) {
+      CounterfactualTerm term, int stepIndex, Random random, double klWeight, ReconstructionHold hold) {
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
     data.gather(rows, px);
     Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(stepIndex % term.intervened().size()),
         random);
-    return descend(weights, adam, scope -> counterfactualLoss(m, m.networks().training(scope), scope, px,
-        rows.length, b, particles, term, true, klWeight)[0]);
+    double lambda = hold == null ? 0 : hold.lambda;
+    double[] reconstruction = {Double.NaN};
+    double value = descend(weights, adam, scope -> {
+      NDArray[] parts = counterfactualLoss(m, m.networks().training(scope), scope, px, rows.length, b, particles,
+          term, true, klWeight, lambda);
+      reconstruction[0] = parts[3].getFloat();
+      return parts[0];
+    });
+    if (hold == null || !Double.isFinite(value)) {
+      return value;
+    }
+    hold.observe(reconstruction[0]);
+    // the objective as without the multiplier, so that epochs stay comparable whatever lambda was
+    return value + lambda * reconstruction[0] * m.architecture().pixels();
+  }
+
+  /**
+   * The starting model's reconstruction pixel error: on 8 seeded training batches
+   * computed as a fine-tuning step computes it (dequantised, the run's particles), and on the validation
+   * data as {@link #evaluateCounterfactual} does.
+   */
+  private static ReconstructionHold startingReconstruction(ImageMechanism m, ImageData train, ImageData validation,
+      Options o) {
+    CounterfactualTerm term = o.counterfactual();
+    Engine.getInstance().setRandomSeed((int) (o.seed() * 7919 + 17));
+    int[] order = shuffled(train.n(), o.seed() * 1_000_003L + 17);
+    Random random = new Random(o.seed() * 31 + 17);
+    int batches = Math.max(1, Math.min(8, order.length / o.batchSize()));
+    double sum = 0;
+    try (NDManager scope = NDManager.newBaseManager()) {
+      for (int k = 0; k < batches; k++) {
+        int[] rows = Arrays.copyOfRange(order, k * o.batchSize(), Math.min(order.length, (k + 1) * o.batchSize()));
+        float[] px = new float[rows.length * train.pixelsPerImage()];
+        train.gather(rows, px);
+        Batch b = counterfactualBatch(m, train, rows, term, term.intervened().get(k % term.intervened().size()),
+            random);
+        try (NDManager batch = scope.newSubManager()) {
+          sum += counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, o.particles(), term, true,
+              o.klWeight(), 0)[3].getFloat();
+        }
+      }
+    }
+    double validationTarget = validation == null ? Double.NaN
+        : evaluateCounterfactual(m, validation, o.particles(), term, o.seed())[3];
+    return new ReconstructionHold(sum / batches, validationTarget);
   }
 
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
@@ -475,9 +619,14 @@ public final class ImageTrainer {
     return new Batch(ctx, ctxStar, targets, mask);
   }
 
-  /** {-objective (mean over the batch), ELBO (mean), -log q(pa* | x*) (mean)}, all scalars in {@code scope}. */
+  /**
+   * {-objective (mean over the batch), ELBO (mean), -log q(pa* | x*) (mean), the reconstruction's mean
+   * absolute pixel error}, all scalars in {@code scope}; the loss adds {@code reconstructionWeight} x pixels x
+   * that error (0: none).
+   */
   private static NDArray[] counterfactualLoss(ImageMechanism m, Function<String, NDArray> w, NDManager scope,
-      float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise, double klWeight) {
+      float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise, double klWeight,
+      double reconstructionWeight) {
     ImageArchitecture a = m.architecture();
     NDArray x = scope.create(px, new Shape(n, a.channels(), a.height(), a.width()));
     NDArray c = m.contextArray(scope, b.context(), n);
@@ -489,17 +638,22 @@ public final class ImageTrainer {
         particles);
     NDArray nll = pred.negativeLogLikelihood(out, targets, b.mask()).mean();
     NDArray elbo = terms.get(0).mean();
+    NDArray pixelError = terms.get(2).mean();
     NDArray loss = elbo.neg().add(nll.mul((float) (term.weight() * a.pixels())));
-    return new NDArray[] {loss, elbo, nll};
+    if (reconstructionWeight != 0) {
+      loss = loss.add(pixelError.mul((float) (reconstructionWeight * a.pixels())));
+    }
+    return new NDArray[] {loss, elbo, nll, pixelError};
   }
 
   /**
-   * The fine-tuning objective on a data set, {objective, ELBO, -log q(pa* | x*)} per image, each parent
+   * The fine-tuning objective on a data set, {objective, ELBO, -log q(pa* | x*)} per image and the
+   * reconstruction's mean absolute pixel error, each parent
    * of the term intervened on in turn (chunk by chunk) with a fixed seed: comparable between epochs.
    */
   public static double[] evaluateCounterfactual(ImageMechanism m, ImageData data, int particles,
       CounterfactualTerm term, long seed) {
-    double[] sum = new double[3];
+    double[] sum = new double[4];
     int chunk = 128;
     Random random = new Random(seed * 7 + 1);
     int seen = 0;
@@ -519,15 +673,16 @@ public final class ImageTrainer {
         try (NDManager batch = scope.newSubManager()) {
           // validation on the ELBO itself (beta 1), whatever beta training uses
           NDArray[] r = counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, particles, term,
-              false, 1);
+              false, 1, 0);
           sum[0] += -r[0].getFloat() * rows.length;
           sum[1] += r[1].getFloat() * rows.length;
           sum[2] += r[2].getFloat() * rows.length;
+          sum[3] += r[3].getFloat() * rows.length;
           seen += rows.length;
         }
       }
     }
-    for (int j = 0; j < 3; j++) {
+    for (int j = 0; j < 4; j++) {
       sum[j] /= Math.max(1, seen);
     }
     return sum;
@@ -590,7 +745,8 @@ public final class ImageTrainer {
   }
 
   private static void writeCheckpoint(Path dir, ImageMechanism m, Adam adam, int epoch, double seconds,
-      List<double[]> history, List<double[]> runs, NDList newBest, int bestEpoch, double bestElbo) throws IOException {
+      List<double[]> history, List<double[]> runs, NDList newBest, int bestEpoch, double bestElbo,
+      ReconstructionHold hold) throws IOException {
     Files.createDirectories(dir);
     if (newBest != null) {
       Path part = dir.resolve(BEST_FILE + ".tmp");
@@ -617,6 +773,9 @@ public final class ImageTrainer {
     if (bestEpoch > 0) {
       state.addProperty("best_epoch", bestEpoch);
       state.addProperty("best_validation_elbo", bestElbo);
+    }
+    if (hold != null) {
+      state.add("reconstruction_hold", hold.toJson());
     }
     Path part = dir.resolve(STATE_FILE + ".tmp");
     Files.writeString(part, GSON.toJson(state), StandardCharsets.UTF_8);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
@@ -163,5 +164,74 @@ class CounterfactualFineTuningTest {
         assertEquals(px[p], same[p], 1e-3, "pixel " + p);
       }
     }
+  }
+
+  @Test
+  void theMultiplierWeightsTheReconstructionTermOfTheFineTuningLoss(@TempDir Path dir) throws Exception {
+    Subject[] train = world(384, 1);
+    ImageData trainData = data(train);
+    ImageData validation = data(world(128, 7));
+    try (NDManager m = NDManager.newBaseManager()) {
+      Engine.getInstance().setRandomSeed(3);
+      ImageArchitecture arch = new ImageArchitecture(1, SIDE, SIDE, 8, 4, 8, 16, 16, 32, 8, 4);
+      ImageMechanism image = new ImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, arch, new ParameterSet(m))
+          .initParameters(new Random(3));
+      new ImageTrainer().train(image, trainData, null, new ImageTrainer.Options(2e-3, 1e-5, 32, 2, 10, 3, null, false),
+          TrainingListener.SILENT);
+      ParentPredictor predictor = new ParentPredictor(1, SIDE, SIDE,
+          List.of(ParentPredictor.Target.continuous("r", false, 4, 1)), new ParameterSet(m), null)
+          .initParameters(new Random(4));
+      new PredictorTrainer().train(predictor, trainData,
+          new PredictorTrainer.Options(1e-3, 32, 8, 4, dir.resolve("predictor"), false), TrainingListener.SILENT);
+      ImageTrainer.CounterfactualTerm term = new ImageTrainer.CounterfactualTerm(predictor, 30.0, List.of("r"));
+      double start = ImageTrainer.evaluateCounterfactual(image, validation, 2, term, 9)[3];
+      NDList startWeights = image.snapshot(m);
+
+      // the same 40 steps from the same start, once with the fixed weights and once held at a pixel error of 0,
+      // which the multiplier can only chase by weighting the reconstruction's error ever more
+      double[] after = new double[2];
+      ImageTrainer.ReconstructionHold hold = new ImageTrainer.ReconstructionHold(0, Double.NaN);
+      for (int run = 0; run < 2; run++) {
+        image.restore(startWeights, "the starting weights");
+        Engine.getInstance().setRandomSeed(11);
+        Random interventions = new Random(12);
+        try (NDManager opt = m.newSubManager()) {
+          Adam adam = new Adam(opt, 1e-3, 1e-5);
+          for (int step = 0; step < 40; step++) {
+            int[] rows = new int[32];
+            for (int k = 0; k < rows.length; k++) {
+              rows[k] = (step * 32 + k) % train.length;
+            }
+            ImageTrainer.counterfactualStep(image, adam, trainData, rows, 2, term, step, interventions, 1,
+                run == 0 ? null : hold);
+          }
+        }
+        after[run] = ImageTrainer.evaluateCounterfactual(image, validation, 2, term, 9)[3];
+      }
+      assertTrue(hold.lambda > 0.5, "a reconstruction worse than the target raises the multiplier: " + hold.lambda);
+      assertTrue(after[1] < after[0] - 0.2, "weighted up, the reconstruction's pixel error ends lower: fixed weights "
+          + start + " -> " + after[0] + ", held " + start + " -> " + after[1]);
+    }
+  }
+
+  @Test
+  void theMultiplierRisesWhileTheReconstructionIsWorseAndNeverFallsBelowZero() {
+    ImageTrainer.ReconstructionHold hold = new ImageTrainer.ReconstructionHold(5.0, 4.9);
+    for (int k = 0; k < 50; k++) {
+      hold.observe(6.0);
+    }
+    double risen = hold.lambda;
+    assertTrue(risen > 2, "a worse reconstruction for 50 steps raises lambda: " + risen);
+    for (int k = 0; k < 500; k++) {
+      hold.observe(4.0);
+    }
+    assertEquals(0.0, hold.lambda, 1e-12, "a better reconstruction brings lambda back to 0, not below");
+    hold.observe(Double.NaN);
+    assertEquals(0.0, hold.lambda, 1e-12, "a non-finite batch leaves it alone");
+    ImageTrainer.ReconstructionHold back = ImageTrainer.ReconstructionHold.fromJson(hold.toJson());
+    assertEquals(hold.lambda, back.lambda);
+    assertEquals(hold.gap, back.gap);
+    assertTrue(back.holds(4.9 + ImageTrainer.ReconstructionHold.VALIDATION_TOLERANCE / 2));
+    assertTrue(!back.holds(5.0), "a validation reconstruction worse than the start does not hold");
   }
 }
