@@ -123,7 +123,11 @@ final class DensityPanel {
     // JFreeChart draws dataset 0 last by default, which would paint the filled density over the lines
     plot.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD);
     JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
-    chart.addLegend(new LegendTitle(plot));
+    LegendTitle legend = new LegendTitle(plot);
+    // a line item's graphic is as wide as its line, not its (hidden) shape: room on both sides, or the line
+    // runs into the neighbouring item's text ("counterfactual trajector" under the observed dot)
+    legend.setLegendItemGraphicPadding(new org.jfree.chart.ui.RectangleInsets(2, 14, 2, 14));
+    chart.addLegend(legend);
     viewer = new ChartViewer(chart);
     viewer.setId("density");
     viewer.setPrefSize(460, 340);

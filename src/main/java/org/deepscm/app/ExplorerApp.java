@@ -195,6 +195,16 @@ public final class ExplorerApp extends Application {
     stage.show();
   }
 
+  /** View > Presentation mode: larger text for a projector. */
+  void setPresentationMode(boolean on) {
+    presentation.setSelected(on);
+    frame.setStyle(on ? "-fx-font-size: 20px;" : "");
+    if (view != null) {
+      // larger text needs wider controls: the panes are divided again
+      view.fitPanes();
+    }
+  }
+
   public ExplorerView view() {
     return view;
   }
@@ -219,7 +229,7 @@ public final class ExplorerApp extends Application {
     Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv, exportSweep);
     // the sweep is a brain model's: enabled when one is on screen
     file.setOnShowing(e -> exportSweep.setDisable(view == null || !view.session().isBrain()));
-    presentation.setOnAction(e -> frame.setStyle(presentation.isSelected() ? "-fx-font-size: 20px;" : ""));
+    presentation.setOnAction(e -> setPresentationMode(presentation.isSelected()));
     MenuItem lesson = new MenuItem("Lesson: the ladder of causation, step by step");
     lesson.setId("menu-lesson");
     lesson.setOnAction(e -> view.startLesson());
@@ -389,6 +399,9 @@ public final class ExplorerApp extends Application {
     // every new case comes through here (never a slider move): the banner assesses it once
     typicality.assess(session);
     VBox centre = new VBox(typicality.root(), view.root());
+    // the view takes the height the banner and the case strip leave, so the strip stays on screen
+    VBox.setVgrow(view.root(), javafx.scene.layout.Priority.ALWAYS);
+    view.root().setMinHeight(0);
     if (session.imageVariable() != null && caseStrip != null) {
       centre.getChildren().add(caseStrip.root());
     }

@@ -75,7 +75,8 @@ public final class ExplorerView {
   private final Label rungSentence = new Label(RUNG_SENTENCES[2]);
   // ControlsFX's status bar: the message on the left, an indeterminate progress bar while an answer is refined
   private final StatusBar status = new StatusBar();
-  private final VBox valuesBox = new VBox(4);
+  /** The observed and counterfactual values, two to a line (the plots below need the height). */
+  private final javafx.scene.layout.FlowPane valuesBox = new javafx.scene.layout.FlowPane(24, 4);
   private final VBox samplesPane = new VBox(8);
   private Node counterfactualPane;
   private final org.controlsfx.control.NotificationPane extrapolationNotice =
@@ -109,11 +110,15 @@ public final class ExplorerView {
     }
     root.setId("explorer");
     root.setTop(ladder());
-    root.setLeft(graphPane);
-    // a scroll pane: on a narrow window the images scroll instead of pushing the controls off screen
+    // a scroll pane only for windows smaller than any screen the explorer is made for (1366 x 768 needs none):
+    // there the images scroll instead of pushing the controls off screen
     ScrollPane scrolled = new ScrollPane(centre());
     scrolled.setFitToHeight(true);
+    scrolled.setFitToWidth(true);
     scrolled.setMinWidth(200);
+    centreViewport = scrolled;
+    // the images take the room the centre has (the scroll pane's viewport), at a whole zoom (never below 2x)
+    scrolled.viewportBoundsProperty().addListener((o, was, now) -> fitImages());
     // extrapolation is said where the user looks, above the images (ControlsFX notification pane)
     extrapolationNotice.setContent(scrolled);
     extrapolationNotice.setId("extrapolation-notice");
@@ -122,15 +127,61 @@ public final class ExplorerView {
     counterfactualPane = extrapolationNotice;
     samplesPane.setPadding(new Insets(10));
     samplesPane.setId("samples");
-    root.setCenter(counterfactualPane);
-    root.setRight(controls());
+    // the samples show as many columns as the width holds: laid out again when it changes
+    samplesPane.widthProperty().addListener((o, was, now) -> fitSamples());
+    centreHolder.setCenter(counterfactualPane);
+    controlsContent = controls();
+    ScrollPane controlsPane = new ScrollPane(controlsContent);
+    controlsPane.setId("controls");
+    controlsPane.setFitToWidth(true);
+    controlsPane.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+    controlsPane.setMinWidth(240);
+    // graph | images | controls, each divider movable; a wider window widens the images, not the sides
+    panes.getItems().setAll(graphPane, centreHolder, controlsPane);
+    panes.setId("panes");
+    javafx.scene.control.SplitPane.setResizableWithParent(graphPane, false);
+    javafx.scene.control.SplitPane.setResizableWithParent(controlsPane, false);
+    // divided again for every window width (a wider window widens the images)
+    panes.widthProperty().addListener((o, was, now) -> fitPanes());
+    // nothing in the centre may force the window wider than the screen
+    for (javafx.scene.layout.Region r : new javafx.scene.layout.Region[] {panes, centreHolder, samplesPane}) {
+      r.setMinWidth(0);
+    }
+    root.setCenter(panes);
     status.setId("status");
     status.setText("");
     root.setBottom(status);
-    graphPane.setPrefWidth(360);
+    graphPane.setMinWidth(160);
     graphPane.setPadding(new Insets(10));
+    // the graph is drawn to fit its pane
+    graphPane.widthProperty().addListener((o, was, now) -> graphRedraws.post(() -> drawGraph(last)));
+    graphPane.heightProperty().addListener((o, was, now) -> graphRedraws.post(() -> drawGraph(last)));
     drawGraph(null);
     refresh();
+  }
+
+  private final javafx.scene.control.SplitPane panes = new javafx.scene.control.SplitPane();
+  /** The centre of the three panes: the counterfactual images or a rung's samples. */
+  private final BorderPane centreHolder = new BorderPane();
+
+  private Node controlsContent;
+
+  /**
+   * Places the dividers for the window's width and the text size (called again when presentation mode
+   * changes it): the graph at most 300 px (a fifth of a narrow window), the controls what they ask for
+   * (at most a third), the images the rest; the samples refit.
+   */
+  public void fitPanes() {
+    double width = panes.getWidth();
+    if (width <= 0) {
+      return;
+    }
+    root.applyCss();
+    double graph = Math.min(300, Math.max(180, 0.2 * width));
+    // the controls' own width and room for a vertical scroll bar
+    double controls = Math.min(Math.max(260, controlsContent.prefWidth(-1) + 18), 0.36 * width);
+    panes.setDividerPositions(graph / width, 1 - controls / width);
+    fitSamples();
   }
 
   /** The status bar's progress: indeterminate while an answer is on its way, hidden when none is. */
@@ -179,6 +230,7 @@ public final class ExplorerView {
     Map<String, Double> obs = session.observed();
     density.observe(obs.get(x), obs.get(y));
     densityBox.setCenter(density.node());
+    density.node().setMinHeight(MIN_CHART_HEIGHT);
   }
 
   RungComparisonPanel comparisonPanel() {
@@ -327,10 +379,10 @@ public final class ExplorerView {
       rungButtons.getButtons().get(chosen).setSelected(true);
     }
     if (chosen == 2) {
-      root.setCenter(counterfactualPane);
+      centreHolder.setCenter(counterfactualPane);
       return;
     }
-    root.setCenter(samplesPane);
+    centreHolder.setCenter(samplesPane);
     samplesPane.getChildren().setAll(new Label("drawing samples..."));
     Map<String, Double> dos = chosen == 1 ? session.interventions() : Map.of();
     executor.submit(superseded -> {
@@ -354,79 +406,146 @@ public final class ExplorerView {
       Map<String, Double> dos) {
     samplesPane.getChildren().clear();
     if (chosen == 0) {
-      samplesPane.getChildren().addAll(new Label("Random units drawn from the model (a new seed each time):"),
+      samplesPane.getChildren().addAll(wrapped("Random units drawn from the model (a new seed each time):"),
           samplesRow(observational, "association"));
-      return;
-    }
-    if (interventional == null) {
-      Label hint = new Label("Switch a do() on (right) to compare the interventional distribution with the "
+    } else if (interventional == null) {
+      Label hint = wrapped("Switch a do() on (right) to compare the interventional distribution with the "
           + "observational one.");
       hint.setId("intervention-hint");
-      samplesPane.getChildren().addAll(hint, new Label("Observational samples:"), samplesRow(observational, "obs"));
-      return;
+      samplesPane.getChildren().addAll(hint, wrapped("Observational samples:"), samplesRow(observational, "obs"));
+    } else {
+      String label = String.join(", ", dos.entrySet().stream()
+          .map(e -> "do(" + e.getKey() + " := " + display(session.model().scm().graph().variable(e.getKey()),
+              e.getValue()) + ")").toList());
+      samplesPane.getChildren().addAll(wrapped("Observational samples p(v):"), samplesRow(observational, "obs"),
+          wrapped("Interventional samples p(v | " + label + "), the same noise as the sample above each:"),
+          samplesRow(interventional, "do"));
     }
-    String label = String.join(", ", dos.entrySet().stream()
-        .map(e -> "do(" + e.getKey() + " := " + display(session.model().scm().graph().variable(e.getKey()),
-            e.getValue()) + ")").toList());
-    samplesPane.getChildren().addAll(new Label("Observational samples p(v):"), samplesRow(observational, "obs"),
-        new Label("Interventional samples p(v | " + label + "), the same noise:"), samplesRow(interventional, "do"));
+    samplesPane.applyCss();
+    fitSamples();
+  }
+
+  /** A sentence that wraps in the room it has instead of being cut to "...". */
+  private static Label wrapped(String text) {
+    Label l = new Label(text);
+    l.setWrapText(true);
+    l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+    return l;
   }
 
   private Node samplesRow(ExplorerSession.Samples s, String id) {
-    // the samples wrap onto more lines on a narrow window instead of widening it
-    javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(8, 8);
+    if (s.images() == null) {
+      // values only: they wrap onto more lines on a narrow window instead of widening it
+      javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(8, 8);
+      row.setId("samples-" + id);
+      for (int k = 0; k < s.count(); k++) {
+        row.getChildren().add(new Label(sampleCaption(s, k)));
+      }
+      return row;
+    }
+    // images: one row, as many columns as the width holds (fitSamples), so that the observational and the
+    // interventional sample of one column, drawn with the same noise, stand one above the other
+    HBox row = new HBox(SAMPLE_GAP);
     row.setId("samples-" + id);
+    row.setMinWidth(0);
+    int zoom = session.imageWidth() <= 32 ? 4 : 2;
     for (int k = 0; k < s.count(); k++) {
-      StringBuilder caption = new StringBuilder();
-      for (Variable v : session.scalars()) {
-        caption.append(v.name()).append(" = ").append(display(v, s.values().get(v.name())[k])).append('\n');
-      }
-      Label text = new Label(caption.toString().strip());
-      if (s.images() != null) {
-        ImageView view = new ImageView(ImageRendering.grey(s.images()[k], session.imageHeight(), session.imageWidth()));
-        view.setSmooth(false);
-        view.setFitWidth(session.imageWidth() * 3);
-        view.setPreserveRatio(true);
-        row.getChildren().add(new VBox(2, view, text));
-      } else {
-        row.getChildren().add(text);
-      }
+      ImageView view = new ImageView(ImageRendering.grey(s.images()[k], session.imageHeight(), session.imageWidth()));
+      view.setSmooth(false);
+      view.setFitWidth(session.imageWidth() * zoom);
+      view.setPreserveRatio(true);
+      Label text = new Label(sampleCaption(s, k));
+      text.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+      VBox unit = new VBox(2, view, text);
+      unit.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+      row.getChildren().add(unit);
     }
     return row;
   }
 
+  private static final double SAMPLE_GAP = 12;
+
+  private String sampleCaption(ExplorerSession.Samples s, int k) {
+    StringBuilder caption = new StringBuilder();
+    for (Variable v : session.scalars()) {
+      caption.append(v.name()).append(" = ").append(display(v, s.values().get(v.name())[k])).append('\n');
+    }
+    return caption.toString().strip();
+  }
+
+  /** Shows in every row of samples the columns that the samples pane's width holds (at least one). */
+  private void fitSamples() {
+    List<HBox> rows = samplesPane.getChildren().stream().filter(n -> n instanceof HBox).map(n -> (HBox) n).toList();
+    if (rows.isEmpty()) {
+      return;
+    }
+    double room = samplesPane.getWidth() - samplesPane.getInsets().getLeft() - samplesPane.getInsets().getRight();
+    int columns = Integer.MAX_VALUE;
+    for (HBox row : rows) {
+      double used = 0;
+      int fit = 0;
+      for (Node unit : row.getChildren()) {
+        used += (fit == 0 ? 0 : SAMPLE_GAP) + unit.prefWidth(-1);
+        if (used > room) {
+          break;
+        }
+        fit++;
+      }
+      columns = Math.min(columns, Math.max(1, fit));
+    }
+    for (HBox row : rows) {
+      for (int k = 0; k < row.getChildren().size(); k++) {
+        row.getChildren().get(k).setVisible(k < columns);
+        row.getChildren().get(k).setManaged(k < columns);
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ centre: images or values
 
+  private final VBox centreBox = new VBox(8);
+  private ScrollPane centreViewport;
+  private Node imageRow;
+  private javafx.scene.control.TabPane plots;
+  /** The density chart is unreadable below this height. */
+  static final double MIN_CHART_HEIGHT = 200;
+
   private Node centre() {
-    VBox box = new VBox(8);
+    VBox box = centreBox;
     box.setPadding(new Insets(10));
     if (session.imageVariable() != null) {
-      // digits at 6x; larger images (64 x 64 brain slices) at 2.5x, so three fit beside the controls
-      double zoom = session.imageWidth() <= 32 ? 6 : 2.5;
       for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
         v.setSmooth(false); // pixel-exact nearest-neighbour zoom
         v.setPreserveRatio(true);
-        v.setFitWidth(session.imageWidth() * zoom);
+        v.setFitWidth(session.imageWidth() * 2);
       }
       original.setId("image-original");
       counterfactual.setId("image-counterfactual");
       difference.setId("image-difference");
-      HBox images = new HBox(12, titled("Original", original), titled("Counterfactual", counterfactual),
-          titled("Difference (counterfactual - original)", difference), colourBar());
+      HBox images = new HBox(IMAGE_GAP, titled("Original", original), titled("Counterfactual", counterfactual),
+          titled("Difference", difference), colourBar());
+      javafx.scene.control.Tooltip.install(difference, new javafx.scene.control.Tooltip(
+          "counterfactual - original, in grey levels (colour bar on the right)"));
       if (session.isBrain()) {
         box.getChildren().add(orientationRow());
       }
+      imageRow = images;
       box.getChildren().add(images);
     }
     valuesBox.setId("values");
     box.getChildren().add(valuesBox);
     javafx.scene.control.TabPane tabs = new javafx.scene.control.TabPane();
+    plots = tabs;
     tabs.setId("plots");
+    // the plots take the height left below the images, never less than a readable chart
+    VBox.setVgrow(tabs, javafx.scene.layout.Priority.ALWAYS);
+    tabs.setMinHeight(MIN_CHART_HEIGHT + 70);
     tabs.setTabClosingPolicy(javafx.scene.control.TabPane.TabClosingPolicy.UNAVAILABLE);
     if (density != null) {
       javafx.scene.control.Tab tab = new javafx.scene.control.Tab(densityTitle(), densityBox);
       tab.setId("tab-density");
       densityBox.setCenter(density.node());
+      density.node().setMinHeight(MIN_CHART_HEIGHT);
       List<String[]> pairs = DensityPanel.pairs(session.scm(), session.model().trainingRanges());
       if (pairs.size() > 1) {
         ChoiceBox<String> choose = new ChoiceBox<>();
@@ -456,6 +575,59 @@ public final class ExplorerView {
       box.getChildren().add(tabs);
     }
     return box;
+  }
+
+  private static final double IMAGE_GAP = 12;
+
+  /**
+   * The largest whole zoom (at least 2x) at which the three images and the colour bar fit the centre's
+   * width and leave the plots below them a readable height.
+   */
+  private void fitImages() {
+    if (imageRow == null || centreViewport == null || centreViewport.getViewportBounds().getWidth() <= 0) {
+      return;
+    }
+    Insets in = centreBox.getInsets();
+    double width = centreViewport.getViewportBounds().getWidth() - in.getLeft() - in.getRight();
+    double height = centreViewport.getViewportBounds().getHeight() - in.getTop() - in.getBottom();
+    Node bar = ((HBox) imageRow).getChildren().get(3);
+    double forImages = width - bar.prefWidth(-1) - 3 * IMAGE_GAP;
+    // below the images: the other rows at their preferred heights and the plots at their least
+    double other = 0;
+    int rows = 0;
+    for (Node n : centreBox.getChildren()) {
+      if (n.isManaged()) {
+        rows++;
+        other += n == imageRow ? titleHeight() : n == plots ? plots.getMinHeight() : n.prefHeight(width);
+      }
+    }
+    other += centreBox.getSpacing() * Math.max(0, rows - 1);
+    int byWidth = (int) Math.floor(forImages / (3.0 * session.imageWidth()));
+    int byHeight = (int) Math.floor((height - other) / session.imageHeight());
+    int zoom = Math.max(2, Math.min(MAX_ZOOM, Math.min(byWidth, byHeight)));
+    if (original.getFitWidth() != session.imageWidth() * zoom) {
+      for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+        v.setFitWidth(session.imageWidth() * zoom);
+      }
+    }
+  }
+
+  private static final int MAX_ZOOM = 12;
+
+  /** The height of the images' titles (one line of the label font, wrapped titles take two). */
+  private double titleHeight() {
+    double most = 0;
+    for (Node n : ((HBox) imageRow).getChildren()) {
+      if (n instanceof VBox v && v.getChildren().get(0) instanceof Label l) {
+        most = Math.max(most, l.prefHeight(original.getFitWidth()) + v.getSpacing());
+      }
+    }
+    return most;
+  }
+
+  /** The zoom of the three images now (2 or more). */
+  double imageZoom() {
+    return original.getFitWidth() / session.imageWidth();
   }
 
   private final Label orientation = new Label();
@@ -489,11 +661,18 @@ public final class ExplorerView {
       window.setValue(255);
       level.setValue(127.5);
     });
+    // the sentence wraps in the room left; the toggle keeps its words
+    orientation.setWrapText(true);
+    orientation.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+    neurological.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    // one row when it fits: the convention, the mirror toggle, then window and level
     HBox first = new HBox(10, orientation, neurological);
     first.setAlignment(Pos.CENTER_LEFT);
-    HBox second = new HBox(10, new Label("Display window"), window, new Label("level"), level, reset);
+    HBox second = new HBox(8, new Label("window"), window, new Label("level"), level, reset);
     second.setAlignment(Pos.CENTER_LEFT);
-    return new VBox(4, first, second);
+    javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(16, 4, first, second);
+    row.setMinWidth(0);
+    return row;
   }
 
   /** Display window and level of the original and counterfactual slices (the difference map keeps its scale). */
@@ -507,8 +686,10 @@ public final class ExplorerView {
 
   private void showOrientation() {
     boolean neuro = neurological.isSelected();
-    orientation.setText(neuro ? "Neurological: the subject's left on the image's left (L | R), anterior at the top"
-        : "Radiological: the subject's right on the image's left (R | L), anterior at the top");
+    orientation.setText(neuro ? "Neurological (L | R)" : "Radiological (R | L)");
+    orientation.setTooltip(new javafx.scene.control.Tooltip(neuro
+        ? "Neurological convention: the subject's left on the image's left, anterior at the top"
+        : "Radiological convention: the subject's right on the image's left, anterior at the top"));
     for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
       v.setScaleX(neuro ? -1 : 1);
     }
@@ -562,7 +743,10 @@ public final class ExplorerView {
     VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE)),
         spacer(), new Label("0 no change"), spacer(),
         new Label(String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE)));
-    labels.setPrefHeight(180);
+    // as tall as the images beside it
+    double aspect = (double) session.imageHeight() / Math.max(1, session.imageWidth());
+    bar.heightProperty().bind(original.fitWidthProperty().multiply(aspect));
+    labels.prefHeightProperty().bind(original.fitWidthProperty().multiply(aspect));
     // the labels say which sign is which: never cut them short
     labels.getChildren().forEach(n -> {
       if (n instanceof Label l) {
@@ -571,7 +755,7 @@ public final class ExplorerView {
     });
     HBox b = new HBox(4, bar, labels);
     b.setId("colour-bar");
-    Label title = new Label("grey levels");
+    Label title = new Label("cf - original");
     title.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
     return new VBox(4, title, b);
   }
@@ -611,22 +795,40 @@ public final class ExplorerView {
         }
       });
       s.setShowTickMarks(true);
-      s.setMajorTickUnit(niceStep(max - min));
+      double step = niceStep(max - min);
+      s.setMajorTickUnit(step);
       s.setShowTickLabels(true);
+      // no labels at the range's own ends (e.g. 167.944 beside 151: they would run into their neighbours)
+      s.setLabelFormatter(new javafx.util.StringConverter<Double>() {
+        @Override
+        public String toString(Double value) {
+          double eps = 1e-9 * (max - min);
+          return Math.abs(value - min) < eps || Math.abs(value - max) < eps ? "" : tickLabel(value);
+        }
+
+        @Override
+        public Double fromString(String text) {
+          return Double.valueOf(text);
+        }
+      });
       s.setBlockIncrement((max - min) / 50);
       s.setPrefWidth(260);
       ToggleSwitch sw = new ToggleSwitch("do(" + v.name() + ")");
       sw.setMnemonicParsing(false); // brain_volume: the underscore is part of the name
       sw.setId("do-" + v.name());
       Label name = new Label(v.name() + (v.unit().isEmpty() ? "" : " [" + v.unit() + "]"));
-      name.setFont(Font.font(null, javafx.scene.text.FontWeight.BOLD, 13));
+      name.setStyle("-fx-font-weight: bold;"); // bold at any text size (presentation mode)
       Label value = new Label();
       value.setId("value-" + v.name());
+      value.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
       Label flag = new Label();
       flag.setId("flag-" + v.name());
       flag.setTextFill(Color.DARKORANGE);
-      Label info = new Label(String.format(Locale.ROOT, "observed %s; seen in training %s",
+      // two short lines, so the panel stays narrow enough for the images on a laptop
+      Label info = new Label(String.format(Locale.ROOT, "observed %s\nseen in training %s",
           fmt(obs.get(v.name())), range == null ? "?" : fmt(range[0]) + " .. " + fmt(range[1])));
+      info.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+      info.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
       info.setTextFill(Color.DIMGREY);
       s.valueProperty().addListener((o, a, b) -> controlMoved(v.name(), sw, b.doubleValue()));
       wireDoSwitch(v.name(), sw, s::getValue);
@@ -658,7 +860,7 @@ public final class ExplorerView {
     sw.setMnemonicParsing(false);
     sw.setId("do-" + v.name());
     Label name = new Label(v.name());
-    name.setFont(Font.font(null, javafx.scene.text.FontWeight.BOLD, 13));
+    name.setStyle("-fx-font-weight: bold;");
     Label info = new Label("observed " + display(v, obs.get(v.name())));
     info.setTextFill(Color.DIMGREY);
     choice.getSelectionModel().selectedIndexProperty().addListener((o, a, b) -> {
@@ -712,6 +914,12 @@ public final class ExplorerView {
       }
     }
     return fmt(value);
+  }
+
+  /** A tick label: whole numbers from 10 up, else two significant digits (0.38, 2.5). */
+  private static String tickLabel(double v) {
+    return Math.abs(v) >= 10 ? String.format(Locale.ROOT, "%.0f", v) : new java.math.BigDecimal(v)
+        .round(new java.math.MathContext(2)).stripTrailingZeros().toPlainString();
   }
 
   private static double niceStep(double span) {
@@ -831,7 +1039,9 @@ public final class ExplorerView {
           // intervened variables sit at their do() value; the others follow their counterfactual values
           s.setValue(dos.containsKey(v.name()) ? dos.get(v.name()) : after);
           switches.get(v.name()).setSelected(dos.containsKey(v.name()));
-          valueLabels.get(v.name()).setText(v.name() + " = " + fmt(after) + (v.unit().isEmpty() ? "" : " " + v.unit()));
+          // a unit that is a scale (0-255) is said once, in the heading: "i = 137.4", not "i = 137.4 0-255"
+          boolean scale = v.unit().isEmpty() || v.unit().matches("[0-9.]+-[0-9.]+");
+          valueLabels.get(v.name()).setText(v.name() + " = " + fmt(after) + (scale ? "" : " " + v.unit()));
           flags.get(v.name()).setText(session.model().isExtrapolation(v.name(), after) ? "extrapolation" : "");
         }
       }
@@ -946,6 +1156,15 @@ public final class ExplorerView {
       box.setOnMouseClicked(e -> focus(v.name()));
       label.setOnMouseClicked(e -> focus(v.name()));
       g.getChildren().addAll(box, label);
+    }
+    // drawn to fit its pane (never larger than drawn)
+    javafx.geometry.Bounds b = g.getLayoutBounds();
+    double roomW = graphPane.getWidth() - graphPane.getInsets().getLeft() - graphPane.getInsets().getRight();
+    double roomH = graphPane.getHeight() - graphPane.getInsets().getTop() - graphPane.getInsets().getBottom();
+    double scale = roomW <= 0 || roomH <= 0 ? 1
+        : Math.min(1, Math.min(roomW / b.getMaxX(), roomH / b.getMaxY()));
+    if (scale < 1) {
+      g.getTransforms().add(new javafx.scene.transform.Scale(scale, scale, 0, 0));
     }
     graphPane.getChildren().setAll(g);
   }

@@ -1,0 +1,224 @@
+package org.deepscm.app;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javafx.geometry.Bounds;
+import javafx.scene.Node;
+import javafx.scene.Parent;
+import javafx.scene.control.ChoiceBox;
+import javafx.scene.control.Labeled;
+import javafx.scene.control.ScrollBar;
+import javafx.scene.control.Slider;
+import javafx.scene.image.ImageView;
+import javafx.scene.text.Text;
+import javafx.stage.Stage;
+import org.controlsfx.control.ToggleSwitch;
+import org.deepscm.scm.ModelFolder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.ApplicationExtension;
+import org.testfx.framework.junit5.Start;
+import org.testfx.util.WaitForAsyncUtils;
+
+/**
+ * The explorer at the screens it is used on: a clinic's 1366 x 768 laptop, 1600 x 1000, 1920 x 1080,
+ * and a classroom's projector in presentation mode, on the brain and the Morpho-MNIST models, in every
+ * rung, with a do() in force. Judged on the scene graph: every control and label lies inside the window and under no other,
+ * no text is cut to "..." , no slider's tick labels run into each other, the density chart keeps a
+ * readable height, and at 1366 x 768 the main view needs no scroll bar. With the system property
+ * deepscm.layoutShots=DIR it also writes each window there (the README's screenshots).
+ */
+@ExtendWith(ApplicationExtension.class)
+class ExplorerLayoutTest {
+  private static final Path BRAIN = Path.of("models", "brain-synthetic");
+  private static final Path DIGITS = Path.of("models", "morphomnist-full");
+  /** Screens: width, height, presentation mode (1) or not (0). */
+  private static final int[][] SCREENS = {{1366, 768, 0}, {1600, 1000, 0}, {1920, 1080, 0}, {1920, 1080, 1}};
+  /** The density chart is unreadable below this height. */
+  static final double MIN_CHART_HEIGHT = 200;
+
+  private ExplorerApp app;
+  private Stage stage;
+
+  @Start
+  void start(Stage stage) {
+    assumeTrue(Files.isRegularFile(BRAIN.resolve(ModelFolder.MODEL_FILE)), "models/brain-synthetic is shipped");
+    this.stage = stage;
+    app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, BRAIN);
+    app.start(stage);
+  }
+
+  @Test
+  void theBrainModelFitsEveryScreenInEveryRung(FxRobot robot) {
+    // a counterfactual that moves, as a clinician asks for it: three times her ventricle volume
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(
+        3 * app.view().session().observed().get("ventricle_volume")));
+    WaitForAsyncUtils.waitForFxEvents();
+    List<String> problems = check(robot, "brain");
+    assertTrue(problems.isEmpty(), problems.size() + " layout problems:\n" + String.join("\n", problems));
+  }
+
+  @Test
+  void theMorphoMnistModelFitsEveryScreenInEveryRung(FxRobot robot) {
+    assumeTrue(Files.isRegularFile(DIGITS.resolve(ModelFolder.MODEL_FILE)), "models/morphomnist-full is shipped");
+    robot.interact(() -> app.load(DIGITS));
+    WaitForAsyncUtils.waitForFxEvents();
+    robot.interact(() -> app.view().slider("i").setValue(220));
+    WaitForAsyncUtils.waitForFxEvents();
+    List<String> problems = check(robot, "morphomnist");
+    assertTrue(problems.isEmpty(), problems.size() + " layout problems:\n" + String.join("\n", problems));
+  }
+
+  private List<String> check(FxRobot robot, String model) {
+    List<String> problems = new ArrayList<>();
+    for (int[] screen : SCREENS) {
+      robot.interact(() -> {
+        stage.setWidth(screen[0]);
+        stage.setHeight(screen[1]);
+        app.setPresentationMode(screen[2] == 1);
+      });
+      for (int rung = 2; rung >= 0; rung--) {
+        int r = rung;
+        robot.interact(() -> app.view().showRung(r));
+        WaitForAsyncUtils.waitForFxEvents();
+        robot.interact(() -> {
+          stage.getScene().getRoot().applyCss();
+          stage.getScene().getRoot().layout();
+        });
+        String where = String.format(Locale.ROOT, "%s %dx%d%s, rung %d: ", model, screen[0], screen[1],
+            screen[2] == 1 ? " presentation" : "", r + 1);
+        String shots = System.getProperty("deepscm.layoutShots");
+        if (shots != null) {
+          robot.interact(() -> app.exportPng(Path.of(shots, String.format(Locale.ROOT, "%s-%dx%d%s-rung%d.png", model,
+              screen[0], screen[1], screen[2] == 1 ? "-presentation" : "", r + 1))));
+        }
+        for (String p : problems(stage.getScene().getRoot(), stage.getScene().getWidth(),
+            stage.getScene().getHeight(), screen[0] == 1366 && screen[2] == 0, r == 2)) {
+          problems.add(where + p);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** What is wrong with the layout of {@code root} in a scene of the given size. */
+  static List<String> problems(Parent root, double width, double height, boolean noScrollBars,
+      boolean densityShown) {
+    List<String> out = new ArrayList<>();
+    List<Node> leaves = new ArrayList<>();
+    collect(root, leaves);
+    for (Node n : leaves) {
+      Bounds b = n.localToScene(n.getLayoutBounds());
+      if (b.getWidth() < 1 || b.getHeight() < 1) {
+        continue;
+      }
+      if (b.getMinX() < -1 || b.getMinY() < -1 || b.getMaxX() > width + 1 || b.getMaxY() > height + 1) {
+        out.add(describe(n) + " lies outside the window: " + fmt(b));
+      }
+      if (n instanceof Labeled l) {
+        Text shown = (Text) l.lookup(".text");
+        if (shown != null && l.getText() != null && !l.getText().isEmpty() && !shown.getText().equals(l.getText())
+            && shown.getText().endsWith(l.getEllipsisString())) {
+          out.add(describe(n) + " is cut to \"" + shown.getText() + "\"");
+        }
+      }
+      if (n instanceof Slider s) {
+        List<Node> ticks = new ArrayList<>(s.lookupAll(".axis Text"));
+        ticks.removeIf(t -> !t.isVisible() || ((Text) t).getText().isBlank());
+        for (int i = 0; i < ticks.size(); i++) {
+          for (int j = i + 1; j < ticks.size(); j++) {
+            Bounds a = ticks.get(i).localToScene(ticks.get(i).getBoundsInLocal());
+            Bounds c = ticks.get(j).localToScene(ticks.get(j).getBoundsInLocal());
+            if (a.intersects(c)) {
+              out.add(describe(n) + ": tick labels \"" + ((Text) ticks.get(i)).getText() + "\" and \""
+                  + ((Text) ticks.get(j)).getText() + "\" run into each other");
+            }
+          }
+        }
+      }
+    }
+    for (int i = 0; i < leaves.size(); i++) {
+      Bounds a = leaves.get(i).localToScene(leaves.get(i).getLayoutBounds());
+      for (int j = i + 1; j < leaves.size(); j++) {
+        Bounds c = leaves.get(j).localToScene(leaves.get(j).getLayoutBounds());
+        double w = Math.min(a.getMaxX(), c.getMaxX()) - Math.max(a.getMinX(), c.getMinX());
+        double h = Math.min(a.getMaxY(), c.getMaxY()) - Math.max(a.getMinY(), c.getMinY());
+        // a pixel's overlap is anti-aliasing, not a collision
+        if (w > 2 && h > 2) {
+          out.add(describe(leaves.get(i)) + " and " + describe(leaves.get(j)) + " overlap: " + fmt(a) + " / " + fmt(c));
+        }
+      }
+    }
+    if (noScrollBars) {
+      for (Node n : root.lookupAll(".scroll-bar")) {
+        if (n instanceof ScrollBar sb && sb.isVisible() && visibleChain(sb) && sb.getVisibleAmount() < sb.getMax()
+            - sb.getMin()) {
+          out.add("a " + sb.getOrientation().toString().toLowerCase(Locale.ROOT) + " scroll bar is shown");
+        }
+      }
+    }
+    if (densityShown) {
+      Node chart = root.lookup("#density");
+      if (chart != null && visibleChain(chart)) {
+        Bounds b = chart.localToScene(chart.getLayoutBounds());
+        if (b.getHeight() < MIN_CHART_HEIGHT) {
+          out.add(String.format(Locale.ROOT, "the density chart is %.0f px high (at least %.0f)", b.getHeight(),
+              MIN_CHART_HEIGHT));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The nodes a user reads or touches: labels, buttons, sliders, switches, choices, images (visible ones). */
+  private static void collect(Node n, List<Node> out) {
+    if (!n.isVisible() || n.getOpacity() == 0) {
+      return;
+    }
+    if (n instanceof Labeled || n instanceof Slider || n instanceof ToggleSwitch || n instanceof ChoiceBox<?>
+        || n instanceof ImageView || n instanceof Text t && !t.getText().isBlank()) {
+      out.add(n);
+      return; // a control's own parts are its business
+    }
+    if (n.getStyleClass().contains("menu-bar") || n.getStyleClass().contains("tab-header-area")
+        || n.getStyleClass().contains("scroll-bar")) {
+      return;
+    }
+    if (n instanceof Parent p) {
+      for (Node c : p.getChildrenUnmodifiable()) {
+        collect(c, out);
+      }
+    }
+  }
+
+  private static boolean visibleChain(Node n) {
+    for (Node p = n; p != null; p = p.getParent()) {
+      if (!p.isVisible()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String describe(Node n) {
+    String text = n instanceof Labeled l && l.getText() != null ? " \"" + l.getText().replace('\n', ' ') + "\"" : "";
+    String id = n.getId() != null ? "#" + n.getId() : "";
+    for (Node p = n.getParent(); id.isEmpty() && p != null; p = p.getParent()) {
+      if (p.getId() != null) {
+        id = "in #" + p.getId();
+      }
+    }
+    return n.getClass().getSimpleName() + text + " " + id;
+  }
+
+  private static String fmt(Bounds b) {
+    return String.format(Locale.ROOT, "[%.0f..%.0f x %.0f..%.0f]", b.getMinX(), b.getMaxX(), b.getMinY(), b.getMaxY());
+  }
+}
