@@ -158,7 +158,9 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model %s, device %s, %d timed calls after %d warm-up, on a %s%n", m.name(), DeviceInfo.describe(),
         repeats, warmup, c.kind());
     out.println("allocator: " + org.deepscm.NativeAllocator.describe());
-    Table t = new Table(List.of("operation", "median_ms", "p95_ms"));
+    out.printf(java.util.Locale.ROOT, "matmul rate of this machine: %.0f GFLOP/s (float32, 512 x 512 times 512 x 512, "
+        + "libtorch)%n", matmulGflops());
+    Table t = new Table(List.of("operation", "median_ms", "p95_ms", "MFLOP", "GFLOP_per_s"));
     try (NDManager nd = NDManager.newBaseManager()) {
       Engine.getInstance().setRandomSeed(1);
       float[] px = new float[c.image().length];
@@ -185,9 +187,11 @@ final class BenchCommand implements Callable<Integer> {
           }
         }
         Arrays.sort(ms);
+        long flops = image.counterfactualFlops(particles, false);
         t.row("slider to answer: one image's counterfactual, " + particles + " particles"
                 + (particles == 4 ? " (preview)" : " (full)"), ms[repeats / 2],
-            ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
+            ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)], flops / 1e6,
+            flops / 1e6 / ms[repeats / 2]);
       }
     }
     sliderToPixels(m, c, t);
@@ -248,10 +252,39 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       Arrays.sort(ms);
+      // the explorer keeps the case's abduction: each step decodes the particles under pa* only
+      long flops = ((ImageMechanism) m.scm().mechanism(ImageCounterfactual.imageVariable(m.scm())))
+          .counterfactualFlops(particles, true);
       t.row("explorer, slider to pixels (" + c.swept() + "): " + particles + " particles"
           + (particles == 4 ? " (preview)" : " (full)"), ms[repeats / 2],
-          ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)]);
+          ms[Math.min(repeats - 1, (int) Math.ceil(0.95 * repeats) - 1)], flops / 1e6,
+          flops / 1e6 / ms[repeats / 2]);
     }
+  }
+
+  /**
+   * The machine's matrix-multiply rate through the same libtorch the models use: the median of 20
+   * products of two 512 x 512 float32 matrices (after 5 to warm up), 2 x 512^3 FLOP each. A model's
+   * GFLOP/s beside it says how far its small layers are from what the CPU can do.
+   */
+  static double matmulGflops() {
+    int n = 512;
+    double[] s = new double[20];
+    try (NDManager nd = NDManager.newBaseManager()) {
+      ai.djl.ndarray.NDArray a = nd.randomNormal(new Shape(n, n));
+      ai.djl.ndarray.NDArray b = nd.randomNormal(new Shape(n, n));
+      for (int k = -5; k < s.length; k++) {
+        long start = System.nanoTime();
+        try (ai.djl.ndarray.NDArray p = a.matMul(b)) {
+          p.getFloat(0, 0);
+        }
+        if (k >= 0) {
+          s[k] = (System.nanoTime() - start) / 1e9;
+        }
+      }
+    }
+    Arrays.sort(s);
+    return 2.0 * n * n * n / s[s.length / 2] / 1e9;
   }
 
   /** Starts the explorer in a fresh JVM and reads how long its first counterfactual took to reach the screen. */

@@ -216,6 +216,17 @@ public final class ImageMechanism implements Mechanism {
 
   // ------------------------------------------------------------------ counterfactuals
 
+  /**
+   * Floating-point operations (2 per multiply-add) of one image's counterfactual with {@code particles}
+   * particles: the encoder once, the decoder under pa and under pa* for each particle ({@code cached}:
+   * the abduction kept, as the explorer keeps it while a slider moves, so only pa*'s decoder runs).
+   */
+  public long counterfactualFlops(int particles, boolean cached) {
+    long decoder = nets.multiplyAdds(false);
+    long macs = cached ? particles * decoder : nets.multiplyAdds(true) + 2L * particles * decoder;
+    return 2 * macs;
+  }
+
   /** {@link #counterfactual(NDArray, Map, Map, int)} with the paper's 32 particles. */
   public NDArray counterfactual(NDArray value, Map<String, NDArray> parents,
       Map<String, NDArray> counterfactualParents) {

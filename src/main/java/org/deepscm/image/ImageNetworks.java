@@ -66,6 +66,33 @@ public final class ImageNetworks {
     return java.util.Collections.unmodifiableMap(buffers);
   }
 
+  /**
+   * Multiply-adds of one image through the encoder (x, pa -> mean and log-variance of z) or the
+   * decoder (z, pa -> mu), counted layer by layer from the architecture: convolutions and linear
+   * layers (batch norm, activations and upsampling are a few per value and left out). Twice this is
+   * the FLOP count.
+   */
+  public long multiplyAdds(boolean encoder) {
+    long c = arch.channels();
+    long hw = (long) arch.height() * arch.width();
+    long hw2 = hw / 4;
+    long hw4 = (long) h4() * w4();
+    if (encoder) {
+      return arch.encConv1() * c * 16 * hw2 // enc.conv1: 4 x 4, stride 2
+          + (long) arch.encConv2() * arch.encConv1() * 16 * hw4 // enc.conv2: 4 x 4, stride 2
+          + (long) arch.encHidden() * arch.encConv2() * hw4 // enc.fc
+          + (long) arch.headHidden() * (arch.encHidden() + parents) // enc.head
+          + 2L * arch.zDim() * arch.headHidden(); // enc.mean, enc.logvar
+    }
+    long film = hasFilm() ? 2L * (arch.decConv1() + arch.decConv2()) * parents : 0;
+    return (long) arch.decHidden() * (arch.zDim() + parents) // dec.fc1
+        + (long) arch.decConv1() * hw4 * arch.decHidden() // dec.fc2
+        + (long) arch.decConv2() * arch.decConv1() * 9 * hw2 // dec.conv1: 3 x 3 at half size
+        + c * arch.decConv2() * 9 * hw // dec.conv2: 3 x 3 at full size
+        + c * c * hw // dec.out: 1 x 1
+        + film;
+  }
+
   private int h4() {
     return arch.height() / 4;
   }
