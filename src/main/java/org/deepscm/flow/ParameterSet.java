@@ -45,6 +45,7 @@ public final class ParameterSet {
 
   /** Adds a parameter drawn from N(0, std^2) with the given seed stream (std 0 gives zeros). */
   public NDArray create(String name, Shape shape, double std, Random random) {
+    changed();
     float[] values = new float[Math.toIntExact(shape.size())];
     for (int k = 0; k < values.length; k++) {
       values[k] = (float) (std * random.nextGaussian());
@@ -54,6 +55,7 @@ public final class ParameterSet {
 
   /** Adds or replaces a parameter with the given values (copied to float32 in this set's manager). */
   public NDArray put(String name, NDArray values) {
+    changed();
     NDArray stored = values.toType(DataType.FLOAT32, true);
     if (stored.getManager() != manager) {
       stored.attach(manager);
@@ -81,6 +83,22 @@ public final class ParameterSet {
 
   public Map<String, NDArray> all() {
     return Collections.unmodifiableMap(arrays);
+  }
+
+  private volatile long version;
+
+  /**
+   * Goes up whenever a parameter's values may have changed (created, put, restored, or stepped by an
+   * optimiser, which calls {@link #changed()}): what is derived from the values (batch norm folded into
+   * the layer before it) is derived again.
+   */
+  public long version() {
+    return version;
+  }
+
+  /** Says that parameter values were changed in place. */
+  public void changed() {
+    version++;
   }
 
   public long count() {
@@ -131,6 +149,7 @@ public final class ParameterSet {
    * present with the same shape; a missing or misshapen one is an error that names it.
    */
   public void restore(NDList list, String source) {
+    changed();
     Map<String, NDArray> byName = new LinkedHashMap<>();
     for (NDArray a : list) {
       byName.put(a.getName(), a);

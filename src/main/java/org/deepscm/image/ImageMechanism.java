@@ -176,7 +176,7 @@ public final class ImageMechanism implements Mechanism {
     try (NDManager scope = caller.newSubManager()) {
       NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
       NDArray c = contextArray(scope, ctx, img.n);
-      Function<String, NDArray> w = nets.inference();
+      Function<String, NDArray> w = nets.foldedInference();
       NDList q = nets.encode(w, y, c, false);
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
       NDArray mu = decodeInChunks(z, c);
@@ -203,7 +203,7 @@ public final class ImageMechanism implements Mechanism {
     float[] ctx = contextRows(parents, img.n, "");
     NDManager caller = value.getManager();
     try (NDManager scope = caller.newSubManager()) {
-      NDArray elbo = elboTerms(nets.inference(), img.array(scope, arch), contextArray(scope, ctx, img.n),
+      NDArray elbo = elboTerms(nets.foldedInference(), img.array(scope, arch), contextArray(scope, ctx, img.n),
           particles, false, false);
       return handBack(caller, elbo);
     }
@@ -294,7 +294,7 @@ public final class ImageMechanism implements Mechanism {
     try (NDManager scope = own.newSubManager()) {
       NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
       NDArray c = contextArray(scope, ctx, img.n);
-      Function<String, NDArray> w = nets.inference();
+      Function<String, NDArray> w = nets.foldedInference();
       NDArray z = posteriorDraws(w, y, c, particles);
       NDArray mu = decodeInChunks(z, c == null ? null : tileRows(c, particles));
       y.attach(own);
@@ -338,7 +338,7 @@ public final class ImageMechanism implements Mechanism {
   /** The decoder's mean in evaluation mode, DECODE_ROWS rows at a time; in z's manager. */
   private NDArray decodeInChunks(NDArray z, NDArray context) {
     long rows = z.getShape().get(0);
-    Function<String, NDArray> w = nets.inference();
+    Function<String, NDArray> w = nets.foldedInference();
     if (rows <= DECODE_ROWS) {
       return nets.decode(w, z, context, false);
     }

@@ -224,6 +224,8 @@ public final class ImageNetworks {
       }
       putBuffer(e.getKey(), weights.manager().create(values, saved.getShape()));
     }
+    // the running statistics were replaced after the weights: fold again from both
+    weights.changed();
   }
 
   // ------------------------------------------------------------------ forward passes
@@ -234,6 +236,71 @@ public final class ImageNetworks {
    */
   public Function<String, NDArray> inference() {
     return weights::get;
+  }
+
+  /** The layers that batch norm follows, and their batch norms (the same for every model). */
+  private static final String[][] FOLDABLE = {{"enc.conv2", "enc.bn2"}, {"enc.fc", "enc.bn3"},
+      {"dec.fc1", "dec.bn1"}, {"dec.fc2", "dec.bn2"}, {"dec.conv1", "dec.bn3"}};
+
+  /** The weights with batch norm folded in, and the parameter version they were folded from. */
+  private Folded folded;
+
+  /**
+   * Weights for answering queries with batch norm folded into the layer before it: on its running
+   * statistics batch norm is an affine map per channel, gamma (h - mean) / sqrt(var + eps) + beta, so
+   * that layer's weights and bias can absorb it (W' = s W, b' = s (b - mean) + beta with
+   * s = gamma / sqrt(var + eps)) and the normalisation is skipped: one pass over the feature maps
+   * fewer per batch norm. Folded again when the weights or the statistics have changed since (training).
+   */
+  public synchronized Function<String, NDArray> foldedInference() {
+    if (folded != null && folded.version == weights.version()) {
+      return folded;
+    }
+    if (folded != null) {
+      folded.manager.close();
+    }
+    NDManager manager = weights.manager().newSubManager();
+    Map<String, NDArray> arrays = new java.util.HashMap<>();
+    for (String[] pair : FOLDABLE) {
+      String layer = prefix + pair[0];
+      String bn = prefix + pair[1];
+      NDArray w = weights.get(layer + ".weight");
+      NDArray s = weights.get(bn + ".gamma").div(buffers.get(bn + ".running_var").add(BN_EPS).sqrt());
+      long[] perOutput = new long[w.getShape().dimension()];
+      java.util.Arrays.fill(perOutput, 1);
+      perOutput[0] = -1;
+      NDArray foldedW = w.mul(s.reshape(perOutput));
+      NDArray foldedB = weights.get(layer + ".bias").sub(buffers.get(bn + ".running_mean")).mul(s)
+          .add(weights.get(bn + ".beta"));
+      foldedW.attach(manager);
+      foldedB.attach(manager);
+      s.close();
+      arrays.put(layer + ".weight", foldedW);
+      arrays.put(layer + ".bias", foldedB);
+    }
+    folded = new Folded(arrays, weights, weights.version(), manager);
+    return folded;
+  }
+
+  /** Weights with batch norm folded in ({@link #foldedInference()}); batch norm is skipped under them. */
+  private static final class Folded implements Function<String, NDArray> {
+    final Map<String, NDArray> arrays;
+    final ParameterSet weights;
+    final long version;
+    final NDManager manager;
+
+    Folded(Map<String, NDArray> arrays, ParameterSet weights, long version, NDManager manager) {
+      this.arrays = arrays;
+      this.weights = weights;
+      this.version = version;
+      this.manager = manager;
+    }
+
+    @Override
+    public NDArray apply(String name) {
+      NDArray a = arrays.get(name);
+      return a != null ? a : weights.get(name);
+    }
   }
 
   public Function<String, NDArray> training(NDManager scope) {
@@ -357,6 +424,13 @@ public final class ImageNetworks {
   }
 
   private NDArray bn(Function<String, NDArray> w, String name, NDArray x, boolean train) {
+    if (w instanceof Folded && !train) {
+      return x; // already in the layer before
+    }
+    if (train) {
+      // the running statistics move: anything folded from them is out of date
+      weights.changed();
+    }
     // axis -1: libtorch's own convention (channels on axis 1), without DJL's axis-swapping detour
     return BatchNorm.batchNorm(x, buffers.get(prefix + name + ".running_mean"),
         buffers.get(prefix + name + ".running_var"), w.apply(prefix + name + ".gamma"),

@@ -56,6 +56,7 @@ public final class Adam {
         w.subi(update);
       }
     }
+    params.changed();
   }
 
   /** Moments and step count, named for a checkpoint. */

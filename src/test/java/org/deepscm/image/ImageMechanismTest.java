@@ -508,4 +508,66 @@ class ImageMechanismTest {
       assertEquals(2 * 3 * (decoder + 2 * (3 + 5)), film.counterfactualFlops(3, true));
     }
   }
+
+  /** Batch norm folded into the layer before it answers as the unfolded network does, and follows training. */
+  @Test
+  void foldedBatchNormGivesTheSameEncoderAndDecoderAndIsFoldedAgainAfterTraining() {
+    try (NDManager nd = NDManager.newBaseManager()) {
+      ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 4, 8, 8, 4, 6, 16, 16).withParentFilm();
+      List<ContextEncoding> ctx = List.of(new ContextEncoding("r", false, 0, 1));
+      ImageMechanism m = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch, new ParameterSet(nd))
+          .initParameters(new Random(1));
+      ImageNetworks nets = m.networks();
+      Random r = new Random(2);
+      // running statistics far from (0, 1), gammas and betas far from (1, 0): folding has work to do
+      for (Map.Entry<String, NDArray> e : nets.buffers().entrySet()) {
+        float[] v = new float[(int) e.getValue().size()];
+        for (int k = 0; k < v.length; k++) {
+          v[k] = e.getKey().endsWith("var") ? 0.2f + 3 * r.nextFloat() : (float) r.nextGaussian();
+        }
+        e.getValue().set(v);
+      }
+      for (String name : m.weights().all().keySet()) {
+        if (name.endsWith(".gamma") || name.endsWith(".beta")) {
+          float[] v = new float[(int) m.weights().get(name).size()];
+          for (int k = 0; k < v.length; k++) {
+            v[k] = (float) (name.endsWith("gamma") ? 0.5 + r.nextDouble() : r.nextGaussian());
+          }
+          m.weights().get(name).set(v);
+        }
+      }
+      m.weights().changed();
+      NDArray y = nd.randomNormal(new Shape(5, 1, 8, 8));
+      NDArray c = nd.randomNormal(new Shape(5, 1));
+      NDArray z = nd.randomNormal(new Shape(5, 2));
+      assertClose(nets.encode(nets.inference(), y, c, false).get(0), nets.encode(nets.foldedInference(), y, c, false)
+          .get(0), "encoder mean");
+      assertClose(nets.decode(nets.inference(), z, c, false), nets.decode(nets.foldedInference(), z, c, false),
+          "decoder");
+      // a training step moves weights and statistics: the folded weights follow
+      NDArray before = nets.decode(nets.foldedInference(), z, c, false);
+      ImageData data = ImageData.of(new double[][] {pixels(r), pixels(r), pixels(r), pixels(r)},
+          Map.of("r", new double[] {1, 2, 3, 4}));
+      try (NDManager opt = nd.newSubManager()) {
+        ImageTrainer.step(m, new Adam(opt, 1e-2, 1e-5), data, new int[] {0, 1, 2, 3}, 1);
+      }
+      NDArray after = nets.decode(nets.foldedInference(), z, c, false);
+      assertClose(nets.decode(nets.inference(), z, c, false), after, "decoder after a training step");
+      assertTrue(before.sub(after).abs().max().getFloat() > 1e-3, "the step changed the answer");
+    }
+  }
+
+  private static double[] pixels(Random r) {
+    double[] px = new double[64];
+    for (int k = 0; k < px.length; k++) {
+      px[k] = r.nextInt(256);
+    }
+    return px;
+  }
+
+  private static void assertClose(NDArray expected, NDArray actual, String what) {
+    float diff = expected.sub(actual).abs().max().getFloat();
+    float scale = expected.abs().max().getFloat();
+    assertTrue(diff <= 1e-4 * Math.max(1, scale), what + ": folded and unfolded differ by " + diff);
+  }
 }
