@@ -222,13 +222,17 @@ public final class ExplorerApp extends Application {
     exportPng.setOnAction(e -> choose("Export the figure", "*.png", true).ifPresent(this::exportPng));
     MenuItem exportCsv = new MenuItem("Export values as CSV…");
     exportCsv.setOnAction(e -> choose("Export the values", "*.csv", true).ifPresent(this::exportCsv));
-    MenuItem exportSweep = new MenuItem("Export age sweep (45-75 years)…");
+    MenuItem exportSweep = new MenuItem("Export sweep…");
     exportSweep.setId("menu-export-sweep");
-    exportSweep.setOnAction(e -> choose("Export the age sweep (a PNG strip or an animated GIF; values beside it "
-        + "as CSV)", "*.png;*.gif", true).ifPresent(this::exportAgeSweep));
+    exportSweep.setOnAction(e -> choose("Export the " + Sweep.Spec.of(view.session()).title() + " (a PNG strip or "
+        + "an animated GIF; values beside it as CSV)", "*.png;*.gif", true).ifPresent(this::exportSweep));
     Menu file = new Menu("File", null, openModel, openImage, openCase, saveCase, exportPng, exportCsv, exportSweep);
-    // the sweep is a brain model's: enabled when one is on screen
-    file.setOnShowing(e -> exportSweep.setDisable(view == null || !view.session().isBrain()));
+    // a brain model sweeps age, a digit model thickness; named for the model on screen
+    file.setOnShowing(e -> {
+      Sweep.Spec spec = view == null ? null : Sweep.Spec.of(view.session());
+      exportSweep.setDisable(spec == null);
+      exportSweep.setText(spec == null ? "Export sweep…" : "Export " + spec.title() + "…");
+    });
     presentation.setOnAction(e -> setPresentationMode(presentation.isSelected()));
     MenuItem lesson = new MenuItem("Lesson: the ladder of causation, step by step");
     lesson.setId("menu-lesson");
@@ -652,25 +656,27 @@ public final class ExplorerApp extends Application {
    * The case's counterfactual at ages 45..75 (its other interventions kept), computed off the UI thread
    * on a session of its own, written as a PNG strip (or, for a .gif name, an animation) and a CSV beside it.
    */
-  void exportAgeSweep(Path file) {
+  void exportSweep(Path file) {
     ExplorerSession s = view.session();
-    if (!s.isBrain()) {
-      error("No age sweep for this model", "The age sweep needs a brain model (age, brain and ventricle volume).");
+    Sweep.Spec spec = Sweep.Spec.of(s);
+    if (spec == null) {
+      error("No sweep for this model", "A sweep needs a brain model (age) or a Morpho-MNIST image model "
+          + "(thickness t and intensity i).");
       return;
     }
     Map<String, Double> observed = s.observed();
     double[] image = s.observedImage();
     Map<String, Double> dos = s.interventions();
-    dos.remove("age");
+    dos.remove(spec.variable());
     SavedModel m = model;
     LatestOnlyExecutor worker = executor.sibling();
     worker.submit(superseded -> {
       try {
-        AgeSweep.Result r = AgeSweep.compute(m, observed, image, dos, ImageMechanism.DEFAULT_PARTICLES);
-        Path csv = AgeSweep.write(r, m, file);
-        ui.accept(() -> view.setStatus("wrote the age sweep to " + file + " and " + csv.getFileName()));
+        Sweep.Result r = Sweep.compute(spec, m, observed, image, dos, ImageMechanism.DEFAULT_PARTICLES);
+        Path csv = Sweep.write(r, m, file);
+        ui.accept(() -> view.setStatus("wrote the " + spec.title() + " to " + file + " and " + csv.getFileName()));
       } catch (IOException | RuntimeException e) {
-        ui.accept(() -> error("Cannot export the age sweep", e.getMessage()));
+        ui.accept(() -> error("Cannot export the " + spec.title(), e.getMessage()));
       } finally {
         ui.accept(worker::close);
       }

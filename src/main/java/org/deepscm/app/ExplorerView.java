@@ -933,6 +933,11 @@ public final class ExplorerView {
     return 10 * p;
   }
 
+  /** A round number as it is said: 45, 2.5. */
+  static String fmtShort(double v) {
+    return v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : String.valueOf(v);
+  }
+
   static String fmt(double v) {
     double a = Math.abs(v);
     return String.format(Locale.ROOT, a >= 100 ? "%.1f" : a >= 10 ? "%.2f" : "%.3f", v);

@@ -192,7 +192,7 @@ class ExplorerBrainTest {
     Path dir = Files.createTempDirectory("sweep");
     Path png = dir.resolve("sweep.png");
     robot.interact(() -> app.view().slider("ventricle_volume").setValue(30));
-    robot.interact(() -> app.exportAgeSweep(png));
+    robot.interact(() -> app.exportSweep(png));
     WaitForAsyncUtils.waitForFxEvents();
     java.awt.image.BufferedImage strip = javax.imageio.ImageIO.read(png.toFile());
     assertEquals(7 * 128, strip.getWidth(), "seven slices of 64 x 64 at 2x");
@@ -213,7 +213,7 @@ class ExplorerBrainTest {
   void exportsAnAgeSweepAsALoopingAnimatedGif(FxRobot robot) throws Exception {
     Path dir = Files.createTempDirectory("sweep");
     Path gif = dir.resolve("sweep.gif");
-    robot.interact(() -> app.exportAgeSweep(gif));
+    robot.interact(() -> app.exportSweep(gif));
     WaitForAsyncUtils.waitForFxEvents();
     javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
     try (var in = javax.imageio.ImageIO.createImageInputStream(gif.toFile())) {
