@@ -68,6 +68,8 @@ public final class ExplorerApp extends Application {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
   private static volatile Path initialModel;
   private static volatile boolean quitAfterFirstAnswer;
+  // explore --storm: seconds of a slider storm after the first answer (0: none), then its figures and close
+  private static volatile int stormSeconds;
   // --self-test: where the screenshot goes (null: not a self-test), and how the test ended (0: passed)
   private static volatile Path selfTestShot;
   private static volatile int selfTestExit = 1;
@@ -117,6 +119,41 @@ public final class ExplorerApp extends Application {
     initialModel = modelFolder;
     quitAfterFirstAnswer = quitAfterFirst;
     Application.launch(ExplorerApp.class);
+  }
+
+  /**
+   * Opens the window on {@code modelFolder}, and once the first counterfactual is on screen drags the
+   * model's sweep variable (age; a digit's thickness) at 1,000 events a second for {@code seconds},
+   * prints the frame gaps ({@link SliderStorm}) and closes: how smooth a drag is on this machine.
+   */
+  public static void storm(Path modelFolder, int seconds) {
+    stormSeconds = seconds;
+    open(modelFolder, false);
+  }
+
+  /** Runs the storm off the UI thread, prints its figures, closes the window. */
+  private void runStorm() {
+    ExplorerView v = view;
+    Sweep.Spec spec = Sweep.Spec.of(v.session());
+    String name = spec != null ? spec.variable() : v.session().scalars().stream().map(Variable::name)
+        .filter(n -> v.slider(n) != null).findFirst().orElse(null);
+    Thread storm = new Thread(() -> {
+      try {
+        if (name == null) {
+          System.out.println("storm: this model has no slider to drag");
+        } else {
+          SliderStorm.Stats stats = SliderStorm.run(v.slider(name), 1000, stormSeconds,
+              () -> executor.waiting() == 0 && !executor.busy());
+          System.out.println(stats.describe() + " (slider " + name + ", model " + model.name() + ")");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        Platform.runLater(Platform::exit);
+      }
+    }, "slider-storm");
+    storm.setDaemon(true);
+    storm.start();
   }
 
   /**
@@ -397,6 +434,8 @@ public final class ExplorerApp extends Application {
         } else if (quitAfterFirstAnswer) {
           // after this pulse, so that the answer has really been drawn
           Platform.runLater(Platform::exit);
+        } else if (stormSeconds > 0) {
+          Platform.runLater(this::runStorm);
         }
       }
     });

@@ -55,6 +55,11 @@ final class BenchCommand implements Callable<Integer> {
       + "(default: ${DEFAULT-VALUE})")
   int trainBatch = 256;
 
+  @Option(names = "--storm-seconds", description = "image models: after the table, open the explorer and drag a "
+      + "slider at 1,000 events a second for this long, printing the widest gap between frames and the 99th "
+      + "percentile (needs a display, e.g. xvfb-run; 0: skip; default: ${DEFAULT-VALUE})")
+  int stormSeconds = 10;
+
   @Option(names = "--startup-runs", description = "image models: times to start the explorer and wait for its "
       + "first counterfactual on screen; needs a display, e.g. xvfb-run (default: ${DEFAULT-VALUE}; 0 skips)")
   int startupRuns = 3;
@@ -197,6 +202,7 @@ final class BenchCommand implements Callable<Integer> {
     sliderToPixels(m, c, t);
     t.print(out, false);
     startup(out);
+    storm(out);
 
     // training: a few real steps on training images (weights change in memory only; nothing is saved)
     int steps = 3;
@@ -287,13 +293,48 @@ final class BenchCommand implements Callable<Integer> {
     return 2.0 * n * n * n / s[s.length / 2] / 1e9;
   }
 
+  /** The explorer in a fresh JVM under a slider storm: its frame gaps, as it prints them. */
+  private void storm(PrintWriter out) {
+    if (stormSeconds <= 0) {
+      return;
+    }
+    if (!hasDisplay()) {
+      out.println("slider storm: skipped, no display (run bench under xvfb-run)");
+      return;
+    }
+    String javaBinary = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd = List.of(javaBinary, "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher",
+        "explore", "--model", model.model.toString(), "--storm", String.valueOf(stormSeconds));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String text;
+      try (var in = p.getInputStream()) {
+        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      }
+      if (!p.waitFor(stormSeconds + 180L, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+      java.util.regex.Matcher match = java.util.regex.Pattern.compile("storm: [^\n]*").matcher(text);
+      out.println(match.find() ? "slider " + match.group() : "slider storm: the explorer printed no figures; its "
+          + "output ends:\n" + text.substring(Math.max(0, text.length() - 600)));
+    } catch (java.io.IOException e) {
+      out.println("slider storm: cannot start the explorer: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static boolean hasDisplay() {
+    return !System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux")
+        || System.getenv("DISPLAY") != null || System.getenv("WAYLAND_DISPLAY") != null;
+  }
+
   /** Starts the explorer in a fresh JVM and reads how long its first counterfactual took to reach the screen. */
   private void startup(PrintWriter out) {
     if (startupRuns <= 0) {
       return;
     }
-    if (System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux")
-        && System.getenv("DISPLAY") == null && System.getenv("WAYLAND_DISPLAY") == null) {
+    if (!hasDisplay()) {
       out.println("start-up to first counterfactual on screen: skipped, no display (run bench under xvfb-run)");
       return;
     }

@@ -18,6 +18,11 @@ final class ExploreCommand implements Callable<Integer> {
       description = "close once the first counterfactual is on screen (bench measures start-up with it)")
   boolean quitAfterFirstAnswer;
 
+  @Option(names = "--storm", hidden = true, paramLabel = "SECONDS",
+      description = "after the first answer, drag the sweep variable's slider at 1,000 events a second for this "
+          + "long, print the gaps between frames and close (bench measures smoothness with it)")
+  int stormSeconds;
+
   @Option(names = "--self-test", paramLabel = "PNG", description = "check an installation: open the window on the "
       + "model, compute one counterfactual, write a screenshot of the window here, print the device and the time "
       + "to the first counterfactual, and close (exit 0; 1 with the reason when anything failed)")
@@ -36,6 +41,10 @@ final class ExploreCommand implements Callable<Integer> {
     try {
       if (selfTest != null) {
         return ExplorerApp.selfTest(model, selfTest);
+      }
+      if (stormSeconds > 0) {
+        ExplorerApp.storm(model, stormSeconds);
+        return 0;
       }
       ExplorerApp.open(model, quitAfterFirstAnswer);
     } catch (UnsupportedOperationException e) {

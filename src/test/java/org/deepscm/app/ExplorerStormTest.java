@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javafx.application.Platform;
 import javafx.scene.control.Slider;
 import javafx.stage.Stage;
@@ -65,64 +64,33 @@ class ExplorerStormTest {
     waitForIdle(); // the opening case's answers (first counterfactual, case strip, typicality) are shown
     mostAnswersWaiting.set(0);
     Slider t = app.view().slider("t");
-    double lo = t.getMin();
-    double span = t.getMax() - t.getMin();
-    AtomicLong lastPulse = new AtomicLong(System.nanoTime());
-    AtomicLong widestGap = new AtomicLong();
-    AtomicInteger pulses = new AtomicInteger();
-    java.util.List<Long> gaps = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-    Runnable pulse = () -> {
-      long now = System.nanoTime();
-      long gap = now - lastPulse.getAndSet(now);
-      widestGap.accumulateAndGet(gap, Math::max);
-      gaps.add(gap);
-      pulses.incrementAndGet();
-    };
-    Platform.runLater(() -> t.getScene().addPostLayoutPulseListener(pulse));
-    WaitForAsyncUtils.waitForFxEvents();
-    lastPulse.set(System.nanoTime());
-    widestGap.set(0);
-    gaps.clear();
-    // a drag, as the mouse makes it: the slider's value changes while it is held
-    Platform.runLater(() -> t.setValueChanging(true));
-
-    int events = EVENTS_PER_SECOND * SECONDS;
-    int mostJobsWaiting = 0;
-    double lastSent = Double.NaN;
-    long start = System.nanoTime();
-    for (int k = 0; k < events; k++) {
-      // a to-and-fro drag across the slider's whole range, one event a millisecond
-      double phase = (k % 2000) / 1000.0;
-      double value = lo + span * (phase <= 1 ? phase : 2 - phase) * 0.999;
-      lastSent = value;
-      Platform.runLater(() -> t.setValue(value));
-      mostJobsWaiting = Math.max(mostJobsWaiting, executor.waiting());
-      long due = start + (k + 1) * 1_000_000L;
-      while (System.nanoTime() < due) {
-        Thread.onSpinWait();
+    // model jobs waiting, sampled every millisecond while the storm runs
+    AtomicInteger mostJobs = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean storming = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread sampler = new Thread(() -> {
+      while (storming.get()) {
+        mostJobs.accumulateAndGet(executor.waiting(), Math::max);
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
       }
-    }
-    double sentSeconds = (System.nanoTime() - start) / 1e9;
-    Platform.runLater(() -> t.setValueChanging(false));
-    waitForIdle();
-    Platform.runLater(() -> t.getScene().removePostLayoutPulseListener(pulse));
+    });
+    sampler.start();
+    SliderStorm.Stats stats = SliderStorm.run(t, EVENTS_PER_SECOND, SECONDS,
+        () -> executor.waiting() == 0 && !executor.busy() && answersWaiting.get() == 0);
+    storming.set(false);
+    sampler.join();
+    int events = stats.events();
+    int mostJobsWaiting = mostJobs.get();
+    double lastSent = stats.lastSent();
     WaitForAsyncUtils.waitForFxEvents();
-
-    long[] sorted;
-    synchronized (gaps) {
-      sorted = gaps.stream().mapToLong(Long::longValue).sorted().toArray();
-    }
-    double p99 = sorted.length == 0 ? Double.NaN : sorted[(int) Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] / 1e6;
-    System.out.printf(Locale.ROOT, "storm: %d slider events in %.1f s; %d model jobs run; %d frames, widest gap "
-        + "between frames %.0f ms, 99th percentile %.0f ms; most answers waiting for the UI thread %d%n", events,
-        sentSeconds, executor.jobsRun(), pulses.get(), widestGap.get() / 1e6, p99, mostAnswersWaiting.get());
+    System.out.println(stats.describe() + String.format(Locale.ROOT, "; %d model jobs run; most answers waiting for "
+        + "the UI thread %d", executor.jobsRun(), mostAnswersWaiting.get()));
     assertTrue(mostJobsWaiting <= 1, "model jobs waiting: " + mostJobsWaiting);
     // a worker faster than the events may run one job per event; a slower one skips the superseded ones
     assertTrue(executor.jobsRun() <= events, "no more jobs than events: " + executor.jobsRun());
     // at most one from each hand-off: the counterfactual, the rung comparison and the graph's redraw
     assertTrue(mostAnswersWaiting.get() <= 3, "answers waiting for the UI thread: " + mostAnswersWaiting.get());
-    assertTrue(pulses.get() > SECONDS, "the window kept drawing frames: " + pulses.get());
-    assertTrue(widestGap.get() < 1_000_000_000L, "the UI thread froze for " + widestGap.get() / 1e6 + " ms");
+    assertTrue(stats.frames() > SECONDS, "the window kept drawing frames: " + stats.frames());
+    assertTrue(stats.widestGapMs() < 1000, "the UI thread froze for " + stats.widestGapMs() + " ms");
     double wanted = lastSent;
     assertEquals(wanted, t.getValue(), 1e-9, "the slider shows the last value sent");
     assertEquals(wanted, app.view().session().interventions().get("t"), 1e-9, "do(t) holds the last value");
