@@ -121,4 +121,28 @@ class ExplorerBrainModelTest {
     assertTrue(app.view().lessonStep() < 0, "Done ends the lesson");
     assertTrue(app.view().slider("age").getEffect() == null && app.view().lessonFocus() == null);
   }
+
+  /**
+   * File > Export age sweep on the shipped model: seven frames, 45 to 75 years, and the ventricle volume
+   * that the model's mechanisms give at each age grows with age. With the system property
+   * deepscm.sweepGif=FILE the GIF goes there (the README's animation).
+   */
+  @Test
+  void theAgeSweepOfTheFirstCaseShowsVentriclesGrowingWithAge(FxRobot robot) throws Exception {
+    String wanted = System.getProperty("deepscm.sweepGif");
+    Path gif = wanted != null ? Path.of(wanted) : Files.createTempDirectory("sweep").resolve("age.gif");
+    robot.interact(() -> app.exportSweep(gif));
+    WaitForAsyncUtils.waitForFxEvents();
+    java.util.List<String> lines = Files.readAllLines(gif.resolveSibling(gif.getFileName().toString()
+        .replace(".gif", ".csv")));
+    assertTrue(lines.get(0).startsWith("do_age,") && lines.size() == 8, lines.toString());
+    int v = java.util.Arrays.asList(lines.get(0).split(",")).indexOf("ventricle_volume_cf");
+    double previous = 0;
+    for (String line : lines.subList(1, lines.size())) {
+      double ventricles = Double.parseDouble(line.split(",")[v]);
+      assertTrue(ventricles > previous, "ventricles grow with age: " + lines);
+      previous = ventricles;
+    }
+    assertTrue(Files.size(gif) > 1000, "the animation is written");
+  }
 }
