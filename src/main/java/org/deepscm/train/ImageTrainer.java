@@ -172,12 +172,20 @@ public final class ImageTrainer {
    * A Lagrange multiplier that holds the reconstruction's pixel error during counterfactual fine-tuning
    * where the starting model had it (a constraint, handled as GECO does: Rezende and Viola 2018, "Taming
    * VAEs"). The loss gains lambda x pixels x the reconstruction's mean absolute error (0..255); lambda
-   * starts at 0, rises while the moving average of the batches' error is above the starting model's and
-   * falls back (not below 0) when it is under it. The ELBO is no guard here: its reconstruction term is
-   * in logit space, where the dark background weighs most, and it can improve while the strokes'
-   * pixels are reconstructed worse.
+   * starts at 0, rises while the moving average of the batches' error is above the target and falls
+   * back (not below 0) when it is under it. The ELBO is no guard here: its reconstruction term is in
+   * logit space, where the dark background weighs most, and it can improve while the strokes' pixels
+   * are reconstructed worse.
+   *
+   * <p>The target is what the starting model reconstructs once it has adapted to batch norm on its
+   * running statistics (as fine-tuning and inference compute it; the model was trained on batch
+   * statistics): the first {@link #WARMUP_STEPS} steps train on the ELBO alone, and the mean error of
+   * their last half is the target. Measured before them, the target was loose: those steps alone
+   * improve the reconstruction, which the predictors' loss could then spend.
    */
   public static final class ReconstructionHold {
+    /** Steps on the ELBO alone before the hold starts. */
+    static final int WARMUP_STEPS = 100;
     /** Step of lambda per grey level of the averaged excess, per step. */
     static final double RATE = 0.1;
     /** Weight of the newest batch in the moving average of the excess. */
@@ -185,20 +193,43 @@ public final class ImageTrainer {
     /** Tolerance of the best-epoch check on the validation error, grey levels. */
     static final double VALIDATION_TOLERANCE = 0.02;
 
-    /** The starting model's mean absolute pixel error on training batches, as a fine-tuning step computes it. */
-    final double target;
-    /** The same on the validation data (no dequantisation), or NaN without validation data. */
-    final double validationTarget;
+    /** The mean absolute pixel error on training batches to hold, as a fine-tuning step computes it (NaN: warming up). */
+    double target;
+    /** The same on the validation data (no dequantisation), or NaN without validation data or before it is known. */
+    double validationTarget;
     double lambda;
     double gap;
+    /** Warm-up steps done, and the sum of the errors of the second half of them. */
+    int warmupDone;
+    double warmupSum;
 
     ReconstructionHold(double target, double validationTarget) {
       this.target = target;
       this.validationTarget = validationTarget;
+      this.warmupDone = Double.isNaN(target) ? 0 : WARMUP_STEPS;
+    }
+
+    /** A hold that first warms up ({@link #WARMUP_STEPS} steps on the ELBO alone) and then takes its target. */
+    static ReconstructionHold afterWarmup() {
+      return new ReconstructionHold(Double.NaN, Double.NaN);
+    }
+
+    boolean warmingUp() {
+      return warmupDone < WARMUP_STEPS;
     }
 
     void observe(double pixelError) {
       if (!Double.isFinite(pixelError)) {
+        return;
+      }
+      if (warmingUp()) {
+        warmupDone++;
+        if (warmupDone > WARMUP_STEPS / 2) {
+          warmupSum += pixelError;
+        }
+        if (!warmingUp()) {
+          target = warmupSum / (WARMUP_STEPS - WARMUP_STEPS / 2);
+        }
         return;
       }
       gap = (1 - SMOOTHING) * gap + SMOOTHING * (pixelError - target);
@@ -216,15 +247,24 @@ public final class ImageTrainer {
       o.addProperty("validation_target", validationTarget);
       o.addProperty("lambda", lambda);
       o.addProperty("gap", gap);
+      o.addProperty("warmup_done", warmupDone);
+      o.addProperty("warmup_sum", warmupSum);
       return o;
     }
 
     static ReconstructionHold fromJson(JsonObject o) {
-      ReconstructionHold h = new ReconstructionHold(o.get("target").getAsDouble(),
-          o.get("validation_target").isJsonNull() ? Double.NaN : o.get("validation_target").getAsDouble());
+      ReconstructionHold h = new ReconstructionHold(number(o, "target"), number(o, "validation_target"));
       h.lambda = o.get("lambda").getAsDouble();
       h.gap = o.get("gap").getAsDouble();
+      if (o.has("warmup_done")) {
+        h.warmupDone = o.get("warmup_done").getAsInt();
+        h.warmupSum = o.get("warmup_sum").getAsDouble();
+      }
       return h;
+    }
+
+    private static double number(JsonObject o, String key) {
+      return !o.has(key) || o.get(key).isJsonNull() ? Double.NaN : o.get(key).getAsDouble();
     }
   }
 
@@ -293,6 +333,7 @@ public final class ImageTrainer {
       // {first epoch before the run, last epoch, learning rate, batch size, images an epoch} of each run
       List<double[]> runs = new ArrayList<>();
       ReconstructionHold hold = null;
+      boolean holdAnnounced = false;
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
         done = state.get("epoch").getAsInt();
@@ -334,10 +375,9 @@ public final class ImageTrainer {
       double[] run = {done, done, o.learningRate(), o.batchSize(), train.n()};
       runs.add(run);
       if (hold == null && o.counterfactual() != null && o.counterfactual().holdReconstruction()) {
-        hold = startingReconstruction(m, train, validation, o);
-        listener.message(String.format(Locale.ROOT, "holding the reconstruction's pixel error at the starting "
-            + "model's: %.3f on training batches%s", hold.target, Double.isNaN(hold.validationTarget) ? ""
-            : String.format(Locale.ROOT, ", %.3f on the validation data", hold.validationTarget)));
+        hold = ReconstructionHold.afterWarmup();
+        listener.message("the first " + ReconstructionHold.WARMUP_STEPS + " steps train on the ELBO alone (batch "
+            + "norm on its running statistics); their reconstruction is then held");
       }
       while (epoch < o.epochs()) {
         int current = epoch + 1;
@@ -366,6 +406,17 @@ public final class ImageTrainer {
           double elbo = o.counterfactual() == null ? step(m, adam, train, rows, o.particles(), o.klWeight())
               : counterfactualStep(m, adam, train, rows, o.particles(), o.counterfactual(), s, interventions,
                   o.klWeight(), hold);
+          if (hold != null && !hold.warmingUp() && Double.isNaN(hold.validationTarget) && validation != null) {
+            // the warm-up has just ended: the validation images' error to hold too
+            hold.validationTarget = evaluateCounterfactual(m, validation, o.particles(), o.counterfactual(),
+                o.seed())[3];
+          }
+          if (hold != null && !hold.warmingUp() && !holdAnnounced) {
+            holdAnnounced = true;
+            listener.message(String.format(Locale.ROOT, "holding the reconstruction's pixel error at %.3f on "
+                + "training batches%s", hold.target, Double.isNaN(hold.validationTarget) ? ""
+                : String.format(Locale.ROOT, ", %.3f on the validation data", hold.validationTarget)));
+          }
           if (!Double.isFinite(elbo)) {
             // the step left the weights alone; a run of such steps means divergence
             skipped++;
@@ -524,10 +575,12 @@ public final class ImageTrainer {
     Batch b = counterfactualBatch(m, data, rows, term, term.intervened().get(stepIndex % term.intervened().size()),
         random);
     double lambda = hold == null ? 0 : hold.lambda;
+    // warming up: the ELBO alone
+    double predictorWeight = hold != null && hold.warmingUp() ? 0 : term.weight();
     double[] reconstruction = {Double.NaN};
     double value = descend(weights, adam, scope -> {
       NDArray[] parts = counterfactualLoss(m, m.networks().training(scope), scope, px, rows.length, b, particles,
-          term, true, klWeight, lambda);
+          term, true, klWeight, lambda, predictorWeight);
       reconstruction[0] = parts[3].getFloat();
       return parts[0];
     });
@@ -537,37 +590,6 @@ public final class ImageTrainer {
     hold.observe(reconstruction[0]);
     // the objective as without the multiplier, so that epochs stay comparable whatever lambda was
     return value + lambda * reconstruction[0] * m.architecture().pixels();
-  }
-
-  /**
-   * The starting model's reconstruction pixel error: on 8 seeded training batches
-   * computed as a fine-tuning step computes it (dequantised, the run's particles), and on the validation
-   * data as {@link #evaluateCounterfactual} does.
-   */
-  private static ReconstructionHold startingReconstruction(ImageMechanism m, ImageData train, ImageData validation,
-      Options o) {
-    CounterfactualTerm term = o.counterfactual();
-    Engine.getInstance().setRandomSeed((int) (o.seed() * 7919 + 17));
-    int[] order = shuffled(train.n(), o.seed() * 1_000_003L + 17);
-    Random random = new Random(o.seed() * 31 + 17);
-    int batches = Math.max(1, Math.min(8, order.length / o.batchSize()));
-    double sum = 0;
-    try (NDManager scope = NDManager.newBaseManager()) {
-      for (int k = 0; k < batches; k++) {
-        int[] rows = Arrays.copyOfRange(order, k * o.batchSize(), Math.min(order.length, (k + 1) * o.batchSize()));
-        float[] px = new float[rows.length * train.pixelsPerImage()];
-        train.gather(rows, px);
-        Batch b = counterfactualBatch(m, train, rows, term, term.intervened().get(k % term.intervened().size()),
-            random);
-        try (NDManager batch = scope.newSubManager()) {
-          sum += counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, o.particles(), term, true,
-              o.klWeight(), 0)[3].getFloat();
-        }
-      }
-    }
-    double validationTarget = validation == null ? Double.NaN
-        : evaluateCounterfactual(m, validation, o.particles(), term, o.seed())[3];
-    return new ReconstructionHold(sum / batches, validationTarget);
   }
 
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
@@ -622,11 +644,12 @@ public final class ImageTrainer {
   /**
    * {-objective (mean over the batch), ELBO (mean), -log q(pa* | x*) (mean), the reconstruction's mean
    * absolute pixel error}, all scalars in {@code scope}; the loss adds {@code reconstructionWeight} x pixels x
-   * that error (0: none).
+   * that error (0: none) and counts the predictors' term {@code predictorWeight} times (the term's weight;
+   * 0 while a hold warms up).
    */
   private static NDArray[] counterfactualLoss(ImageMechanism m, Function<String, NDArray> w, NDManager scope,
       float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise, double klWeight,
-      double reconstructionWeight) {
+      double reconstructionWeight, double predictorWeight) {
     ImageArchitecture a = m.architecture();
     NDArray x = scope.create(px, new Shape(n, a.channels(), a.height(), a.width()));
     NDArray c = m.contextArray(scope, b.context(), n);
@@ -639,7 +662,7 @@ public final class ImageTrainer {
     NDArray nll = pred.negativeLogLikelihood(out, targets, b.mask()).mean();
     NDArray elbo = terms.get(0).mean();
     NDArray pixelError = terms.get(2).mean();
-    NDArray loss = elbo.neg().add(nll.mul((float) (term.weight() * a.pixels())));
+    NDArray loss = elbo.neg().add(nll.mul((float) (predictorWeight * a.pixels())));
     if (reconstructionWeight != 0) {
       loss = loss.add(pixelError.mul((float) (reconstructionWeight * a.pixels())));
     }
@@ -673,7 +696,7 @@ public final class ImageTrainer {
         try (NDManager batch = scope.newSubManager()) {
           // validation on the ELBO itself (beta 1), whatever beta training uses
           NDArray[] r = counterfactualLoss(m, m.networks().inference(), batch, px, rows.length, b, particles, term,
-              false, 1, 0);
+              false, 1, 0, term.weight());
           sum[0] += -r[0].getFloat() * rows.length;
           sum[1] += r[1].getFloat() * rows.length;
           sum[2] += r[2].getFloat() * rows.length;

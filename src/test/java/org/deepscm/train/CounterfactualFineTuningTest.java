@@ -234,4 +234,26 @@ class CounterfactualFineTuningTest {
     assertTrue(back.holds(4.9 + ImageTrainer.ReconstructionHold.VALIDATION_TOLERANCE / 2));
     assertTrue(!back.holds(5.0), "a validation reconstruction worse than the start does not hold");
   }
+
+  @Test
+  void theHoldTakesItsTargetFromTheSecondHalfOfItsWarmUp() {
+    ImageTrainer.ReconstructionHold hold = ImageTrainer.ReconstructionHold.afterWarmup();
+    int steps = ImageTrainer.ReconstructionHold.WARMUP_STEPS;
+    for (int k = 0; k < steps; k++) {
+      assertTrue(hold.warmingUp());
+      // the error falls while the model adapts to batch norm's running statistics
+      hold.observe(k < steps / 2 ? 10 : 4);
+      if (k == steps / 2) {
+        ImageTrainer.ReconstructionHold resumed = ImageTrainer.ReconstructionHold.fromJson(hold.toJson());
+        assertTrue(resumed.warmingUp() && resumed.warmupDone == hold.warmupDone, "a resumed warm-up goes on");
+      }
+    }
+    assertTrue(!hold.warmingUp());
+    assertEquals(4.0, hold.target, 1e-12, "the target is the adapted error, not the starting one");
+    assertEquals(0.0, hold.lambda, 1e-12, "no weight while warming up");
+    for (int k = 0; k < 20; k++) {
+      hold.observe(5);
+    }
+    assertTrue(hold.lambda > 0, "an error above the adapted one raises the weight: " + hold.lambda);
+  }
 }
