@@ -275,6 +275,23 @@ public final class ImageMechanism implements Mechanism {
       return images.n;
     }
 
+    /**
+     * Lends the abduction's arrays to {@code scope} until it closes: what is computed from them (a
+     * counterfactual's feature maps) then lives and dies with the scope. Without it every result would be
+     * kept with the abduction, and a slider drag, which reuses one abduction for many steps, would pile
+     * up every step's feature maps until the case changed.
+     */
+    void visit(NDManager scope) {
+      y.tempAttach(scope);
+      z.tempAttach(scope);
+      mu.tempAttach(scope);
+    }
+
+    /** Arrays the abduction holds now (its own three, and anything a computation left with it). */
+    int heldArrays() {
+      return manager.getManagedArrays().size();
+    }
+
     public int particles() {
       return particles;
     }
@@ -318,10 +335,12 @@ public final class ImageMechanism implements Mechanism {
     if (java.util.Arrays.equals(ctxStar, a.context)) {
       // the null intervention: the decoder is deterministic, so mu(z, pa*) = mu(z, pa) and y* = y
       try (NDManager scope = a.manager.newSubManager()) {
+        a.visit(scope);
         return meanOverParticles(a, toPixels(tileRows(a.y, a.particles)), target);
       }
     }
     try (NDManager scope = a.manager.newSubManager()) {
+      a.visit(scope);
       NDArray cStar = contextArray(scope, ctxStar, n);
       NDArray muStar = decodeInChunks(a.z, cStar == null ? null : tileRows(cStar, a.particles));
       return meanOverParticles(a, toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu))), target);

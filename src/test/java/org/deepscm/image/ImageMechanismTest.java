@@ -570,4 +570,33 @@ class ImageMechanismTest {
     float scale = expected.abs().max().getFloat();
     assertTrue(diff <= 1e-4 * Math.max(1, scale), what + ": folded and unfolded differ by " + diff);
   }
+
+  /**
+   * The explorer reuses one abduction for every step of a slider drag: a step's feature maps must not
+   * stay with it (they did, and a long drag grew the memory and slowed every step).
+   */
+  @Test
+  void counterfactualsFromOneAbductionLeaveNothingBehindWithIt() {
+    try (NDManager nd = NDManager.newBaseManager()) {
+      ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5).withParentFilm();
+      List<ContextEncoding> ctx = List.of(new ContextEncoding("r", false, 0, 1));
+      ImageMechanism m = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch, new ParameterSet(nd))
+          .initParameters(new Random(1));
+      float[] px = new float[64];
+      for (int k = 0; k < px.length; k++) {
+        px[k] = (k * 37) % 256;
+      }
+      NDArray x = nd.create(px, new Shape(1, 8, 8));
+      try (ImageMechanism.Abduction a = m.abduct(nd, x, Map.of("r", nd.create(new float[] {1f})), 8)) {
+        int held = a.heldArrays();
+        for (int step = 0; step < 5; step++) {
+          try (NDManager answer = nd.newSubManager()) {
+            m.counterfactual(a, Map.of("r", answer.create(new float[] {1.5f + step})), answer);
+            m.counterfactual(a, Map.of("r", answer.create(new float[] {1f})), answer); // do(nothing)
+          }
+        }
+        assertEquals(held, a.heldArrays(), "arrays kept with the abduction after 10 counterfactuals");
+      }
+    }
+  }
 }
