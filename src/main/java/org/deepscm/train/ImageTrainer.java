@@ -432,7 +432,7 @@ public final class ImageTrainer {
           if ((s + 1) % REPORT_EVERY == 0 && s + 1 < steps) {
             listener.message(String.format(Locale.ROOT, "epoch %d: step %d/%d, ELBO %.2f, %.1f s%s", current, s + 1,
                 steps, sum / seen, secondsBefore + (System.nanoTime() - started) / 1e9, hold == null ? ""
-                : String.format(Locale.ROOT, ", reconstruction weight %.3f (pixel error %+.3f from the start)",
+                : String.format(Locale.ROOT, ", reconstruction weight %.3f (pixel error %+.3f from the held value)",
                     hold.lambda, hold.gap)));
           }
         }
