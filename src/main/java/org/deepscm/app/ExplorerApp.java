@@ -70,6 +70,7 @@ public final class ExplorerApp extends Application {
   private static volatile boolean quitAfterFirstAnswer;
   // explore --storm: seconds of a slider storm after the first answer (0: none), then its figures and close
   private static volatile int stormSeconds;
+  private static volatile int stormRate = 1000;
   // --self-test: where the screenshot goes (null: not a self-test), and how the test ended (0: passed)
   private static volatile Path selfTestShot;
   private static volatile int selfTestExit = 1;
@@ -123,11 +124,12 @@ public final class ExplorerApp extends Application {
 
   /**
    * Opens the window on {@code modelFolder}, and once the first counterfactual is on screen drags the
-   * model's sweep variable (age; a digit's thickness) at 1,000 events a second for {@code seconds},
+   * model's sweep variable (age; a digit's thickness) at {@code eventsPerSecond} for {@code seconds},
    * prints the frame gaps ({@link SliderStorm}) and closes: how smooth a drag is on this machine.
    */
-  public static void storm(Path modelFolder, int seconds) {
+  public static void storm(Path modelFolder, int seconds, int eventsPerSecond) {
     stormSeconds = seconds;
+    stormRate = eventsPerSecond;
     open(modelFolder, false);
   }
 
@@ -142,7 +144,7 @@ public final class ExplorerApp extends Application {
         if (name == null) {
           System.out.println("storm: this model has no slider to drag");
         } else {
-          SliderStorm.Stats stats = SliderStorm.run(v.slider(name), 1000, stormSeconds,
+          SliderStorm.Stats stats = SliderStorm.run(v.slider(name), stormRate, stormSeconds,
               () -> executor.waiting() == 0 && !executor.busy());
           System.out.println(stats.describe() + " (slider " + name + ", model " + model.name() + ")");
         }

@@ -60,6 +60,10 @@ final class BenchCommand implements Callable<Integer> {
       + "percentile (needs a display, e.g. xvfb-run; 0: skip; default: ${DEFAULT-VALUE})")
   int stormSeconds = 10;
 
+  @Option(names = "--storm-rate", description = "slider events a second of the storm (default: ${DEFAULT-VALUE}, a "
+      + "stress; a mouse sends 60-125)")
+  int stormRate = 1000;
+
   @Option(names = "--startup-runs", description = "image models: times to start the explorer and wait for its "
       + "first counterfactual on screen; needs a display, e.g. xvfb-run (default: ${DEFAULT-VALUE}; 0 skips)")
   int startupRuns = 3;
@@ -304,7 +308,8 @@ final class BenchCommand implements Callable<Integer> {
     }
     String javaBinary = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = List.of(javaBinary, "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher",
-        "explore", "--model", model.model.toString(), "--storm", String.valueOf(stormSeconds));
+        "explore", "--model", model.model.toString(), "--storm", String.valueOf(stormSeconds), "--storm-rate",
+        String.valueOf(stormRate));
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String text;

@@ -23,6 +23,10 @@ final class ExploreCommand implements Callable<Integer> {
           + "long, print the gaps between frames and close (bench measures smoothness with it)")
   int stormSeconds;
 
+  @Option(names = "--storm-rate", hidden = true, paramLabel = "N",
+      description = "slider events a second of --storm (default: ${DEFAULT-VALUE}; a mouse sends 60-125)")
+  int stormRate = 1000;
+
   @Option(names = "--self-test", paramLabel = "PNG", description = "check an installation: open the window on the "
       + "model, compute one counterfactual, write a screenshot of the window here, print the device and the time "
       + "to the first counterfactual, and close (exit 0; 1 with the reason when anything failed)")
@@ -43,7 +47,10 @@ final class ExploreCommand implements Callable<Integer> {
         return ExplorerApp.selfTest(model, selfTest);
       }
       if (stormSeconds > 0) {
-        ExplorerApp.storm(model, stormSeconds);
+        if (stormRate < 1 || stormRate > 100_000) {
+          throw new IllegalArgumentException("--storm-rate must be 1 to 100000 events a second, got " + stormRate);
+        }
+        ExplorerApp.storm(model, stormSeconds, stormRate);
         return 0;
       }
       ExplorerApp.open(model, quitAfterFirstAnswer);
