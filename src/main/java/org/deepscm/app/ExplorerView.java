@@ -625,11 +625,6 @@ public final class ExplorerView {
     return most;
   }
 
-  /** The zoom of the three images now (2 or more). */
-  double imageZoom() {
-    return original.getFitWidth() / session.imageWidth();
-  }
-
   private final Label orientation = new Label();
   private final javafx.scene.control.ToggleButton neurological = new javafx.scene.control.ToggleButton(
       "Neurological view");

@@ -306,27 +306,42 @@ final class BenchCommand implements Callable<Integer> {
       out.println("slider storm: skipped, no display (run bench under xvfb-run)");
       return;
     }
-    String javaBinary = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd = List.of(javaBinary, "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher",
-        "explore", "--model", model.model.toString(), "--storm", String.valueOf(stormSeconds), "--storm-rate",
-        String.valueOf(stormRate));
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String text;
-      try (var in = p.getInputStream()) {
-        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      }
-      if (!p.waitFor(stormSeconds + 180L, java.util.concurrent.TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
+      String text = runExplorer(stormSeconds + 180L, "--storm", String.valueOf(stormSeconds), "--storm-rate",
+          String.valueOf(stormRate));
       java.util.regex.Matcher match = java.util.regex.Pattern.compile("storm: [^\n]*").matcher(text);
       out.println(match.find() ? "slider " + match.group() : "slider storm: the explorer printed no figures; its "
-          + "output ends:\n" + text.substring(Math.max(0, text.length() - 600)));
+          + "output ends:\n" + ending(text));
     } catch (java.io.IOException e) {
       out.println("slider storm: cannot start the explorer: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Runs {@code explore --model MODEL ARGS} in a fresh JVM (this one's binary and class path) and returns
+   * what it printed, stdout and stderr together; it is stopped after {@code timeoutSeconds}.
+   */
+  private String runExplorer(long timeoutSeconds, String... args) throws java.io.IOException, InterruptedException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+        "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher", "explore", "--model",
+        model.model.toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String text;
+    try (var in = p.getInputStream()) {
+      text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    if (!p.waitFor(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+    }
+    return text;
+  }
+
+  /** The last lines of an explorer's output, for a message that says why it gave no figures. */
+  private static String ending(String text) {
+    return text.substring(Math.max(0, text.length() - 600));
   }
 
   private static boolean hasDisplay() {
@@ -343,25 +358,14 @@ final class BenchCommand implements Callable<Integer> {
       out.println("start-up to first counterfactual on screen: skipped, no display (run bench under xvfb-run)");
       return;
     }
-    String javaBinary = ProcessHandle.current().info().command().orElse("java");
     double[] seconds = new double[startupRuns];
     for (int k = 0; k < startupRuns; k++) {
-      List<String> cmd = List.of(javaBinary, "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher", "explore",
-          "--model", model.model.toString(), "--quit-after-first-answer");
       try {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String text;
-        try (var in = p.getInputStream()) {
-          text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
-        if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
+        String text = runExplorer(120, "--quit-after-first-answer");
         java.util.regex.Matcher match = java.util.regex.Pattern
             .compile("first counterfactual on screen ([0-9.]+) s").matcher(text);
         if (!match.find()) {
-          out.println("start-up: the explorer did not report a first answer; its output ends:\n"
-              + text.substring(Math.max(0, text.length() - 600)));
+          out.println("start-up: the explorer did not report a first answer; its output ends:\n" + ending(text));
           return;
         }
         seconds[k] = Double.parseDouble(match.group(1));

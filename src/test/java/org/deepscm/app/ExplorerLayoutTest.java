@@ -41,8 +41,6 @@ class ExplorerLayoutTest {
   private static final Path DIGITS = Path.of("models", "morphomnist-full");
   /** Screens: width, height, presentation mode (1) or not (0). */
   private static final int[][] SCREENS = {{1366, 768, 0}, {1600, 1000, 0}, {1920, 1080, 0}, {1920, 1080, 1}};
-  /** The density chart is unreadable below this height. */
-  static final double MIN_CHART_HEIGHT = 200;
 
   private ExplorerApp app;
   private Stage stage;
@@ -168,9 +166,9 @@ class ExplorerLayoutTest {
       Node chart = root.lookup("#density");
       if (chart != null && visibleChain(chart)) {
         Bounds b = chart.localToScene(chart.getLayoutBounds());
-        if (b.getHeight() < MIN_CHART_HEIGHT) {
+        if (b.getHeight() < ExplorerView.MIN_CHART_HEIGHT) {
           out.add(String.format(Locale.ROOT, "the density chart is %.0f px high (at least %.0f)", b.getHeight(),
-              MIN_CHART_HEIGHT));
+              ExplorerView.MIN_CHART_HEIGHT));
         }
       }
     }

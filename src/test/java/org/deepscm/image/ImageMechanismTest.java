@@ -493,17 +493,14 @@ class ImageMechanismTest {
     try (NDManager nd = NDManager.newBaseManager()) {
       // 8 x 8, one parent; z 2; encoder convs 2, 4; hidden 8, head 4; decoder hidden 6, convs 3, 5
       ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5);
-      List<ContextEncoding> ctx = List.of(new ContextEncoding("r", false, 0, 1));
-      ImageMechanism plain = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch, new ParameterSet(nd))
-          .initParameters(new Random(1));
+      ImageMechanism plain = tinyWithOneParent(nd, arch);
       // encoder: conv1 2*1*16 taps on 4x4, conv2 4*2*16 on 2x2, fc 8*16, head 4*(8+1), mean and log-variance 2*2*4
       long encoder = 2 * 16 * 16 + 4 * 2 * 16 * 4 + 8 * 16 + 4 * 9 + 2 * 2 * 4;
       // decoder: fc1 6*(2+1), fc2 (3*2*2)*6, conv1 5*3*9 on 4x4, conv2 1*5*9 on 8x8, out 1*1 on 8x8
       long decoder = 6 * 3 + 12 * 6 + 5 * 3 * 9 * 16 + 5 * 9 * 64 + 64;
       assertEquals(2 * (encoder + 2 * 3 * decoder), plain.counterfactualFlops(3, false));
       assertEquals(2 * 3 * decoder, plain.counterfactualFlops(3, true), "the explorer's cached path decodes pa* only");
-      ImageMechanism film = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch.withParentFilm(),
-          new ParameterSet(nd)).initParameters(new Random(1));
+      ImageMechanism film = tinyWithOneParent(nd, arch.withParentFilm());
       // FiLM: gamma and beta for 3 and 5 channels from one parent
       assertEquals(2 * 3 * (decoder + 2 * (3 + 5)), film.counterfactualFlops(3, true));
     }
@@ -513,10 +510,8 @@ class ImageMechanismTest {
   @Test
   void foldedBatchNormGivesTheSameEncoderAndDecoderAndIsFoldedAgainAfterTraining() {
     try (NDManager nd = NDManager.newBaseManager()) {
-      ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 4, 8, 8, 4, 6, 16, 16).withParentFilm();
-      List<ContextEncoding> ctx = List.of(new ContextEncoding("r", false, 0, 1));
-      ImageMechanism m = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch, new ParameterSet(nd))
-          .initParameters(new Random(1));
+      ImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 4, 8, 8, 4, 6, 16, 16)
+          .withParentFilm());
       ImageNetworks nets = m.networks();
       Random r = new Random(2);
       // running statistics far from (0, 1), gammas and betas far from (1, 0): folding has work to do
@@ -557,6 +552,12 @@ class ImageMechanismTest {
     }
   }
 
+  /** An 8 x 8 image mechanism with one parent r, fresh weights (seed 1). */
+  private static ImageMechanism tinyWithOneParent(NDManager nd, ImageArchitecture arch) {
+    return new ImageMechanism(Variable.image("x", 8, 8), List.of(new ContextEncoding("r", false, 0, 1)), arch,
+        new ParameterSet(nd)).initParameters(new Random(1));
+  }
+
   private static double[] pixels(Random r) {
     double[] px = new double[64];
     for (int k = 0; k < px.length; k++) {
@@ -578,10 +579,8 @@ class ImageMechanismTest {
   @Test
   void counterfactualsFromOneAbductionLeaveNothingBehindWithIt() {
     try (NDManager nd = NDManager.newBaseManager()) {
-      ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5).withParentFilm();
-      List<ContextEncoding> ctx = List.of(new ContextEncoding("r", false, 0, 1));
-      ImageMechanism m = new ImageMechanism(Variable.image("x", 8, 8), ctx, arch, new ParameterSet(nd))
-          .initParameters(new Random(1));
+      ImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5)
+          .withParentFilm());
       float[] px = new float[64];
       for (int k = 0; k < px.length; k++) {
         px[k] = (k * 37) % 256;
