@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
-import org.jfree.chart.fx.ChartViewer;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.LookupPaintScale;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
@@ -24,6 +23,10 @@ import org.deepscm.scm.Variable;
  * intensity): observational density as filled highest-density regions, the interventional density
  * under the shift that the slider makes (do(x := f(eps) + delta), as the paper's Fig. 3) as contour
  * lines, and the case's counterfactual trajectory as the slider sweeps, with the observed point.
+ *
+ * <p>The chart is drawn off the UI thread, into an image the window only shows: a redraw (40-50 ms in
+ * software rendering) would otherwise hold up every frame while a slider is dragged. The chart and its
+ * datasets belong to the drawing thread; the UI thread keeps the trajectory and asks for drawings.
  */
 final class DensityPanel {
   static final int GRID = 70;
@@ -34,7 +37,14 @@ final class DensityPanel {
   private final String yName;
   private final double[] xs;
   private final double[] ys;
-  private final ChartViewer viewer;
+  private final javafx.scene.layout.Pane node = new javafx.scene.layout.Pane();
+  private final javafx.scene.image.ImageView view = new javafx.scene.image.ImageView();
+  private final LatestOnlyExecutor drawer;
+  private final NewestOnlyHandOff drawings;
+  private final JFreeChart chart;
+  private double shown = Double.NaN;
+  private double textScale = 1;
+  private int drawingsDone;
   private final DefaultXYDataset lines = new DefaultXYDataset();
   private final List<double[]> trajectory = new ArrayList<>();
   private double[] observedPoint;
@@ -59,16 +69,27 @@ final class DensityPanel {
   }
 
   /** A panel for the model's first pair (see {@link #pairs}), or null if it has none. */
-  static DensityPanel forModel(StructuralCausalModel model, Map<String, double[]> ranges) {
+  /**
+   * A panel for the model's first pair (see {@link #pairs}), or null if it has none.
+   *
+   * @param drawer draws the chart (a background thread in the app, inline in tests)
+   * @param ui posts to the UI thread
+   */
+  static DensityPanel forModel(StructuralCausalModel model, Map<String, double[]> ranges, LatestOnlyExecutor drawer,
+      java.util.function.Consumer<Runnable> ui) {
     List<String[]> pairs = pairs(model, ranges);
-    return pairs.isEmpty() ? null : forPair(model, ranges, pairs.get(0)[0], pairs.get(0)[1]);
+    return pairs.isEmpty() ? null : forPair(model, ranges, pairs.get(0)[0], pairs.get(0)[1], drawer, ui);
   }
 
-  static DensityPanel forPair(StructuralCausalModel model, Map<String, double[]> ranges, String x, String y) {
-    return new DensityPanel(model.scalarPart(), x, y, ranges.get(x), ranges.get(y));
+  static DensityPanel forPair(StructuralCausalModel model, Map<String, double[]> ranges, String x, String y,
+      LatestOnlyExecutor drawer, java.util.function.Consumer<Runnable> ui) {
+    return new DensityPanel(model.scalarPart(), x, y, ranges.get(x), ranges.get(y), drawer, ui);
   }
 
-  private DensityPanel(StructuralCausalModel scm, String xName, String yName, double[] xRange, double[] yRange) {
+  private DensityPanel(StructuralCausalModel scm, String xName, String yName, double[] xRange, double[] yRange,
+      LatestOnlyExecutor drawer, java.util.function.Consumer<Runnable> ui) {
+    this.drawer = drawer;
+    this.drawings = new NewestOnlyHandOff(ui);
     this.scm = scm;
     this.xName = xName;
     this.yName = yName;
@@ -122,19 +143,101 @@ final class DensityPanel {
     plot.setRenderer(1, lineRenderer);
     // JFreeChart draws dataset 0 last by default, which would paint the filled density over the lines
     plot.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD);
-    JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+    chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
     LegendTitle legend = new LegendTitle(plot);
     // a line item's graphic is as wide as its line, not its (hidden) shape: room on both sides, or the line
     // runs into the neighbouring item's text ("counterfactual trajector" under the observed dot)
     legend.setLegendItemGraphicPadding(new org.jfree.chart.ui.RectangleInsets(2, 14, 2, 14));
     chart.addLegend(legend);
-    viewer = new ChartViewer(chart);
-    viewer.setId("density");
-    viewer.setPrefSize(460, 340);
+    node.setId("density");
+    node.setPrefSize(460, 340);
+    node.setMinSize(0, 0);
+    view.setManaged(false); // the pane's size makes the drawing, not the other way round
+    view.setId("density-drawing");
+    node.getChildren().add(view);
+    node.widthProperty().addListener((o, was, now) -> draw());
+    node.heightProperty().addListener((o, was, now) -> draw());
   }
 
-  ChartViewer node() {
-    return viewer;
+  /** The chart's place in the window: a pane that shows the latest drawing at its own size. */
+  javafx.scene.layout.Region node() {
+    return node;
+  }
+
+  /** Drawings shown so far (each redraw asked for, unless a newer one replaced it first). */
+  int drawingsDone() {
+    return drawingsDone;
+  }
+
+  /** Draws the chart's text (and lines) k times larger: presentation mode's larger text on a projector. */
+  void setTextScale(double k) {
+    if (k > 0 && k != textScale) {
+      textScale = k;
+      draw();
+    }
+  }
+
+  /** Asks for a drawing of the current state at the pane's size; a newer request replaces a waiting one. */
+  private void draw() {
+    int w = (int) Math.ceil(node.getWidth());
+    int h = (int) Math.ceil(node.getHeight());
+    if (w <= 0 || h <= 0) {
+      return;
+    }
+    double scale = node.getScene() != null && node.getScene().getWindow() != null
+        ? node.getScene().getWindow().getOutputScaleX() : 1;
+    double k = textScale;
+    double shift = shown;
+    List<double[]> path = List.copyOf(trajectory);
+    double[] observed = observedPoint;
+    drawer.submit(superseded -> {
+      java.awt.image.BufferedImage image = render(shift, path, observed, w, h, scale, k);
+      drawings.post(() -> {
+        view.setImage(toFx(image));
+        view.setFitWidth(w);
+        view.setFitHeight(h);
+        drawingsDone++;
+      });
+    });
+  }
+
+  /**
+   * The chart drawn into an image of w x h points (times the screen's scale), its text k times its usual size;
+   * on the drawing thread.
+   */
+  private java.awt.image.BufferedImage render(double shift, List<double[]> path, double[] observed, int w, int h,
+      double scale, double k) {
+    // one chart change for the whole update, not one per series removed and added
+    chart.setNotify(false);
+    try {
+      replaceSeries(shift, path, observed);
+    } finally {
+      chart.setNotify(true);
+    }
+    int pw = (int) Math.ceil(w * scale);
+    int ph = (int) Math.ceil(h * scale);
+    java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(pw, ph,
+        java.awt.image.BufferedImage.TYPE_INT_ARGB_PRE);
+    java.awt.Graphics2D g = image.createGraphics();
+    try {
+      g.setRenderingHint(java.awt.RenderingHints.KEY_ANTIALIASING, java.awt.RenderingHints.VALUE_ANTIALIAS_ON);
+      g.setRenderingHint(java.awt.RenderingHints.KEY_TEXT_ANTIALIASING,
+          java.awt.RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+      g.scale(scale * k, scale * k);
+      chart.draw(g, new java.awt.geom.Rectangle2D.Double(0, 0, w / k, h / k));
+    } finally {
+      g.dispose();
+    }
+    return image;
+  }
+
+  private static javafx.scene.image.Image toFx(java.awt.image.BufferedImage image) {
+    int w = image.getWidth();
+    int h = image.getHeight();
+    int[] pixels = ((java.awt.image.DataBufferInt) image.getRaster().getDataBuffer()).getData();
+    javafx.scene.image.WritableImage out = new javafx.scene.image.WritableImage(w, h);
+    out.getPixelWriter().setPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbPreInstance(), pixels, 0, w);
+    return out;
   }
 
   double cellArea() {
@@ -165,16 +268,18 @@ final class DensityPanel {
   void observe(double x, double y) {
     observedPoint = new double[] {x, y};
     trajectory.clear();
-    redraw(Double.NaN);
+    shown = Double.NaN;
+    draw();
   }
 
   /** Adds the counterfactual point of the current slider position and shows the shift's density. */
   void update(double xCf, double yCf, double shift) {
     trajectory.add(new double[] {xCf, yCf});
-    redraw(shift);
+    shown = shift;
+    draw();
   }
 
-  private void redraw(double shift) {
+  private void replaceSeries(double shift, List<double[]> trajectory, double[] observedPoint) {
     for (Object key : List.copyOf(keys())) {
       lines.removeSeries((Comparable<?>) key);
     }

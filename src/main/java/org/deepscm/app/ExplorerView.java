@@ -77,12 +77,15 @@ public final class ExplorerView {
   private final StatusBar status = new StatusBar();
   /** The observed and counterfactual values, two to a line (the plots below need the height). */
   private final javafx.scene.layout.FlowPane valuesBox = new javafx.scene.layout.FlowPane(24, 4);
+  private final Map<String, Label> valueLines = new HashMap<>();
   private final VBox samplesPane = new VBox(8);
   private Node counterfactualPane;
   private final org.controlsfx.control.NotificationPane extrapolationNotice =
       new org.controlsfx.control.NotificationPane();
   private int rung = 2;
   private DensityPanel density;
+  /** Draws the density chart off the UI thread. */
+  private final LatestOnlyExecutor chartDrawer;
   private final BorderPane densityBox = new BorderPane();
   private final RungComparisonPanel comparison;
   private boolean updatingControls;
@@ -98,7 +101,8 @@ public final class ExplorerView {
     this.ui = ui;
     this.answers = new NewestOnlyHandOff(ui);
     this.graphRedraws = new NewestOnlyHandOff(ui);
-    this.density = DensityPanel.forModel(session.scm(), session.model().trainingRanges());
+    this.chartDrawer = executor.sibling();
+    this.density = DensityPanel.forModel(session.scm(), session.model().trainingRanges(), chartDrawer, ui);
     if (density != null) {
       Map<String, Double> obs = session.observed();
       density.observe(obs.get(density.xName()), obs.get(density.yName()));
@@ -182,6 +186,14 @@ public final class ExplorerView {
     double controls = Math.min(Math.max(260, controlsContent.prefWidth(-1) + 18), 0.36 * width);
     panes.setDividerPositions(graph / width, 1 - controls / width);
     fitSamples();
+    if (density != null) {
+      density.setTextScale(textScale());
+    }
+  }
+
+  /** The window's text size against the default one (1.5 in presentation mode): the chart's text follows it. */
+  private double textScale() {
+    return rungSentence.getFont().getSize() / Font.getDefault().getSize();
   }
 
   /** The status bar's progress: indeterminate while an answer is on its way, hidden when none is. */
@@ -226,7 +238,8 @@ public final class ExplorerView {
 
   /** Switches the density panel to another pair; the trajectory starts again at the observed point. */
   void showPair(String x, String y) {
-    density = DensityPanel.forPair(session.scm(), session.model().trainingRanges(), x, y);
+    density = DensityPanel.forPair(session.scm(), session.model().trainingRanges(), x, y, chartDrawer, ui);
+    density.setTextScale(textScale());
     Map<String, Double> obs = session.observed();
     density.observe(obs.get(x), obs.get(y));
     densityBox.setCenter(density.node());
@@ -539,7 +552,7 @@ public final class ExplorerView {
     tabs.setId("plots");
     // the plots take the height left below the images, never less than a readable chart
     VBox.setVgrow(tabs, javafx.scene.layout.Priority.ALWAYS);
-    tabs.setMinHeight(MIN_CHART_HEIGHT + 70);
+    tabs.setMinHeight(MIN_CHART_HEIGHT + 40); // the header (with the pair chooser) and the borders
     tabs.setTabClosingPolicy(javafx.scene.control.TabPane.TabClosingPolicy.UNAVAILABLE);
     if (density != null) {
       javafx.scene.control.Tab tab = new javafx.scene.control.Tab(densityTitle(), densityBox);
@@ -555,12 +568,13 @@ public final class ExplorerView {
         choose.setOnAction(e -> {
           String[] p = pairs.get(choose.getSelectionModel().getSelectedIndex());
           showPair(p[0], p[1]);
-          tab.setText(densityTitle());
         });
-        HBox row = new HBox(8, new Label("Variables:"), choose);
-        row.setAlignment(Pos.CENTER_LEFT);
-        row.setPadding(new Insets(4));
-        densityBox.setTop(row);
+        // the chooser sits in the tab's own header: a row of its own would take the chart's height on a laptop
+        Label title = new Label("Joint density of");
+        HBox header = new HBox(6, title, choose);
+        header.setAlignment(Pos.CENTER_LEFT);
+        tab.setText(null);
+        tab.setGraphic(header);
       }
       tabs.getTabs().add(tab);
     }
@@ -613,6 +627,7 @@ public final class ExplorerView {
   }
 
   private static final int MAX_ZOOM = 12;
+
 
   /** The height of the images' titles (one line of the label font, wrapped titles take two). */
   private double titleHeight() {
@@ -1008,12 +1023,23 @@ public final class ExplorerView {
     return sliders.values().stream().anyMatch(Slider::isValueChanging);
   }
 
+  /** What the original image shows now: the case's pixels, window and level. */
+  private double[] originalPixels;
+  private List<Double> originalWindowLevel;
+
   private void show(ExplorerSession.Result r, boolean complete) {
     last = r;
     int h = session.imageHeight();
     int w = session.imageWidth();
     if (r.image() != null) {
-      original.setImage(ImageRendering.grey(session.observedImage(), h, w, window.getValue(), level.getValue()));
+      // the original changes only with the case or the window/level: redrawn then, not on every answer
+      double[] pixels = session.observedImage();
+      List<Double> windowLevel = List.of(window.getValue(), level.getValue());
+      if (!java.util.Arrays.equals(pixels, originalPixels) || !windowLevel.equals(originalWindowLevel)) {
+        original.setImage(ImageRendering.grey(pixels, h, w, window.getValue(), level.getValue()));
+        originalPixels = pixels;
+        originalWindowLevel = windowLevel;
+      }
       counterfactual.setImage(ImageRendering.grey(r.image(), h, w, window.getValue(), level.getValue()));
       difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE, differenceColours));
     }
@@ -1021,14 +1047,18 @@ public final class ExplorerView {
     Map<String, Double> dos = session.interventions();
     updatingControls = true;
     try {
-      valuesBox.getChildren().clear();
       for (Variable v : session.scalars()) {
         double before = obs.get(v.name());
         double after = r.values().get(v.name());
-        Label line = new Label(String.format(Locale.ROOT, "%s: observed %s, counterfactual %s%s", v.name(),
+        // one label per variable, kept: new nodes on every answer would cost a style and layout pass each
+        Label line = valueLines.computeIfAbsent(v.name(), name -> {
+          Label l = new Label();
+          l.setId("cf-" + name);
+          valuesBox.getChildren().add(l);
+          return l;
+        });
+        line.setText(String.format(Locale.ROOT, "%s: observed %s, counterfactual %s%s", v.name(),
             display(v, before), display(v, after), dos.containsKey(v.name()) ? "   (intervened)" : ""));
-        line.setId("cf-" + v.name());
-        valuesBox.getChildren().add(line);
         ChoiceBox<String> choice = choices.get(v.name());
         if (choice != null) {
           choice.getSelectionModel().select((int) Math.round(dos.containsKey(v.name()) ? dos.get(v.name()) : after));
@@ -1075,11 +1105,66 @@ public final class ExplorerView {
   // the graph never changes within a session: ELK lays it out once (per slider event it would starve the UI)
   private GraphLayout.Placement placement;
 
+  /** The graph's nodes as drawn for one set of cut edges and one pane size; texts and strokes change in place. */
+  private record GraphDrawing(java.util.Set<String> cut, double width, double height, Group group,
+      Map<String, Rectangle> boxes, Map<String, Text> labels) {}
+
+  private GraphDrawing graphDrawing;
+
   /** The causal graph: do() marks on intervened nodes with their incoming edges cut, changes downstream. */
   void drawGraph(ExplorerSession.Result r) {
     CausalGraph graph = session.scm().graph();
     Map<String, Double> dos = session.interventions();
     Map<String, Double> obs = session.observed();
+    // new nodes only when the surgery or the pane changes: rebuilt on every answer, they cost a style and
+    // layout pass each while a slider is dragged
+    GraphDrawing d = graphDrawing;
+    if (d == null || !d.cut().equals(dos.keySet()) || d.width() != graphPane.getWidth()
+        || d.height() != graphPane.getHeight()) {
+      d = buildGraph(graph, java.util.Set.copyOf(dos.keySet()));
+      graphDrawing = d;
+    }
+    for (Variable v : graph.variables()) {
+      Rectangle box = d.boxes().get(v.name());
+      Text label = d.labels().get(v.name());
+      boolean image = !v.kind().isScalar();
+      boolean intervened = dos.containsKey(v.name());
+      String text = (intervened ? "do(" + v.name() + ")" : v.name());
+      if (!image && obs.containsKey(v.name())) {
+        double before = obs.get(v.name());
+        Double after = r == null ? null : r.values().get(v.name());
+        if (after != null && Math.abs(after - before) > 1e-6 * Math.max(1, Math.abs(before))) {
+          text += " = " + display(v, after) + "\n(was " + display(v, before)
+              + (v.kind().isDiscrete() ? "" : ", " + (after > before ? "+" : "") + fmt(after - before)) + ")";
+          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.DARKORANGE);
+        } else {
+          text += " = " + display(v, before);
+          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.web("#3a4a5a"));
+        }
+      } else if (image) {
+        double change = 0;
+        if (r != null && r.difference() != null) {
+          for (double x : r.difference()) {
+            change += Math.abs(x) / r.difference().length;
+          }
+        }
+        text += " (image)" + (change > 0.05 ? String.format(Locale.ROOT, "\nmean |change| %.1f", change) : "");
+        box.setStroke(change > 0.05 ? Color.DARKORANGE : Color.web("#3a4a5a"));
+      }
+      box.setStrokeWidth(intervened ? 3 : 1.5);
+      if (!text.equals(label.getText())) {
+        label.setText(text);
+        double cx = box.getX() + NODE_W / 2;
+        double cy = box.getY() + NODE_H / 2;
+        label.setX(cx - label.getLayoutBounds().getWidth() / 2);
+        label.setY(cy - label.getLayoutBounds().getHeight() / 2 + 12);
+      }
+    }
+    fitGraph(d.group());
+  }
+
+  /** Edges (cut ones dashed, with a cut mark), boxes and empty labels, scaled to fit the graph pane. */
+  private GraphDrawing buildGraph(CausalGraph graph, java.util.Set<String> cutTargets) {
     if (placement == null) {
       placement = GraphLayout.layout(graph, NODE_W, NODE_H);
     }
@@ -1087,7 +1172,7 @@ public final class ExplorerView {
     placement.topLeft().forEach((v, p) -> centre.put(v, new double[] {20 + p[0] + NODE_W / 2, 20 + p[1] + NODE_H / 2}));
     Group g = new Group();
     for (String[] e : graph.edges()) {
-      boolean cut = dos.containsKey(e[1]);
+      boolean cut = cutTargets.contains(e[1]);
       // ELK's route: down from the cause, around any node in between, into the effect
       List<double[]> route = placement.routes().get(e[0] + "->" + e[1]);
       Polyline line = new Polyline();
@@ -1116,6 +1201,8 @@ public final class ExplorerView {
       head.setFill(cut ? Color.rgb(200, 60, 60, 0.6) : Color.BLACK);
       g.getChildren().addAll(line, head);
     }
+    Map<String, Rectangle> boxes = new HashMap<>();
+    Map<String, Text> labels = new HashMap<>();
     for (Variable v : graph.variables()) {
       double[] c = centre.get(v.name());
       Rectangle box = new Rectangle(c[0] - NODE_W / 2, c[1] - NODE_H / 2, NODE_W, NODE_H);
@@ -1124,49 +1211,30 @@ public final class ExplorerView {
       box.setArcWidth(v.kind().isDiscrete() || image ? 0 : 24);
       box.setArcHeight(v.kind().isDiscrete() || image ? 0 : 24);
       box.setFill(image ? Color.web("#e3e3e3") : v.kind().isDiscrete() ? Color.web("#fde2c8") : Color.web("#d6e8fa"));
-      boolean intervened = dos.containsKey(v.name());
-      String text = (intervened ? "do(" + v.name() + ")" : v.name());
-      if (!image && obs.containsKey(v.name())) {
-        double before = obs.get(v.name());
-        Double after = r == null ? null : r.values().get(v.name());
-        if (after != null && Math.abs(after - before) > 1e-6 * Math.max(1, Math.abs(before))) {
-          text += " = " + display(v, after) + "\n(was " + display(v, before)
-              + (v.kind().isDiscrete() ? "" : ", " + (after > before ? "+" : "") + fmt(after - before)) + ")";
-          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.DARKORANGE);
-        } else {
-          text += " = " + display(v, before);
-          box.setStroke(intervened ? Color.rgb(200, 60, 60) : Color.web("#3a4a5a"));
-        }
-      } else if (image) {
-        double change = 0;
-        if (r != null && r.difference() != null) {
-          for (double d : r.difference()) {
-            change += Math.abs(d) / r.difference().length;
-          }
-        }
-        text += " (image)" + (change > 0.05 ? String.format(Locale.ROOT, "\nmean |change| %.1f", change) : "");
-        box.setStroke(change > 0.05 ? Color.DARKORANGE : Color.web("#3a4a5a"));
-      }
-      box.setStrokeWidth(intervened ? 3 : 1.5);
-      Text label = new Text(text);
+      Text label = new Text();
       label.setId("node-" + v.name());
       label.setFont(Font.font(13));
-      label.setX(c[0] - label.getLayoutBounds().getWidth() / 2);
-      label.setY(c[1] - label.getLayoutBounds().getHeight() / 2 + 12);
       box.setOnMouseClicked(e -> focus(v.name()));
       label.setOnMouseClicked(e -> focus(v.name()));
       g.getChildren().addAll(box, label);
+      boxes.put(v.name(), box);
+      labels.put(v.name(), label);
     }
-    // drawn to fit its pane (never larger than drawn)
+    g.getTransforms().add(new javafx.scene.transform.Scale(1, 1, 0, 0));
+    graphPane.getChildren().setAll(g);
+    return new GraphDrawing(cutTargets, graphPane.getWidth(), graphPane.getHeight(), g, boxes, labels);
+  }
+
+  /** Scales the drawing to fit its pane, labels included (never larger than drawn). */
+  private void fitGraph(Group g) {
     javafx.geometry.Bounds b = g.getLayoutBounds();
     double roomW = graphPane.getWidth() - graphPane.getInsets().getLeft() - graphPane.getInsets().getRight();
     double roomH = graphPane.getHeight() - graphPane.getInsets().getTop() - graphPane.getInsets().getBottom();
     double scale = roomW <= 0 || roomH <= 0 ? 1
         : Math.min(1, Math.min(roomW / b.getMaxX(), roomH / b.getMaxY()));
-    if (scale < 1) {
-      g.getTransforms().add(new javafx.scene.transform.Scale(scale, scale, 0, 0));
-    }
-    graphPane.getChildren().setAll(g);
+    javafx.scene.transform.Scale s = (javafx.scene.transform.Scale) g.getTransforms().get(0);
+    s.setX(scale);
+    s.setY(scale);
   }
 
   /** Clicking a node selects its control. */

@@ -57,9 +57,10 @@ final class SliderStorm {
       double value = lo + span * (phase <= 1 ? phase : 2 - phase) * 0.999;
       lastSent = value;
       Platform.runLater(() -> slider.setValue(value));
+      // parked, not spinning: a spinning sender would take one of the machine's cores from the explorer
       long due = start + (k + 1) * periodNanos;
-      while (System.nanoTime() < due) {
-        Thread.onSpinWait();
+      for (long left = due - System.nanoTime(); left > 0; left = due - System.nanoTime()) {
+        java.util.concurrent.locks.LockSupport.parkNanos(left);
       }
     }
     double sentSeconds = (System.nanoTime() - start) / 1e9;

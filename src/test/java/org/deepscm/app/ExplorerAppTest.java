@@ -166,9 +166,30 @@ class ExplorerAppTest {
       assertEquals(1.0, mass, 0.05, "density integrates to 1 over the plotted range, shift " + shift);
     }
     int before = d.trajectoryLength();
+    javafx.scene.image.ImageView drawing = robot.lookup("#density-drawing").queryAs(javafx.scene.image.ImageView.class);
+    int[] pixelsBefore = pixels(drawing.getImage());
+    int drawingsBefore = d.drawingsDone();
     robot.interact(() -> app.view().slider("t").setValue(3.0));
     robot.interact(() -> app.view().slider("t").setValue(3.5));
     assertEquals(before + 2, d.trajectoryLength(), "each answer adds a point to the trajectory");
+    // the chart is an image drawn for the pane's size, and the drawing follows the answers
+    assertTrue(d.drawingsDone() > drawingsBefore);
+    assertEquals(d.node().getWidth(), drawing.getFitWidth(), 1.0);
+    assertEquals(d.node().getHeight(), drawing.getFitHeight(), 1.0);
+    int[] pixelsAfter = pixels(drawing.getImage());
+    int changed = 0;
+    for (int k = 0; k < Math.min(pixelsBefore.length, pixelsAfter.length); k++) {
+      changed += pixelsBefore[k] != pixelsAfter[k] ? 1 : 0;
+    }
+    assertTrue(changed > 50, "the trajectory and the shifted density are drawn: " + changed + " pixels changed");
+  }
+
+  private static int[] pixels(javafx.scene.image.Image image) {
+    int w = (int) image.getWidth();
+    int h = (int) image.getHeight();
+    int[] out = new int[w * h];
+    image.getPixelReader().getPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbInstance(), out, 0, w);
+    return out;
   }
 
   @Test

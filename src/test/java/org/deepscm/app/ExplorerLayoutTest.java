@@ -166,6 +166,16 @@ class ExplorerLayoutTest {
       Node chart = root.lookup("#density");
       if (chart != null && visibleChain(chart)) {
         Bounds b = chart.localToScene(chart.getLayoutBounds());
+        // inside everything that holds it (the tabs, the scrolled centre): below an edge it is cut off, its axis
+        // title first
+        for (Node p = chart.getParent(); p != null; p = p.getParent()) {
+          Bounds t = p.localToScene(p.getLayoutBounds());
+          if (b.getMaxY() > t.getMaxY() + 1) {
+            out.add(String.format(Locale.ROOT, "the density chart ends at y %.0f, below the edge of %s at %.0f",
+                b.getMaxY(), describe(p), t.getMaxY()));
+            break;
+          }
+        }
         if (b.getHeight() < ExplorerView.MIN_CHART_HEIGHT) {
           out.add(String.format(Locale.ROOT, "the density chart is %.0f px high (at least %.0f)", b.getHeight(),
               ExplorerView.MIN_CHART_HEIGHT));
