@@ -305,8 +305,22 @@ public final class ImageMechanism implements Mechanism {
   /** Abduction of {@code value} given its parents, its arrays in a new sub-manager of {@code owner}. */
   public Abduction abduct(NDManager owner, NDArray value, Map<String, NDArray> parents, int particles) {
     checkParticles(particles);
+    return abduct(owner, value, contextRows(parents, checkImages(value).n, ""), particles);
+  }
+
+  /**
+   * {@link #reconstruct(NDArray, Map, int)} of some images of a data set, as {@code evaluate} measures it
+   * ({@code recon_mae}), (rows, C, H, W) in {@code target}; the images themselves are {@code x}.
+   */
+  public NDArray reconstruct(NDManager target, NDArray x, ImageData data, int[] rows, int particles) {
+    try (Abduction a = abduct(target, x, contextRows(data, rows), particles)) {
+      return reconstruct(a, target);
+    }
+  }
+
+  private Abduction abduct(NDManager owner, NDArray value, float[] ctx, int particles) {
+    checkParticles(particles);
     Images img = checkImages(value);
-    float[] ctx = contextRows(parents, img.n, "");
     NDManager own = owner.newSubManager();
     try (NDManager scope = own.newSubManager()) {
       NDArray y = LogitPreprocessing.forward(img.array(scope, arch));

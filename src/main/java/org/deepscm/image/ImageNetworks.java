@@ -437,15 +437,18 @@ public final class ImageNetworks {
         w.apply(prefix + name + ".beta"), -1, BN_MOMENTUM, BN_EPS, train).singletonOrThrow();
   }
 
-  /** Nearest-neighbour x2 upsampling of (N, C, H, W). */
+  /**
+   * Nearest-neighbour x2 upsampling of (N, C, H, W), by libtorch's own kernel (upsample_nearest2d, with
+   * its gradient): the reshape-broadcast-reshape it replaces copied through a six-dimensional strided
+   * view and took 28 % of the brain decoder's time.
+   */
   static NDArray upsample(NDArray x) {
     Shape s = x.getShape();
-    long n = s.get(0);
-    long c = s.get(1);
-    long h = s.get(2);
-    long w = s.get(3);
-    return x.reshape(n, c, h, 1, w, 1).broadcast(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w);
+    return x.getNDArrayInternal().interpolation(new long[] {2 * s.get(2), 2 * s.get(3)}, NEAREST, false);
   }
+
+  /** libtorch's interpolation mode "nearest", as DJL numbers them. */
+  private static final int NEAREST = 0;
 
   /** z = mean + exp(log-var / 2) * eps. */
   static NDArray reparameterise(NDArray mean, NDArray logVar, NDArray eps) {

@@ -182,6 +182,12 @@ public final class ImageTrainer {
    * statistics): the first {@link #WARMUP_STEPS} steps train on the ELBO alone, and the mean error of
    * their last half is the target. Measured before them, the target was loose: those steps alone
    * improve the reconstruction, which the predictors' loss could then spend.
+   *
+   * <p>The batches' error is one particle's; what {@code evaluate} reports ({@code recon_mae}) is the error
+   * of the mean over 32 particles, which can grow while the one-particle error falls (a wider posterior
+   * blurs the mean). So after each epoch the 32-particle error is measured on a seeded sample of the
+   * validation images and the batches' target moves by its distance from the starting model's (an outer
+   * loop); an epoch whose 32-particle error is above the starting model's is not kept as the best.
    */
   public static final class ReconstructionHold {
     /** Steps on the ELBO alone before the hold starts. */
@@ -195,8 +201,13 @@ public final class ImageTrainer {
 
     /** The mean absolute pixel error on training batches to hold, as a fine-tuning step computes it (NaN: warming up). */
     double target;
-    /** The same on the validation data (no dequantisation), or NaN without validation data or before it is known. */
+    /**
+     * The starting model's reconstruction error as {@code recon_mae} measures it (the mean over 32 particles), on
+     * the validation sample, or NaN without validation data or before it is known.
+     */
     double validationTarget;
+    /** Validation images measured ({@link #VALIDATION_SAMPLE} at most, a seeded sample). */
+    static final int VALIDATION_SAMPLE = 1000;
     double lambda;
     double gap;
     /** Warm-up steps done, and the sum of the errors of the second half of them. */
@@ -236,15 +247,26 @@ public final class ImageTrainer {
       lambda = Math.max(0, lambda + RATE * gap);
     }
 
-    /** Whether a validation pixel error is no worse than the starting model's. */
-    boolean holds(double validationPixelError) {
-      return Double.isNaN(validationTarget) || validationPixelError <= validationTarget + VALIDATION_TOLERANCE;
+    /** Whether a validation reconstruction error (32 particles) is no worse than the starting model's. */
+    boolean holds(double validationReconstructionError) {
+      return Double.isNaN(validationTarget)
+          || validationReconstructionError <= validationTarget + VALIDATION_TOLERANCE;
+    }
+
+    /**
+     * After an epoch: the batches' target moves by the validation error's distance from the starting model's,
+     * down when the 32-particle reconstruction got worse, up when it has room.
+     */
+    void correct(double validationReconstructionError) {
+      if (!warmingUp() && Double.isFinite(validationTarget) && Double.isFinite(validationReconstructionError)) {
+        target += validationTarget - validationReconstructionError;
+      }
     }
 
     JsonObject toJson() {
       JsonObject o = new JsonObject();
       o.addProperty("target", target);
-      o.addProperty("validation_target", validationTarget);
+      o.addProperty("validation_recon_mae", validationTarget);
       o.addProperty("lambda", lambda);
       o.addProperty("gap", gap);
       o.addProperty("warmup_done", warmupDone);
@@ -253,7 +275,8 @@ public final class ImageTrainer {
     }
 
     static ReconstructionHold fromJson(JsonObject o) {
-      ReconstructionHold h = new ReconstructionHold(number(o, "target"), number(o, "validation_target"));
+      // a checkpoint from before the 32-particle measure: its validation target is measured again
+      ReconstructionHold h = new ReconstructionHold(number(o, "target"), number(o, "validation_recon_mae"));
       h.lambda = o.get("lambda").getAsDouble();
       h.gap = o.get("gap").getAsDouble();
       if (o.has("warmup_done")) {
@@ -334,6 +357,7 @@ public final class ImageTrainer {
       List<double[]> runs = new ArrayList<>();
       ReconstructionHold hold = null;
       boolean holdAnnounced = false;
+      int[] holdRows = null; // the validation images the hold measures
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
         done = state.get("epoch").getAsInt();
@@ -408,14 +432,16 @@ public final class ImageTrainer {
                   o.klWeight(), hold);
           if (hold != null && !hold.warmingUp() && Double.isNaN(hold.validationTarget) && validation != null) {
             // the warm-up has just ended: the validation images' error to hold too
-            hold.validationTarget = evaluateCounterfactual(m, validation, o.particles(), o.counterfactual(),
-                o.seed())[3];
+            holdRows = holdRows != null ? holdRows : sample(validation.n(), ReconstructionHold.VALIDATION_SAMPLE,
+                o.seed());
+            hold.validationTarget = reconstructionError(m, validation, holdRows, o.seed());
           }
           if (hold != null && !hold.warmingUp() && !holdAnnounced) {
             holdAnnounced = true;
             listener.message(String.format(Locale.ROOT, "holding the reconstruction's pixel error at %.3f on "
                 + "training batches%s", hold.target, Double.isNaN(hold.validationTarget) ? ""
-                : String.format(Locale.ROOT, ", %.3f on the validation data", hold.validationTarget)));
+                : String.format(Locale.ROOT, "; on %d validation images the 32-particle reconstruction's error "
+                    + "(as recon_mae) is %.3f", holdRows.length, hold.validationTarget)));
           }
           if (!Double.isFinite(elbo)) {
             // the step left the weights alone; a run of such steps means divergence
@@ -454,12 +480,23 @@ public final class ImageTrainer {
           listener.message(String.format(Locale.ROOT, "epoch %d: validation ELBO %.2f, predictors' -log q(pa* | x*) "
               + "%.4f, objective %.2f, reconstruction's pixel error %.3f", current, parts[1], parts[2], parts[0],
               parts[3]));
-          if (hold != null && !hold.holds(parts[3])) {
-            // not a candidate for the best epoch: it bought its objective with reconstruction
-            listener.message(String.format(Locale.ROOT, "epoch %d: the reconstruction is worse than the starting "
-                + "model's (pixel error %.3f > %.3f); not kept as the best epoch", current, parts[3],
-                hold.validationTarget));
-            eligible = false;
+          if (hold != null && !hold.warmingUp()) {
+            holdRows = holdRows != null ? holdRows : sample(validation.n(), ReconstructionHold.VALIDATION_SAMPLE,
+                o.seed());
+            if (Double.isNaN(hold.validationTarget)) {
+              hold.validationTarget = reconstructionError(m, validation, holdRows, o.seed());
+            }
+            double recon = reconstructionError(m, validation, holdRows, o.seed());
+            hold.correct(recon);
+            listener.message(String.format(Locale.ROOT, "epoch %d: 32-particle reconstruction error %.3f on %d "
+                + "validation images (held at %.3f); training batches now held at %.3f", current, recon,
+                holdRows.length, hold.validationTarget, hold.target));
+            if (!hold.holds(recon)) {
+              // not a candidate for the best epoch: it bought its objective with reconstruction
+              listener.message(String.format(Locale.ROOT, "epoch %d: the reconstruction is worse than the starting "
+                  + "model's (%.3f > %.3f); not kept as the best epoch", current, recon, hold.validationTarget));
+              eligible = false;
+            }
           }
         }
         double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
@@ -709,6 +746,41 @@ public final class ImageTrainer {
       sum[j] /= Math.max(1, seen);
     }
     return sum;
+  }
+
+  /**
+   * The reconstruction's mean absolute pixel error (0..255) as {@code evaluate} reports it ({@code recon_mae}:
+   * the mean over 32 particles, evaluation mode) on some images of a data set; the particles' draws are seeded,
+   * so that epochs compare on the same draws.
+   */
+  public static double reconstructionError(ImageMechanism m, ImageData data, int[] rows, long seed) {
+    ImageArchitecture a = m.architecture();
+    Engine.getInstance().setRandomSeed((int) (seed * 31 + 17));
+    double sum = 0;
+    long count = 0;
+    int chunk = 100;
+    try (NDManager scope = NDManager.newBaseManager()) {
+      for (int from = 0; from < rows.length; from += chunk) {
+        int[] part = Arrays.copyOfRange(rows, from, Math.min(rows.length, from + chunk));
+        float[] px = new float[part.length * data.pixelsPerImage()];
+        data.gather(part, px);
+        try (NDManager batch = scope.newSubManager()) {
+          NDArray x = batch.create(px, new Shape(part.length, a.channels(), a.height(), a.width()));
+          NDArray r = m.reconstruct(batch, x, data, part, ImageMechanism.DEFAULT_PARTICLES);
+          sum += r.sub(x).abs().sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+          count += px.length;
+        }
+      }
+    }
+    return sum / count;
+  }
+
+  /** At most {@code k} of the rows 0..n-1, a seeded random choice in increasing order (not the first k). */
+  static int[] sample(int n, int k, long seed) {
+    int[] all = shuffled(n, seed * 1_000_081L + 5);
+    int[] out = Arrays.copyOf(all, Math.min(n, k));
+    Arrays.sort(out);
+    return out;
   }
 
   /** Mean ELBO per image over a data set (evaluation mode, no dequantisation), in chunks of 256. */

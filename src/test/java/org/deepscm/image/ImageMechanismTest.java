@@ -430,6 +430,25 @@ class ImageMechanismTest {
     }
   }
 
+  @Test
+  void upsamplingRepeatsEachPixelTwiceEachWayAndSumsItsGradientBack() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray x = m.randomNormal(new Shape(3, 5, 7, 4));
+      x.setRequiresGradient(true);
+      NDArray r = m.randomNormal(new Shape(3, 5, 14, 8));
+      try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        NDArray up = ImageNetworks.upsample(x);
+        // the reference: each pixel repeated by a broadcast over two new axes
+        NDArray expected = x.reshape(3, 5, 7, 1, 4, 1).broadcast(3, 5, 7, 2, 4, 2).reshape(3, 5, 14, 8);
+        assertArrayEquals(expected.toFloatArray(), up.toFloatArray(), 0f);
+        gc.backward(up.mul(r).sum());
+      }
+      // d/dx of sum(up(x) * r) is r summed over each pixel's 2 x 2 copies
+      NDArray blocks = r.reshape(3, 5, 7, 2, 4, 2).sum(new int[] {3, 5});
+      assertArrayEquals(blocks.toFloatArray(), x.getGradient().toFloatArray(), 1e-5f);
+    }
+  }
+
   private static float[][] convGradients(NDArray x0, NDArray w0, NDArray r0, ai.djl.ndarray.types.DataType type) {
     try (NDManager s = x0.getManager().newSubManager()) {
       NDArray x = s.zeros(x0.getShape(), type).add(x0);

@@ -187,6 +187,20 @@ class CounterfactualFineTuningTest {
       double start = ImageTrainer.evaluateCounterfactual(image, validation, 2, term, 9)[3];
       NDList startWeights = image.snapshot(m);
 
+      // the hold's validation measure is recon_mae: the 32-particle reconstruction of evaluate, on the same draws
+      int[] some = ImageTrainer.sample(validation.n(), 50, 5);
+      double measured = ImageTrainer.reconstructionError(image, validation, some, 5);
+      float[] px = new float[some.length * PIXELS];
+      validation.gather(some, px);
+      double[] radius = new double[some.length];
+      for (int k = 0; k < some.length; k++) {
+        radius[k] = validation.parents().get("r")[some[k]];
+      }
+      Engine.getInstance().setRandomSeed((int) (5 * 31 + 17));
+      NDArray images = m.create(px, new Shape(some.length, 1, SIDE, SIDE));
+      NDArray recon = image.reconstruct(images, Map.of("r", m.create(radius)));
+      assertEquals(recon.sub(images).abs().mean().getFloat(), measured, 1e-3);
+
       // the same 40 steps from the same start, once with the fixed weights and once held at a pixel error of 0,
       // which the multiplier can only chase by weighting the reconstruction's error ever more
       double[] after = new double[2];
@@ -233,6 +247,22 @@ class CounterfactualFineTuningTest {
     assertEquals(hold.gap, back.gap);
     assertTrue(back.holds(4.9 + ImageTrainer.ReconstructionHold.VALIDATION_TOLERANCE / 2));
     assertTrue(!back.holds(5.0), "a validation reconstruction worse than the start does not hold");
+  }
+
+  @Test
+  void theBatchesTargetFollowsTheValidationReconstruction() {
+    ImageTrainer.ReconstructionHold hold = new ImageTrainer.ReconstructionHold(4.0, 5.0);
+    hold.correct(5.3);
+    assertEquals(3.7, hold.target, 1e-12, "0.3 worse on validation: the batches are held 0.3 tighter");
+    hold.correct(4.8);
+    assertEquals(3.9, hold.target, 1e-12, "room on validation: the batches get some back");
+    hold.correct(Double.NaN);
+    assertEquals(3.9, hold.target, 1e-12, "no measure, no move");
+    ImageTrainer.ReconstructionHold warming = ImageTrainer.ReconstructionHold.afterWarmup();
+    warming.correct(9);
+    assertTrue(Double.isNaN(warming.target), "nothing to correct before the warm-up has set a target");
+    ImageTrainer.ReconstructionHold back = ImageTrainer.ReconstructionHold.fromJson(hold.toJson());
+    assertEquals(5.0, back.validationTarget, 1e-12, "the validation target survives a resume");
   }
 
   @Test
