@@ -32,7 +32,15 @@ public final class BrainTemplate {
   private final float[][] flowY;
   private double maxSpeed;
 
-  private BrainTemplate(NiftiVolume t1, NiftiVolume labels, double brainMl, double ventricleMl) throws IOException {
+  /** The template's facts file key of {@link #maxExpansionSpeed()}: with it, planes are computed when first used. */
+  static final String MAX_SPEED_KEY = "max_expansion_speed_mm";
+
+  /**
+   * @param knownMaxSpeed the fastest expansion speed of any plane as the import computed it (the facts file), or
+   *     NaN: then every plane's field is computed here to find it
+   */
+  private BrainTemplate(NiftiVolume t1, NiftiVolume labels, double brainMl, double ventricleMl, double knownMaxSpeed)
+      throws IOException {
     for (NiftiVolume v : new NiftiVolume[] {t1, labels}) {
       double[][] a = v.affine();
       if (a[0][0] != 1 || a[1][1] != 1 || a[2][2] != 1 || a[0][1] != 0 || a[0][2] != 0 || a[1][0] != 0
@@ -80,8 +88,14 @@ public final class BrainTemplate {
     this.ventricleMl = ventricleMl;
     flowX = new float[nz][];
     flowY = new float[nz][];
-    for (int k = 0; k < nz; k++) {
-      expansionField(k);
+    if (Double.isNaN(knownMaxSpeed)) {
+      for (int k = 0; k < nz; k++) {
+        expansionField(k);
+      }
+    } else {
+      // a slice needs two planes of the seventeen: the others are not computed before they are asked for (this
+      // took a second of the explorer's start)
+      maxSpeed = knownMaxSpeed;
     }
   }
 
@@ -107,7 +121,16 @@ public final class BrainTemplate {
     }
     return new BrainTemplate(NiftiVolume.read(dir.resolve(BrainTemplateImport.INTENSITY_FILE)),
         NiftiVolume.read(dir.resolve(BrainTemplateImport.LABEL_FILE)),
-        facts.get("brain_ml").getAsDouble(), facts.get("ventricle_ml").getAsDouble());
+        facts.get("brain_ml").getAsDouble(), facts.get("ventricle_ml").getAsDouble(),
+        facts.has(MAX_SPEED_KEY) ? facts.get(MAX_SPEED_KEY).getAsDouble() : Double.NaN);
+  }
+
+  /** As {@link #load}, every plane's expansion field computed at once, whatever the facts file says. */
+  static BrainTemplate loadComputingEveryPlane(Path dir) throws IOException {
+    BrainTemplate stored = load(dir);
+    return new BrainTemplate(NiftiVolume.read(dir.resolve(BrainTemplateImport.INTENSITY_FILE)),
+        NiftiVolume.read(dir.resolve(BrainTemplateImport.LABEL_FILE)), stored.brainMl, stored.ventricleMl,
+        Double.NaN);
   }
 
   /** Brain tissue (all but the lateral ventricles) of the whole template, ml. */
@@ -164,6 +187,8 @@ public final class BrainTemplate {
     int k0 = (int) Math.floor(kz);
     int k1 = Math.min(nz - 1, k0 + 1);
     float f = (float) (kz - k0);
+    ensurePlane(k0);
+    ensurePlane(k1);
     float[] ux = new float[nx * ny];
     float[] uy = new float[nx * ny];
     for (int p = 0; p < ux.length; p++) {
@@ -193,6 +218,15 @@ public final class BrainTemplate {
 
   public double gridOriginY() {
     return oy;
+  }
+
+  /** A plane's field, computed when first asked for (renderers on several threads may ask at once). */
+  private synchronized void ensurePlane(int k) {
+    if (flowX[k] == null) {
+      double known = maxSpeed;
+      expansionField(k);
+      maxSpeed = known; // the facts file's value is the maximum over all planes already
+    }
   }
 
   private void expansionField(int k) {

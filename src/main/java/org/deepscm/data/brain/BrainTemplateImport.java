@@ -128,6 +128,9 @@ public final class BrainTemplateImport {
         CSF_BELOW, BOX_X, BOX_Y_MIN, BOX_Y_MAX, BOX_Z_MIN, BOX_Z_MAX));
     Gson gson = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
     Files.writeString(outDir.resolve(FACTS_FILE), gson.toJson(facts) + "\n", StandardCharsets.UTF_8);
+    // the expansion's fastest speed over all planes, so that a renderer need not compute every plane to know it
+    facts.addProperty(BrainTemplate.MAX_SPEED_KEY, BrainTemplate.load(outDir).maxExpansionSpeed());
+    Files.writeString(outDir.resolve(FACTS_FILE), gson.toJson(facts) + "\n", StandardCharsets.UTF_8);
     return facts;
   }
 

@@ -36,6 +36,26 @@ class BrainSliceRendererTest {
   }
 
   @Test
+  void planesComputedWhenFirstAskedForAreThePlanesComputedAtOnce() throws IOException {
+    BrainTemplate eager = BrainTemplate.loadComputingEveryPlane(Path.of("resources", "brain"));
+    BrainTemplate lazy = BrainTemplate.load(Path.of("resources", "brain"));
+    // the facts file's fastest speed is the one over every plane (it sets the rendering flow's step)
+    assertEquals(eager.maxExpansionSpeed(), lazy.maxExpansionSpeed(), 0.0,
+        "resources/brain/template.json's " + BrainTemplate.MAX_SPEED_KEY + " is out of date");
+    for (double z : new double[] {10, 14.5, 17.25, 26}) {
+      float[][] a = eager.expansionField(z);
+      float[][] b = lazy.expansionField(z);
+      assertArrayEquals(a[0], b[0], 0f, "ux at z " + z);
+      assertArrayEquals(a[1], b[1], 0f, "uy at z " + z);
+    }
+    // and a subject rendered with either is the same image
+    Anatomy subject = Anatomy.draw(new java.util.SplittableRandom(3));
+    float[] one = new BrainSliceRenderer(eager).render(1100, 40, subject, false).image();
+    float[] two = new BrainSliceRenderer(lazy).render(1100, 40, subject, false).image();
+    assertArrayEquals(one, two, 0f);
+  }
+
+  @Test
   void theTemplateHoldsTheColin27VolumesAndSlab() {
     BrainTemplate t = renderer.template();
     assertEquals(1710.862, t.brainMl(), 1e-9);
