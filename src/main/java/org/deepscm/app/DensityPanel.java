@@ -41,7 +41,8 @@ final class DensityPanel {
   private final javafx.scene.image.ImageView view = new javafx.scene.image.ImageView();
   private final LatestOnlyExecutor drawer;
   private final NewestOnlyHandOff drawings;
-  private final JFreeChart chart;
+  /** Built and then used on the drawing thread only. */
+  private JFreeChart chart;
   private double shown = Double.NaN;
   private double textScale = 1;
   private int drawingsDone;
@@ -95,6 +96,29 @@ final class DensityPanel {
     this.yName = yName;
     this.xs = PairDensity.grid(xRange, GRID);
     this.ys = PairDensity.grid(yRange, GRID);
+    node.setId("density");
+    node.setPrefSize(460, 340);
+    node.setMinSize(0, 0);
+    view.setManaged(false); // the pane's size makes the drawing, not the other way round
+    view.setId("density-drawing");
+    node.getChildren().add(view);
+    node.widthProperty().addListener((o, was, now) -> draw());
+    node.heightProperty().addListener((o, was, now) -> draw());
+  }
+
+  /**
+   * The chart with the observational density filled in; built by the first drawing, on the drawing thread
+   * (for a model of more than two variables the density is estimated from samples: half a second of the
+   * explorer's start, on the UI thread, when it was built with the panel).
+   */
+  private JFreeChart chart() {
+    if (chart == null) {
+      chart = buildChart();
+    }
+    return chart;
+  }
+
+  private JFreeChart buildChart() {
     double[][] density = density(0);
     double cell = (xs[1] - xs[0]) * (ys[1] - ys[0]);
     double[] levels = Contours.massLevels(density, cell, MASSES);
@@ -143,20 +167,13 @@ final class DensityPanel {
     plot.setRenderer(1, lineRenderer);
     // JFreeChart draws dataset 0 last by default, which would paint the filled density over the lines
     plot.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD);
-    chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+    JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
     LegendTitle legend = new LegendTitle(plot);
     // a line item's graphic is as wide as its line, not its (hidden) shape: room on both sides, or the line
     // runs into the neighbouring item's text ("counterfactual trajector" under the observed dot)
     legend.setLegendItemGraphicPadding(new org.jfree.chart.ui.RectangleInsets(2, 14, 2, 14));
     chart.addLegend(legend);
-    node.setId("density");
-    node.setPrefSize(460, 340);
-    node.setMinSize(0, 0);
-    view.setManaged(false); // the pane's size makes the drawing, not the other way round
-    view.setId("density-drawing");
-    node.getChildren().add(view);
-    node.widthProperty().addListener((o, was, now) -> draw());
-    node.heightProperty().addListener((o, was, now) -> draw());
+    return chart;
   }
 
   /** The chart's place in the window: a pane that shows the latest drawing at its own size. */
@@ -208,6 +225,7 @@ final class DensityPanel {
   private java.awt.image.BufferedImage render(double shift, List<double[]> path, double[] observed, int w, int h,
       double scale, double k) {
     // one chart change for the whole update, not one per series removed and added
+    JFreeChart chart = chart();
     chart.setNotify(false);
     try {
       replaceSeries(shift, path, observed);

@@ -43,9 +43,14 @@ public final class ParameterSet {
     return manager;
   }
 
-  /** Adds a parameter drawn from N(0, std^2) with the given seed stream (std 0 gives zeros). */
+  /** Adds a parameter drawn from N(0, std^2) with the given seed stream (std 0 gives zeros; a null stream too). */
   public NDArray create(String name, Shape shape, double std, Random random) {
     changed();
+    if (random == null) {
+      // a placeholder of the right name and shape that a weights file fills (drawing millions of Gaussians
+      // only to overwrite them took a noticeable part of the explorer's start)
+      return put(name, manager.zeros(shape));
+    }
     float[] values = new float[Math.toIntExact(shape.size())];
     for (int k = 0; k < values.length; k++) {
       values[k] = (float) (std * random.nextGaussian());

@@ -728,6 +728,7 @@ public final class ImageMechanism implements Mechanism {
     }
     ImageMechanism m = new ImageMechanism(variable, ctx,
         ImageArchitecture.fromJson(o.getAsJsonObject("architecture")), weights);
-    return m.initParameters(new Random(0));
+    // placeholders (zeros) of the right names and shapes: the model folder's weights file fills them
+    return m.initParameters(null);
   }
 }
