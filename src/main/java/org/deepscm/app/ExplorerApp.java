@@ -119,6 +119,16 @@ public final class ExplorerApp extends Application {
     Launcher.configure();
     initialModel = modelFolder;
     quitAfterFirstAnswer = quitAfterFirst;
+    // libtorch loads (a second or so) while JavaFX starts, instead of after it on the UI thread
+    Thread engine = new Thread(() -> {
+      try {
+        ai.djl.engine.Engine.getInstance();
+      } catch (RuntimeException | Error e) {
+        // the UI thread meets the same failure when it opens the model, and says so there
+      }
+    }, "engine-start");
+    engine.setDaemon(true);
+    engine.start();
     Application.launch(ExplorerApp.class);
   }
 
