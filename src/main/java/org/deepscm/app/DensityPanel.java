@@ -46,6 +46,7 @@ final class DensityPanel {
   private double shown = Double.NaN;
   private double textScale = 1;
   private int drawingsDone;
+  private String problem;
   private final DefaultXYDataset lines = new DefaultXYDataset();
   private final List<double[]> trajectory = new ArrayList<>();
   private double[] observedPoint;
@@ -208,14 +209,31 @@ final class DensityPanel {
     List<double[]> path = List.copyOf(trajectory);
     double[] observed = observedPoint;
     drawer.submit(superseded -> {
-      java.awt.image.BufferedImage image = render(shift, path, observed, w, h, scale, k);
-      drawings.post(() -> {
-        view.setImage(toFx(image));
-        view.setFitWidth(w);
-        view.setFitHeight(h);
-        drawingsDone++;
-      });
+      try {
+        java.awt.image.BufferedImage image = render(shift, path, observed, w, h, scale, k);
+        drawings.post(() -> {
+          view.setImage(toFx(image));
+          view.setFitWidth(w);
+          view.setFitHeight(h);
+          drawingsDone++;
+        });
+      } catch (RuntimeException | LinkageError e) {
+        // said where the chart should be, not only on the console
+        String why = e.getMessage() == null ? e.toString() : e.getMessage();
+        drawings.post(() -> {
+          problem = why;
+          javafx.scene.control.Label said = new javafx.scene.control.Label("cannot draw the density chart: " + why);
+          said.setWrapText(true);
+          said.setMaxWidth(Math.max(200, node.getWidth() - 20));
+          node.getChildren().setAll(view, said);
+        });
+      }
     });
+  }
+
+  /** Why the last drawing failed, or null. */
+  String problem() {
+    return problem;
   }
 
   /**

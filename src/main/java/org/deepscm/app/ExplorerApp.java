@@ -204,6 +204,28 @@ public final class ExplorerApp extends Application {
   }
 
   /** The self-test's end: the screenshot written, the device and the time said. */
+  /** Checks every 50 ms for the density chart's first drawing, then passes; fails after 30 s without one. */
+  private void waitForChart(double seconds, long since) {
+    DensityPanel chart = view.densityPanel();
+    if (chart == null || chart.drawingsDone() > 0) {
+      if (chart != null) {
+        long now = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        System.err.printf(Locale.ROOT, "density chart on screen %.1f s after start%n", now / 1000.0);
+      }
+      // after this pulse, so that what was just shown is drawn in the screenshot
+      Platform.runLater(() -> passSelfTest(seconds));
+      return;
+    }
+    if (System.nanoTime() - since > 30_000_000_000L) {
+      failSelfTest("the density chart was not drawn within 30 s of the first counterfactual"
+          + (chart.problem() == null ? "" : ": " + chart.problem()));
+      return;
+    }
+    javafx.animation.PauseTransition wait = new javafx.animation.PauseTransition(javafx.util.Duration.millis(50));
+    wait.setOnFinished(e -> waitForChart(seconds, since));
+    wait.play();
+  }
+
   private void passSelfTest(double seconds) {
     try {
       Path parent = selfTestShot.getParent();
@@ -441,8 +463,9 @@ public final class ExplorerApp extends Application {
         long since = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
         System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since / 1000.0);
         if (selfTestShot != null) {
-          // after this pulse, so that the answer is drawn in the screenshot
-          Platform.runLater(() -> passSelfTest(since / 1000.0));
+          // once the density chart (drawn on its own thread) is there too, so that the screenshot shows the
+          // whole window and a chart that cannot be drawn fails the check
+          waitForChart(since / 1000.0, System.nanoTime());
         } else if (quitAfterFirstAnswer) {
           // after this pulse, so that the answer has really been drawn
           Platform.runLater(Platform::exit);
