@@ -991,12 +991,19 @@ public final class ExplorerView {
     setBusy(true);
     // the surgery is drawn at once, but once per burst of slider events, not once per event
     graphRedraws.post(() -> drawGraph(last));
+    boolean held = dragging();
     executor.submit(superseded -> {
       try {
         boolean image = session.imageVariable() != null;
         if (image) {
+          long started = System.nanoTime();
           ExplorerSession.Result preview = session.counterfactual(PREVIEW_PARTICLES);
           answers.post(() -> show(preview, false));
+          if (held) {
+            // while a slider is held, the worker rests as long as the preview took: on two cores the window
+            // (its thread and its renderer) needs the CPU to draw that answer before the next one comes
+            java.util.concurrent.locks.LockSupport.parkNanos(Math.min(System.nanoTime() - started, 30_000_000L));
+          }
           if (superseded.getAsBoolean()) {
             return;
           }
