@@ -204,13 +204,18 @@ public final class ExplorerApp extends Application {
   }
 
   /** The self-test's end: the screenshot written, the device and the time said. */
+  /** Seconds since the JVM started: start-up as a user feels it. */
+  private static double secondsSinceStart() {
+    return (System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime())
+        / 1000.0;
+  }
+
   /** Checks every 50 ms for the density chart's first drawing, then passes; fails after 30 s without one. */
   private void waitForChart(double seconds, long since) {
     DensityPanel chart = view.densityPanel();
     if (chart == null || chart.drawingsDone() > 0) {
       if (chart != null) {
-        long now = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
-        System.err.printf(Locale.ROOT, "density chart on screen %.1f s after start%n", now / 1000.0);
+        System.err.printf(Locale.ROOT, "density chart on screen %.1f s after start%n", secondsSinceStart());
       }
       // after this pulse, so that what was just shown is drawn in the screenshot
       Platform.runLater(() -> passSelfTest(seconds));
@@ -460,12 +465,12 @@ public final class ExplorerApp extends Application {
       if (!firstAnswerReported) {
         firstAnswerReported = true;
         // start-up time as a user feels it: JVM start to the first full counterfactual on screen
-        long since = System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
-        System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since / 1000.0);
+        double since = secondsSinceStart();
+        System.err.printf(Locale.ROOT, "first counterfactual on screen %.1f s after start%n", since);
         if (selfTestShot != null) {
           // once the density chart (drawn on its own thread) is there too, so that the screenshot shows the
           // whole window and a chart that cannot be drawn fails the check
-          waitForChart(since / 1000.0, System.nanoTime());
+          waitForChart(since, System.nanoTime());
         } else if (quitAfterFirstAnswer) {
           // after this pulse, so that the answer has really been drawn
           Platform.runLater(Platform::exit);
