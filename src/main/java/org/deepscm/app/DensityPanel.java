@@ -70,7 +70,6 @@ final class DensityPanel {
     return out;
   }
 
-  /** A panel for the model's first pair (see {@link #pairs}), or null if it has none. */
   /**
    * A panel for the model's first pair (see {@link #pairs}), or null if it has none.
    *

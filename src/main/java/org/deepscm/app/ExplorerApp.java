@@ -203,7 +203,6 @@ public final class ExplorerApp extends Application {
     Platform.exit();
   }
 
-  /** The self-test's end: the screenshot written, the device and the time said. */
   /** Seconds since the JVM started: start-up as a user feels it. */
   private static double secondsSinceStart() {
     return (System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime())
@@ -231,6 +230,7 @@ public final class ExplorerApp extends Application {
     wait.play();
   }
 
+  /** The self-test's end: the screenshot written, the device and the time said. */
   private void passSelfTest(double seconds) {
     try {
       Path parent = selfTestShot.getParent();

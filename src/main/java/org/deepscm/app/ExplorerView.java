@@ -628,7 +628,6 @@ public final class ExplorerView {
 
   private static final int MAX_ZOOM = 12;
 
-
   /** The height of the images' titles (one line of the label font, wrapped titles take two). */
   private double titleHeight() {
     double most = 0;

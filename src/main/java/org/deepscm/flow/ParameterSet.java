@@ -47,8 +47,8 @@ public final class ParameterSet {
   public NDArray create(String name, Shape shape, double std, Random random) {
     changed();
     if (random == null) {
-      // a placeholder of the right name and shape that a weights file fills (drawing millions of Gaussians
-      // only to overwrite them took a noticeable part of the explorer's start)
+      // zeros of the right name and shape, for a model folder's weights file to overwrite (drawing millions
+      // of Gaussians only to overwrite them took a noticeable part of the explorer's start)
       return put(name, manager.zeros(shape));
     }
     float[] values = new float[Math.toIntExact(shape.size())];

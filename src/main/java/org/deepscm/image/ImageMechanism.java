@@ -305,7 +305,8 @@ public final class ImageMechanism implements Mechanism {
   /** Abduction of {@code value} given its parents, its arrays in a new sub-manager of {@code owner}. */
   public Abduction abduct(NDManager owner, NDArray value, Map<String, NDArray> parents, int particles) {
     checkParticles(particles);
-    return abduct(owner, value, contextRows(parents, checkImages(value).n, ""), particles);
+    Images img = checkImages(value);
+    return abduct(owner, img, contextRows(parents, img.n, ""), particles);
   }
 
   /**
@@ -313,14 +314,14 @@ public final class ImageMechanism implements Mechanism {
    * ({@code recon_mae}), (rows, C, H, W) in {@code target}; the images themselves are {@code x}.
    */
   public NDArray reconstruct(NDManager target, NDArray x, ImageData data, int[] rows, int particles) {
-    try (Abduction a = abduct(target, x, contextRows(data, rows), particles)) {
+    checkParticles(particles);
+    try (Abduction a = abduct(target, checkImages(x), contextRows(data, rows), particles)) {
       return reconstruct(a, target);
     }
   }
 
-  private Abduction abduct(NDManager owner, NDArray value, float[] ctx, int particles) {
-    checkParticles(particles);
-    Images img = checkImages(value);
+  /** The abduction itself, its inputs already checked. */
+  private Abduction abduct(NDManager owner, Images img, float[] ctx, int particles) {
     NDManager own = owner.newSubManager();
     try (NDManager scope = own.newSubManager()) {
       NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
@@ -728,7 +729,7 @@ public final class ImageMechanism implements Mechanism {
     }
     ImageMechanism m = new ImageMechanism(variable, ctx,
         ImageArchitecture.fromJson(o.getAsJsonObject("architecture")), weights);
-    // placeholders (zeros) of the right names and shapes: the model folder's weights file fills them
+    // zeros of the right names and shapes: ModelFolder.load overwrites them with the weights file's values
     return m.initParameters(null);
   }
 }

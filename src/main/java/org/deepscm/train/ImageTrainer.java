@@ -357,7 +357,6 @@ public final class ImageTrainer {
       List<double[]> runs = new ArrayList<>();
       ReconstructionHold hold = null;
       boolean holdAnnounced = false;
-      int[] holdRows = null; // the validation images the hold measures
       if (o.resume() && ck != null && Files.isRegularFile(ck.resolve(STATE_FILE))) {
         JsonObject state = GSON.fromJson(Files.readString(ck.resolve(STATE_FILE)), JsonObject.class);
         done = state.get("epoch").getAsInt();
@@ -396,6 +395,9 @@ public final class ImageTrainer {
       boolean cancelled = false;
       int epoch = done;
       ImageData train = trainForEpoch.apply(done + 1);
+      // the validation images a reconstruction hold measures: the same seeded sample every epoch
+      int[] holdRows = validation == null ? null
+          : sample(validation.n(), ReconstructionHold.VALIDATION_SAMPLE, o.seed());
       double[] run = {done, done, o.learningRate(), o.batchSize(), train.n()};
       runs.add(run);
       if (hold == null && o.counterfactual() != null && o.counterfactual().holdReconstruction()) {
@@ -432,14 +434,12 @@ public final class ImageTrainer {
                   o.klWeight(), hold);
           if (hold != null && !hold.warmingUp() && Double.isNaN(hold.validationTarget) && validation != null) {
             // the warm-up has just ended: the validation images' error to hold too
-            holdRows = holdRows != null ? holdRows : sample(validation.n(), ReconstructionHold.VALIDATION_SAMPLE,
-                o.seed());
             hold.validationTarget = reconstructionError(m, validation, holdRows, o.seed());
           }
           if (hold != null && !hold.warmingUp() && !holdAnnounced) {
             holdAnnounced = true;
             listener.message(String.format(Locale.ROOT, "holding the reconstruction's pixel error at %.3f on "
-                + "training batches%s", hold.target, Double.isNaN(hold.validationTarget) ? ""
+                + "training batches%s", hold.target, Double.isNaN(hold.validationTarget) || holdRows == null ? ""
                 : String.format(Locale.ROOT, "; on %d validation images the 32-particle reconstruction's error "
                     + "(as recon_mae) is %.3f", holdRows.length, hold.validationTarget)));
           }
@@ -481,8 +481,6 @@ public final class ImageTrainer {
               + "%.4f, objective %.2f, reconstruction's pixel error %.3f", current, parts[1], parts[2], parts[0],
               parts[3]));
           if (hold != null && !hold.warmingUp()) {
-            holdRows = holdRows != null ? holdRows : sample(validation.n(), ReconstructionHold.VALIDATION_SAMPLE,
-                o.seed());
             if (Double.isNaN(hold.validationTarget)) {
               hold.validationTarget = reconstructionError(m, validation, holdRows, o.seed());
             }
