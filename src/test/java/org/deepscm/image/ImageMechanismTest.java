@@ -10,6 +10,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -446,6 +447,30 @@ class ImageMechanismTest {
       // d/dx of sum(up(x) * r) is r summed over each pixel's 2 x 2 copies
       NDArray blocks = r.reshape(3, 5, 7, 2, 4, 2).sum(new int[] {3, 5});
       assertArrayEquals(blocks.toFloatArray(), x.getGradient().toFloatArray(), 1e-5f);
+    }
+  }
+
+  /**
+   * The decoder's last layer at inference: a 3x3 convolution of the x2 upsampled maps computed by its four
+   * phase kernels on the maps themselves, for several output channels, odd sizes (Morpho-MNIST's 7 x 7)
+   * and non-square ones; the reference is the upsampling and the convolution as written, in float64.
+   */
+  @Test
+  void phaseKernelsGiveTheConvolutionOfTheUpsampledMaps() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      for (int[] c : new int[][] {{1, 5, 7, 7}, {3, 4, 6, 9}, {4, 2, 1, 3}}) {
+        int out = c[0];
+        NDArray x = m.randomNormal(new Shape(2, c[1], c[2], c[3]));
+        NDArray w = m.randomNormal(new Shape(out, c[1], 3, 3));
+        NDArray b = m.randomNormal(new Shape(out));
+        NDArray expected = ImageNetworks.strided(ImageNetworks.upsample(x.toType(DataType.FLOAT64, true)),
+            w.toType(DataType.FLOAT64, true), b.toType(DataType.FLOAT64, true), 1, 1);
+        NDArray[] phases = ImageNetworks.phaseWeights(w, b, m);
+        NDArray actual = ImageNetworks.phaseConv(x, phases[0], phases[1]);
+        assertEquals(expected.getShape(), actual.getShape(), "shape, case " + Arrays.toString(c));
+        assertArrayEquals(expected.toType(DataType.FLOAT32, false).toFloatArray(), actual.toFloatArray(), 1e-4f,
+            "values, case " + Arrays.toString(c));
+      }
     }
   }
 
