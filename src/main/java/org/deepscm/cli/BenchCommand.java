@@ -88,6 +88,7 @@ final class BenchCommand implements Callable<Integer> {
       out.printf("model %s, device %s, batch %d, %d timed calls after %d warm-up%n", m.name(),
           org.deepscm.DeviceInfo.describe(), batch, repeats, warmup);
       out.println("allocator: " + org.deepscm.NativeAllocator.describe());
+      out.println("JIT: " + jit());
       Table t = new Table(List.of("operation", "median_ms", "p95_ms", "units_per_s"));
       time(t, "sample (association)", nd, sub -> scm.sample(sub, batch));
       time(t, "log-likelihood", nd, sub -> scm.logProb(copy(units, sub)));
@@ -167,6 +168,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model %s, device %s, %d timed calls after %d warm-up, on a %s%n", m.name(), DeviceInfo.describe(),
         repeats, warmup, c.kind());
     out.println("allocator: " + org.deepscm.NativeAllocator.describe());
+    out.println("JIT: " + jit());
     out.printf(java.util.Locale.ROOT, "matmul rate of this machine: %.0f GFLOP/s (float32, 512 x 512 times 512 x 512, "
         + "libtorch)%n", matmulGflops());
     Table t = new Table(List.of("operation", "median_ms", "p95_ms", "MFLOP", "GFLOP_per_s"));
@@ -324,8 +326,11 @@ final class BenchCommand implements Callable<Integer> {
    * what it printed, stdout and stderr together; it is stopped after {@code timeoutSeconds}.
    */
   private String runExplorer(long timeoutSeconds, String... args) throws java.io.IOException, InterruptedException {
-    List<String> cmd = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher", "explore", "--model",
+    // started as this JVM was (its options too: the JIT setting changes the start-up by a second)
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.deepscm.Launcher", "explore", "--model",
         model.model.toString()));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -337,6 +342,17 @@ final class BenchCommand implements Callable<Integer> {
       p.destroyForcibly();
     }
     return text;
+  }
+
+  /**
+   * The JIT setting in force, in words: on two cores the optimising compiler's threads take a core from
+   * the explorer for its first minute, so the installed app runs the quick compiler only.
+   */
+  static String jit() {
+    List<String> args = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+    return args.contains("-XX:TieredStopAtLevel=1")
+        ? "quick compiler only (-XX:TieredStopAtLevel=1, as the installed app runs)"
+        : "both compilers (the JVM's default; the installed app runs with -XX:TieredStopAtLevel=1)";
   }
 
   /** The last lines of an explorer's output, for a message that says why it gave no figures. */
