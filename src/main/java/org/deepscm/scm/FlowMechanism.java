@@ -11,6 +11,7 @@ import java.util.Random;
 import org.deepscm.flow.ComposedTransform;
 import org.deepscm.flow.FlowStep;
 import org.deepscm.flow.ParameterSet;
+import org.deepscm.flow.ScalarFlow;
 import org.deepscm.flow.Scalars;
 import org.deepscm.flow.Transform;
 
@@ -94,12 +95,78 @@ public final class FlowMechanism implements Mechanism {
 
   @Override
   public NDArray generate(NDArray noise, Map<String, NDArray> parents) {
+    if (fewUnits(noise)) {
+      return unitByUnit(noise, parents, true);
+    }
     return transform(noise, parents).forward(noise).value();
   }
 
   @Override
   public NDArray abduct(NDArray value, Map<String, NDArray> parents) {
+    if (fewUnits(value)) {
+      return unitByUnit(value, parents, false);
+    }
     return transform(value, parents).inverse(value).value();
+  }
+
+  /** At most this many units are computed one by one in Java ({@link ScalarFlow}) rather than by libtorch. */
+  static final int UNIT_BY_UNIT = 16;
+
+  /** The flow in Java doubles, for the parameter version it was built from. */
+  private ScalarFlow scalarFlow;
+  private long scalarFlowVersion = -1;
+
+  private synchronized ScalarFlow scalarFlow() {
+    if (scalarFlow == null || scalarFlowVersion != params.version()) {
+      scalarFlow = ScalarFlow.of(steps, this::prefix, params);
+      scalarFlowVersion = params.version();
+    }
+    return scalarFlow;
+  }
+
+  /** A few plain units (no gradient to carry): the explorer's case, a command-line query. */
+  private static boolean fewUnits(NDArray a) {
+    return a.getShape().dimension() == 1 && a.size() <= UNIT_BY_UNIT && !a.hasGradient()
+        && (a.getDataType() == DataType.FLOAT32 || a.getDataType() == DataType.FLOAT64);
+  }
+
+  /** generate ({@code forward}) or abduct, unit by unit in Java; the answer in {@code in}'s manager and type. */
+  private NDArray unitByUnit(NDArray in, Map<String, NDArray> parents, boolean forward) {
+    int n = Math.toIntExact(in.size());
+    double[] x = ScalarFlow.values(in);
+    double[][] columns = new double[context.size()][];
+    for (int j = 0; j < context.size(); j++) {
+      ContextEncoding e = context.get(j);
+      NDArray p = parents.get(e.parent());
+      if (p == null) {
+        throw new InvalidModelException("missing value of parent '" + e.parent() + "'");
+      }
+      columns[j] = ScalarFlow.values(p);
+      if (columns[j].length != n) {
+        throw new InvalidValueException("parent '" + e.parent() + "' has " + columns[j].length + " rows, '"
+            + variable.name() + "' has " + n);
+      }
+    }
+    ScalarFlow flow = scalarFlow();
+    double[] out = new double[n];
+    double[] ctx = new double[context.size()];
+    for (int u = 0; u < n; u++) {
+      for (int j = 0; j < ctx.length; j++) {
+        ContextEncoding e = context.get(j);
+        double v = e.log() ? Math.log(columns[j][u]) : columns[j][u];
+        // rounded as the NDArray path's context (its input's type) would be
+        ctx[j] = in.getDataType() == DataType.FLOAT32 ? (float) ((v - e.shift()) / e.scale()) : (v - e.shift()) / e.scale();
+      }
+      out[u] = forward ? flow.forward(x[u], ctx) : flow.inverse(x[u], ctx, in.getDataType());
+    }
+    if (in.getDataType() == DataType.FLOAT64) {
+      return in.getManager().create(out, in.getShape());
+    }
+    float[] f = new float[n];
+    for (int u = 0; u < n; u++) {
+      f[u] = (float) out[u];
+    }
+    return in.getManager().create(f, in.getShape());
   }
 
   @Override
