@@ -154,9 +154,14 @@ public final class ExplorerApp extends Application {
         if (name == null) {
           System.out.println("storm: this model has no slider to drag");
         } else {
+          int jobsBefore = executor.jobsRun();
           SliderStorm.Stats stats = SliderStorm.run(v.slider(name), stormRate, stormSeconds,
               () -> executor.waiting() == 0 && !executor.busy());
-          System.out.println(stats.describe() + " (slider " + name + ", model " + model.name() + ")");
+          // how often the image followed the slider: one model job per answer shown (its preview at least)
+          int answers = executor.jobsRun() - jobsBefore;
+          System.out.println(stats.describe() + "; " + answers + " model answers ("
+              + Math.round(answers / (double) stormSeconds) + " a second) (slider " + name + ", model "
+              + model.name() + ")");
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
