@@ -183,7 +183,9 @@ public final class ExplorerView {
       return;
     }
     root.applyCss();
-    double graph = Math.min(300, Math.max(180, 0.2 * width));
+    // in presentation mode the graph gets a quarter of the window, and its drawing grows with the text
+    double text = textScale();
+    double graph = Math.min(300 * text, Math.max(180, (text > 1 ? 0.25 : 0.2) * width));
     // the controls' own width and room for a vertical scroll bar
     double controls = Math.min(Math.max(260, controlsContent.prefWidth(-1) + 18), 0.36 * width);
     panes.setDividerPositions(graph / width, 1 - controls / width);
@@ -1236,13 +1238,16 @@ public final class ExplorerView {
     return new GraphDrawing(cutTargets, graphPane.getWidth(), graphPane.getHeight(), g, boxes, labels);
   }
 
-  /** Scales the drawing to fit its pane, labels included (never larger than drawn). */
+  /**
+   * Scales the drawing to fit its pane, labels included: never larger than drawn, or than the text size
+   * in presentation mode (so that a projector's audience can read the graph).
+   */
   private void fitGraph(Group g) {
     javafx.geometry.Bounds b = g.getLayoutBounds();
     double roomW = graphPane.getWidth() - graphPane.getInsets().getLeft() - graphPane.getInsets().getRight();
     double roomH = graphPane.getHeight() - graphPane.getInsets().getTop() - graphPane.getInsets().getBottom();
     double scale = roomW <= 0 || roomH <= 0 ? 1
-        : Math.min(1, Math.min(roomW / b.getMaxX(), roomH / b.getMaxY()));
+        : Math.min(textScale(), Math.min(roomW / b.getMaxX(), roomH / b.getMaxY()));
     javafx.scene.transform.Scale s = (javafx.scene.transform.Scale) g.getTransforms().get(0);
     s.setX(scale);
     s.setY(scale);

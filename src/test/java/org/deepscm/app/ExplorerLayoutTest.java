@@ -101,6 +101,18 @@ class ExplorerLayoutTest {
             stage.getScene().getHeight(), screen[0] == 1366 && screen[2] == 0, r == 2)) {
           problems.add(where + p);
         }
+        if (screen[2] == 1) {
+          // on a projector the causal graph is read from the back of the room: never shrunk below its own size
+          for (Node n : stage.getScene().getRoot().lookupAll("Text")) {
+            if (n.getId() != null && n.getId().startsWith("node-") && visibleChain(n)) {
+              double shown = n.localToScene(n.getLayoutBounds()).getHeight() / n.getLayoutBounds().getHeight();
+              if (shown < 1) {
+                problems.add(where + String.format(Locale.ROOT, "the graph's %s is drawn at %.2f of its size",
+                    n.getId(), shown));
+              }
+            }
+          }
+        }
       }
     }
     return problems;
