@@ -459,18 +459,9 @@ public final class ImageNetworks {
       return h;
     }
     long channels = h.getShape().get(1);
-    // gamma and beta each from its own block of rows, so that each is a dense (N, C, 1, 1) array. Halves of
-    // one (N, 2C) output are strided views, and libtorch's broadcasting took their strides for channels-last
-    // ones: it laid h out channels-last, and every later upsampling and convolution of the decoder copied
-    // it back and forth (the brain decoder's last convolution took 46 ms instead of a few).
-    NDArray weight = w.apply(prefix + name + ".weight");
-    NDArray bias = w.apply(prefix + name + ".bias");
-    String first = "0:" + channels;
-    String second = channels + ":";
-    NDArray gamma = Linear.linear(context, weight.get(first), bias.get(first)).singletonOrThrow()
-        .reshape(-1, channels, 1, 1);
-    NDArray beta = Linear.linear(context, weight.get(second), bias.get(second)).singletonOrThrow()
-        .reshape(-1, channels, 1, 1);
+    NDArray gb = linear(w, name, context).reshape(-1, 2 * channels, 1, 1);
+    NDArray gamma = gb.get(":, 0:" + channels);
+    NDArray beta = gb.get(":, " + channels + ":");
     return h.mul(gamma.add(1)).add(beta);
   }
 
