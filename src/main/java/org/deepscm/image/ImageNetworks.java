@@ -283,6 +283,14 @@ public final class ImageNetworks {
       NDArray[] phases = phaseWeights(last, weights.get(prefix + "dec.conv2.bias"), manager);
       arrays.put(prefix + "dec.conv2" + PHASES + ".weight", phases[0]);
       arrays.put(prefix + "dec.conv2" + PHASES + ".bias", phases[1]);
+      // both upsamplings by phases: conv1 on the small maps (its BN folded in), conv2 on conv1's phases
+      NDArray[] first = phaseWeights(arrays.get(prefix + "dec.conv1.weight"), arrays.get(prefix + "dec.conv1.bias"),
+          manager);
+      arrays.put(prefix + "dec.conv1" + PHASES + ".weight", first[0]);
+      arrays.put(prefix + "dec.conv1" + PHASES + ".bias", first[1]);
+      NDArray[] second = polyphaseWeights(last, weights.get(prefix + "dec.conv2.bias"), manager);
+      arrays.put(prefix + POLYPHASE + ".weight", second[0]);
+      arrays.put(prefix + POLYPHASE + ".bias", second[1]);
     }
     folded = new Folded(arrays, weights, weights.version(), manager);
     return folded;
@@ -362,6 +370,93 @@ public final class ImageNetworks {
       }
     }
     return conv2d(w, name, upsample(h), 1, 1, train);
+  }
+
+  /** Name of the decoder's last convolution as kernels on the phases of conv1's phases ({@link #polyphaseWeights}). */
+  private static final String POLYPHASE = "dec.conv2.polyphases";
+
+  /**
+   * The decoder from its first small maps h (N, C1, h/4, w/4) to conv2's output (N, c, h, w), without
+   * an upsampled map ever being made: conv1 by its phase kernels gives the 14 x 14 (brain: 32 x 32) maps
+   * as four phases of the small grid, FiLM and ReLU act on them channel by channel, and conv2 of their
+   * upsampling is one convolution of those phases with 16 outputs per channel (the output pixel's row and
+   * column modulo 4), interleaved at the end: a few kilobytes where the upsampled maps were megabytes.
+   */
+  private NDArray polyphaseDecoderEnd(Folded f, NDArray h, NDArray context) {
+    NDArray p = strided(h, f.arrays.get(prefix + "dec.conv1" + PHASES + ".weight"),
+        f.arrays.get(prefix + "dec.conv1" + PHASES + ".bias"), 1, 1);
+    if (hasFilm() && context != null) {
+      long channels = p.getShape().get(1) / 4;
+      NDArray gb = linear(f, "dec.film2", context).reshape(-1, 2 * channels, 1, 1);
+      // each channel's gamma and beta for its four phases (channel o's phases are o*4 .. o*4+3)
+      NDArray gamma = gb.get(":, 0:" + channels).repeat(1, 4);
+      NDArray beta = gb.get(":, " + channels + ":").repeat(1, 4);
+      p = p.mul(gamma.add(1)).add(beta);
+    }
+    p = Activation.relu(p);
+    return polyphaseConv(p, f.arrays.get(prefix + POLYPHASE + ".weight"), f.arrays.get(prefix + POLYPHASE + ".bias"));
+  }
+
+  /** conv3x3(upsample(H)) of a map H given by its phases P, from the kernels of {@link #polyphaseWeights}. */
+  static NDArray polyphaseConv(NDArray phases, NDArray polyWeight, NDArray polyBias) {
+    NDArray q = strided(phases, polyWeight, polyBias, 1, 1);
+    Shape qs = q.getShape();
+    long n = qs.get(0);
+    long out = qs.get(1) / 16;
+    // (N, c * [row mod 4, column mod 4], H, W) -> (N, c, 4H, 4W)
+    return q.reshape(n, out, 4, 4, qs.get(2), qs.get(3)).transpose(0, 1, 4, 2, 5, 3)
+        .reshape(n, out, 4 * qs.get(2), 4 * qs.get(3));
+  }
+
+  /**
+   * conv3x3 of the x2 upsampling of a map H given as its four phases P on the half grid
+   * (H[2i + a, 2j + b] = P[ci * 4 + a * 2 + b, i, j]), as one 3x3 convolution of P with 16 outputs per
+   * output channel, output pixel (4i + R, 4j + C) in output channel o * 16 + R * 4 + C. R = 2a + s: the
+   * phase (a) of H's row u = 2i + a and the phase (s) of the output's row 2u + s. Built from conv2's
+   * phase kernels: a tap at offset dr - 1 from H's row u lands on P's row i + floor((a + dr - 1) / 2) in
+   * phase (a + dr - 1) mod 2. Returns {weight (16 c, 4 Cin, 3, 3), bias (16 c)}.
+   */
+  static NDArray[] polyphaseWeights(NDArray weight, NDArray bias, NDManager manager) {
+    Shape s = weight.getShape();
+    int out = Math.toIntExact(s.get(0));
+    int in = Math.toIntExact(s.get(1));
+    NDArray[] phases = phaseWeights(weight, bias, manager);
+    float[] k = phases[0].toType(DataType.FLOAT32, false).toFloatArray();
+    float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
+    phases[0].close();
+    phases[1].close();
+    float[] p = new float[16 * out * 4 * in * 9];
+    float[] pb = new float[16 * out];
+    for (int o = 0; o < out; o++) {
+      for (int a = 0; a < 2; a++) {
+        for (int ph = 0; ph < 2; ph++) {
+          for (int sr = 0; sr < 2; sr++) {
+            for (int sc = 0; sc < 2; sc++) {
+              int q = o * 16 + (2 * a + sr) * 4 + (2 * ph + sc);
+              pb[q] = b[o];
+              int kPhase = o * 4 + sr * 2 + sc;
+              for (int ci = 0; ci < in; ci++) {
+                for (int dr = 0; dr < 3; dr++) {
+                  int rowShift = a + dr - 1;
+                  int pr = Math.floorMod(rowShift, 2);
+                  int r = Math.floorDiv(rowShift, 2) + 1;
+                  for (int dc = 0; dc < 3; dc++) {
+                    int colShift = ph + dc - 1;
+                    int pc = Math.floorMod(colShift, 2);
+                    int c = Math.floorDiv(colShift, 2) + 1;
+                    int channel = ci * 4 + pr * 2 + pc;
+                    p[((q * 4 * in + channel) * 3 + r) * 3 + c] += k[((kPhase * in + ci) * 3 + dr) * 3 + dc];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    NDArray pw = manager.create(p, new Shape(16L * out, 4L * in, 3, 3)).toType(weight.getDataType(), false);
+    NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
+    return new NDArray[] {pw, pbias};
   }
 
   /** conv3x3(upsample(h)) from the phase kernels of {@link #phaseWeights}. */
@@ -446,6 +541,9 @@ public final class ImageNetworks {
     h = bn(w, "dec.bn2", linear(w, "dec.fc2", h), batchStatistics);
     h = h.reshape(h.getShape().get(0), arch.decConv1(), h4(), w4());
     h = Activation.relu(film(w, "dec.film1", h, context));
+    if (!batchStatistics && !train && w instanceof Folded f && f.arrays.containsKey(prefix + POLYPHASE + ".weight")) {
+      return conv2d(w, "dec.out", polyphaseDecoderEnd(f, h, context), 1, 0, false);
+    }
     h = upsample(h);
     h = bn(w, "dec.bn3", conv2d(w, "dec.conv1", h, 1, 1, train), batchStatistics);
     h = Activation.relu(film(w, "dec.film2", h, context));

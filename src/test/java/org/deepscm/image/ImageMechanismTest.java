@@ -474,6 +474,36 @@ class ImageMechanismTest {
     }
   }
 
+  /**
+   * The decoder's end at inference without any upsampled map: conv1 by phases, ReLU on the phases, conv2
+   * by kernels on those phases, against upsample, conv1, ReLU, upsample, conv2 as written, in float64;
+   * odd and non-square sizes, one and three output channels.
+   */
+  @Test
+  void polyphaseKernelsGiveBothUpsampledConvolutions() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      for (int[] c : new int[][] {{1, 6, 4, 7, 7}, {3, 5, 8, 4, 6}}) {
+        int out = c[0];
+        NDArray h = m.randomNormal(new Shape(2, c[1], c[3], c[4]));
+        NDArray w1 = m.randomNormal(new Shape(c[2], c[1], 3, 3));
+        NDArray b1 = m.randomNormal(new Shape(c[2]));
+        NDArray w2 = m.randomNormal(new Shape(out, c[2], 3, 3));
+        NDArray b2 = m.randomNormal(new Shape(out));
+        NDArray mid = ImageNetworks.strided(ImageNetworks.upsample(h.toType(DataType.FLOAT64, true)),
+            w1.toType(DataType.FLOAT64, true), b1.toType(DataType.FLOAT64, true), 1, 1);
+        NDArray expected = ImageNetworks.strided(ImageNetworks.upsample(ai.djl.nn.Activation.relu(mid)),
+            w2.toType(DataType.FLOAT64, true), b2.toType(DataType.FLOAT64, true), 1, 1);
+        NDArray[] first = ImageNetworks.phaseWeights(w1, b1, m);
+        NDArray phases = ai.djl.nn.Activation.relu(ImageNetworks.strided(h, first[0], first[1], 1, 1));
+        NDArray[] second = ImageNetworks.polyphaseWeights(w2, b2, m);
+        NDArray actual = ImageNetworks.polyphaseConv(phases, second[0], second[1]);
+        assertEquals(expected.getShape(), actual.getShape(), "shape, case " + Arrays.toString(c));
+        assertArrayEquals(expected.toType(DataType.FLOAT32, false).toFloatArray(), actual.toFloatArray(), 2e-3f,
+            "values, case " + Arrays.toString(c));
+      }
+    }
+  }
+
   private static float[][] convGradients(NDArray x0, NDArray w0, NDArray r0, ai.djl.ndarray.types.DataType type) {
     try (NDManager s = x0.getManager().newSubManager()) {
       NDArray x = s.zeros(x0.getShape(), type).add(x0);
