@@ -49,10 +49,11 @@ public final class ScalarFlow {
       } else if (step instanceof FlowStep.Affine) {
         double loc = values(params.get(p + ".loc"))[0];
         double logScale = values(params.get(p + ".log_scale"))[0];
-        stages.add(new Affine(c -> loc, c -> logScale));
+        double[] fixed = {loc, logScale};
+        stages.add(new Affine(c -> fixed));
       } else if (step instanceof FlowStep.ConditionalAffine a) {
         Mlp net = new Mlp(a.hidden().size() + 1, p, params);
-        stages.add(new Affine(c -> net.apply(c)[0], c -> net.apply(c)[1]));
+        stages.add(new Affine(net::apply));
       } else if (step instanceof FlowStep.Normalise n) {
         stages.add(new Stage() {
           @Override
@@ -136,17 +137,18 @@ public final class ScalarFlow {
     }
   }
 
-  /** y = loc + exp(logScale) x, with loc and logScale fixed or predicted from the context. */
-  private record Affine(java.util.function.ToDoubleFunction<double[]> loc,
-      java.util.function.ToDoubleFunction<double[]> logScale) implements Stage {
+  /** y = loc + exp(logScale) x, with {loc, logScale} fixed or predicted from the context (the network run once). */
+  private record Affine(java.util.function.Function<double[], double[]> locAndLogScale) implements Stage {
     @Override
     public double forward(double x, double[] c) {
-      return x * Math.exp(logScale.applyAsDouble(c)) + loc.applyAsDouble(c);
+      double[] p = locAndLogScale.apply(c);
+      return x * Math.exp(p[1]) + p[0];
     }
 
     @Override
     public double inverse(double y, double[] c, double margin) {
-      return (y - loc.applyAsDouble(c)) * Math.exp(-logScale.applyAsDouble(c));
+      double[] p = locAndLogScale.apply(c);
+      return (y - p[0]) * Math.exp(-p[1]);
     }
   }
 

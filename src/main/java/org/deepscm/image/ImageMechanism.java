@@ -640,7 +640,7 @@ public final class ImageMechanism implements Mechanism {
               + "' = " + x + (n > 1 ? " (row " + (r + 1) + ")" : "")
               + (Double.isFinite(x) ? " must be positive" : " is not a finite number"));
         }
-        out[r * p + j] = (float) encode(e, x);
+        out[r * p + j] = (float) e.encode(x);
       }
     }
     return out;
@@ -666,15 +666,10 @@ public final class ImageMechanism implements Mechanism {
           throw new InvalidValueException("parent '" + e.parent() + "' of image '" + variable.name() + "' = " + x
               + " (row " + (rows[r] + 1) + ")" + (Double.isFinite(x) ? " must be positive" : " is not a finite number"));
         }
-        out[r * p + j] = (float) encode(e, x);
+        out[r * p + j] = (float) e.encode(x);
       }
     }
     return out;
-  }
-
-  /** The same normalisation as {@link ContextEncoding#encode}, on one number. */
-  static double encode(ContextEncoding e, double x) {
-    return ((e.log() ? Math.log(x) : x) - e.shift()) / e.scale();
   }
 
   public NDArray contextArray(NDManager scope, float[] rows, int n) {

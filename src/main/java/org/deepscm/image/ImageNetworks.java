@@ -280,9 +280,6 @@ public final class ImageNetworks {
     }
     NDArray last = weights.get(prefix + "dec.conv2.weight");
     if (last.getShape().get(0) <= PHASE_MAX_OUTPUT_CHANNELS) {
-      NDArray[] phases = phaseWeights(last, weights.get(prefix + "dec.conv2.bias"), manager);
-      arrays.put(prefix + "dec.conv2" + PHASES + ".weight", phases[0]);
-      arrays.put(prefix + "dec.conv2" + PHASES + ".bias", phases[1]);
       // both upsamplings by phases: conv1 on the small maps (its BN folded in), conv2 on conv1's phases
       NDArray[] first = phaseWeights(arrays.get(prefix + "dec.conv1.weight"), arrays.get(prefix + "dec.conv1.bias"),
           manager);
@@ -300,10 +297,10 @@ public final class ImageNetworks {
   private static final String PHASES = ".phases";
 
   /**
-   * Most output channels for which a 3x3 convolution after a x2 upsampling is computed by phases: the
-   * phases come out as 4 C channels that must be interleaved into the image, and for a larger C that
-   * strided copy costs more than the upsampling it saves (measured: 1 channel 10.7 -> 1.5 ms, 32 channels
-   * 3.2 -> 9.5 ms, brain decoder, 32 particles).
+   * Most output channels of the decoder's last convolution for which its end is computed by phases
+   * ({@link #polyphaseDecoderEnd}): the phases come out as 16 c channels that must be interleaved into the
+   * image, a strided copy that costs more than the upsampling it saves when it is large (one interleaving
+   * of 4 x 32 channels, brain, 32 particles: 3.2 -> 9.5 ms; of 4 x 1: 10.7 -> 1.5 ms).
    */
   static final int PHASE_MAX_OUTPUT_CHANNELS = 4;
 
@@ -318,10 +315,26 @@ public final class ImageNetworks {
    * A 3x3 stride-1 convolution of the x2 nearest-neighbour upsampling of x, rewritten as one 3x3
    * convolution of x itself with 4 C outputs (one per output pixel's phase: row parity, column parity)
    * whose kernels sum the original taps that fall on the same low-resolution pixel. Same values (up to the
-   * order of float additions), without the upsampled input ever being made: for the decoder's last layer
-   * that is a 16 MiB array per brain call. Returns {weight (4 C, Cin, 3, 3), bias (4 C)} in {@code manager}.
+   * order of float additions), without the upsampled input ever being made (for the decoder's last layer
+   * a 16 MiB array per brain call). Returns {weight (4 C, Cin, 3, 3), bias (4 C)} in {@code manager}.
    */
   static NDArray[] phaseWeights(NDArray weight, NDArray bias, NDManager manager) {
+    Shape s = weight.getShape();
+    int out = Math.toIntExact(s.get(0));
+    int in = Math.toIntExact(s.get(1));
+    float[] p = phaseKernels(weight);
+    float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
+    float[] pb = new float[4 * out];
+    for (int q = 0; q < pb.length; q++) {
+      pb[q] = b[q / 4];
+    }
+    NDArray pw = manager.create(p, new Shape(4L * out, in, 3, 3)).toType(weight.getDataType(), false);
+    NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
+    return new NDArray[] {pw, pbias};
+  }
+
+  /** The kernels of {@link #phaseWeights}, (4 C, Cin, 3, 3) row-major; output channel o * 4 + a * 2 + c. */
+  private static float[] phaseKernels(NDArray weight) {
     Shape s = weight.getShape();
     if (s.dimension() != 4 || s.get(2) != 3 || s.get(3) != 3) {
       throw new IllegalArgumentException("phase weights need a 3x3 kernel; got " + s);
@@ -329,14 +342,11 @@ public final class ImageNetworks {
     int out = Math.toIntExact(s.get(0));
     int in = Math.toIntExact(s.get(1));
     float[] w = weight.toType(DataType.FLOAT32, false).toFloatArray();
-    float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
     float[] p = new float[4 * out * in * 9];
-    float[] pb = new float[4 * out];
     for (int o = 0; o < out; o++) {
       for (int a = 0; a < 2; a++) {
         for (int c = 0; c < 2; c++) {
           int phase = o * 4 + a * 2 + c;
-          pb[phase] = b[o];
           for (int i = 0; i < in; i++) {
             for (int r = 0; r < 3; r++) {
               for (int q = 0; q < 3; q++) {
@@ -353,23 +363,7 @@ public final class ImageNetworks {
         }
       }
     }
-    NDArray pw = manager.create(p, new Shape(4L * out, in, 3, 3)).toType(weight.getDataType(), false);
-    NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
-    return new NDArray[] {pw, pbias};
-  }
-
-  /**
-   * conv3x3(upsample(h)) for the layer {@code name}: by its phase kernels where {@link #foldedInference()}
-   * made them (inference), else as written (training, and layers with many outputs).
-   */
-  private NDArray upsampledConv(Function<String, NDArray> w, String name, NDArray h, boolean train) {
-    if (!train && w instanceof Folded f) {
-      NDArray pw = f.arrays.get(prefix + name + PHASES + ".weight");
-      if (pw != null) {
-        return phaseConv(h, pw, f.arrays.get(prefix + name + PHASES + ".bias"));
-      }
-    }
-    return conv2d(w, name, upsample(h), 1, 1, train);
+    return p;
   }
 
   /** Name of the decoder's last convolution as kernels on the phases of conv1's phases ({@link #polyphaseWeights}). */
@@ -420,11 +414,8 @@ public final class ImageNetworks {
     Shape s = weight.getShape();
     int out = Math.toIntExact(s.get(0));
     int in = Math.toIntExact(s.get(1));
-    NDArray[] phases = phaseWeights(weight, bias, manager);
-    float[] k = phases[0].toType(DataType.FLOAT32, false).toFloatArray();
+    float[] k = phaseKernels(weight);
     float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
-    phases[0].close();
-    phases[1].close();
     float[] p = new float[16 * out * 4 * in * 9];
     float[] pb = new float[16 * out];
     for (int o = 0; o < out; o++) {
@@ -457,17 +448,6 @@ public final class ImageNetworks {
     NDArray pw = manager.create(p, new Shape(16L * out, 4L * in, 3, 3)).toType(weight.getDataType(), false);
     NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
     return new NDArray[] {pw, pbias};
-  }
-
-  /** conv3x3(upsample(h)) from the phase kernels of {@link #phaseWeights}. */
-  static NDArray phaseConv(NDArray h, NDArray phaseWeight, NDArray phaseBias) {
-    Shape hs = h.getShape();
-    long n = hs.get(0);
-    long out = phaseWeight.getShape().get(0) / 4;
-    NDArray phases = strided(h, phaseWeight, phaseBias, 1, 1);
-    // (N, C * [row parity, column parity], H, W) -> (N, C, 2H, 2W)
-    return phases.reshape(n, out, 2, 2, hs.get(2), hs.get(3)).transpose(0, 1, 4, 2, 5, 3)
-        .reshape(n, out, 2 * hs.get(2), 2 * hs.get(3));
   }
 
   /** Weights with batch norm folded in ({@link #foldedInference()}); batch norm is skipped under them. */
@@ -547,7 +527,8 @@ public final class ImageNetworks {
     h = upsample(h);
     h = bn(w, "dec.bn3", conv2d(w, "dec.conv1", h, 1, 1, train), batchStatistics);
     h = Activation.relu(film(w, "dec.film2", h, context));
-    h = upsampledConv(w, "dec.conv2", h, train);
+    h = upsample(h);
+    h = conv2d(w, "dec.conv2", h, 1, 1, train);
     return conv2d(w, "dec.out", h, 1, 0, train);
   }
 

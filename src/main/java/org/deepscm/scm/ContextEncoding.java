@@ -20,6 +20,11 @@ public record ContextEncoding(String parent, boolean log, double shift, double s
     }
   }
 
+  /** The same normalisation on one number (the image networks' context rows, a few units' flows in Java). */
+  public double encode(double value) {
+    return ((log ? Math.log(value) : value) - shift) / scale;
+  }
+
   public NDArray encode(NDArray value) {
     NDArray v = log ? value.log() : value;
     return Scalars.dividedBy(v.sub(shift), scale);

@@ -152,10 +152,9 @@ public final class FlowMechanism implements Mechanism {
     double[] ctx = new double[context.size()];
     for (int u = 0; u < n; u++) {
       for (int j = 0; j < ctx.length; j++) {
-        ContextEncoding e = context.get(j);
-        double v = e.log() ? Math.log(columns[j][u]) : columns[j][u];
+        double encoded = context.get(j).encode(columns[j][u]);
         // rounded as the NDArray path's context (its input's type) would be
-        ctx[j] = in.getDataType() == DataType.FLOAT32 ? (float) ((v - e.shift()) / e.scale()) : (v - e.shift()) / e.scale();
+        ctx[j] = in.getDataType() == DataType.FLOAT32 ? (float) encoded : encoded;
       }
       out[u] = forward ? flow.forward(x[u], ctx) : flow.inverse(x[u], ctx, in.getDataType());
     }

@@ -451,8 +451,8 @@ class ImageMechanismTest {
   }
 
   /**
-   * The decoder's last layer at inference: a 3x3 convolution of the x2 upsampled maps computed by its four
-   * phase kernels on the maps themselves, for several output channels, odd sizes (Morpho-MNIST's 7 x 7)
+   * One x2 upsampling and the 3x3 convolution after it (the decoder's conv1 at inference), computed by four
+   * phase kernels on the maps themselves and interleaved, for several output channels, odd sizes (Morpho-MNIST's 7 x 7)
    * and non-square ones; the reference is the upsampling and the convolution as written, in float64.
    */
   @Test
@@ -466,12 +466,20 @@ class ImageMechanismTest {
         NDArray expected = ImageNetworks.strided(ImageNetworks.upsample(x.toType(DataType.FLOAT64, true)),
             w.toType(DataType.FLOAT64, true), b.toType(DataType.FLOAT64, true), 1, 1);
         NDArray[] phases = ImageNetworks.phaseWeights(w, b, m);
-        NDArray actual = ImageNetworks.phaseConv(x, phases[0], phases[1]);
+        NDArray actual = interleavedPhases(ImageNetworks.strided(x, phases[0], phases[1], 1, 1));
         assertEquals(expected.getShape(), actual.getShape(), "shape, case " + Arrays.toString(c));
         assertArrayEquals(expected.toType(DataType.FLOAT32, false).toFloatArray(), actual.toFloatArray(), 1e-4f,
             "values, case " + Arrays.toString(c));
       }
     }
+  }
+
+  /** (N, C * [row parity, column parity], H, W) -> (N, C, 2H, 2W): the phases interleaved into one map. */
+  private static NDArray interleavedPhases(NDArray phases) {
+    Shape s = phases.getShape();
+    long out = s.get(1) / 4;
+    return phases.reshape(s.get(0), out, 2, 2, s.get(2), s.get(3)).transpose(0, 1, 4, 2, 5, 3)
+        .reshape(s.get(0), out, 2 * s.get(2), 2 * s.get(3));
   }
 
   /**
