@@ -268,11 +268,12 @@ public final class ExplorerApp extends Application {
     // the first case is drawn on this thread: inference, no autograd graph
     org.deepscm.flow.ParameterSet.stopRecordingGradients();
     frame.setTop(menus());
-    load(startModel != null ? startModel : initialModel != null ? initialModel : defaultModel());
     stage.setTitle("DeepSCM Explorer");
     // no larger than the screen (laptops, projectors)
     var screen = javafx.stage.Screen.getPrimary().getVisualBounds();
+    // the scene before the model: a model that cannot be opened is reported in a dialog owned by this window
     stage.setScene(new Scene(frame, Math.min(1400, screen.getWidth()), Math.min(820, screen.getHeight())));
+    load(startModel != null ? startModel : initialModel != null ? initialModel : defaultModel());
     stage.show();
   }
 
@@ -422,7 +423,12 @@ public final class ExplorerApp extends Application {
     Alert alert = new Alert(Alert.AlertType.ERROR, message);
     alert.setHeaderText(header);
     alert.initOwner(stage);
-    alert.show();
+    if (stage.isShowing()) {
+      alert.show();
+    } else {
+      // the model named at start cannot be opened: the window first, then the reason in front of it
+      Platform.runLater(alert::show);
+    }
   }
 
   /** Loads a model folder; a bad one gives a dialog that names the problem and keeps the current model. */
