@@ -46,7 +46,7 @@ final class CaseStrip {
   private int[] shownUnits = new int[0];
 
   /**
-   * Shows the first page (rendered by {@code renderer}).
+   * A strip with no page yet: {@link #showFirstPage} renders the first (on {@code renderer}).
    *
    * @param ui posts work to the UI thread
    */
@@ -68,7 +68,17 @@ final class CaseStrip {
     header.setAlignment(Pos.CENTER_LEFT);
     root = new VBox(2, header, thumbnails);
     root.setPadding(new Insets(6));
-    request(0);
+  }
+
+  /**
+   * Renders the first page unless a page was already asked for. The explorer calls it once its first
+   * counterfactual is on screen: rendering twenty subjects takes both cores for a second or more, and
+   * beside the first answer it delays that answer.
+   */
+  void showFirstPage() {
+    if (requestedPage < 0) {
+      request(0);
+    }
   }
 
   Node root() {

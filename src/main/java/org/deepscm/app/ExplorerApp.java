@@ -489,7 +489,12 @@ public final class ExplorerApp extends Application {
           Platform.runLater(this::runStorm);
         }
       }
+      showCases();
     });
+    if (view.lastResult() != null) {
+      // answered while the view was built (an executor that runs on the calling thread)
+      showCases();
+    }
     // every new case comes through here (never a slider move): the banner assesses it once
     typicality.assess(session);
     VBox centre = new VBox(typicality.root(), view.root());
@@ -500,6 +505,13 @@ public final class ExplorerApp extends Application {
       centre.getChildren().add(caseStrip.root());
     }
     frame.setCenter(centre);
+  }
+
+  /** The test cases' thumbnails, once an answer is on screen (they would delay the first one). */
+  private void showCases() {
+    if (caseStrip != null) {
+      caseStrip.showFirstPage();
+    }
   }
 
   /**

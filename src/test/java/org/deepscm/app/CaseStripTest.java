@@ -45,6 +45,10 @@ class CaseStripTest {
 
   @Test
   void aQuickDoubleClickShowsOnlyTheLatestPage(FxRobot robot) throws Exception {
+    // nothing is rendered until the explorer asks (after its first answer)
+    Thread.sleep(200);
+    assertEquals(-1, strip.shownPage());
+    robot.interact(strip::showFirstPage);
     WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> strip.shownPage() == 0);
     FlowPane thumbs = robot.lookup("#cases").queryAs(FlowPane.class);
     List<String> shown = new CopyOnWriteArrayList<>();
