@@ -443,6 +443,8 @@ public final class ExplorerApp extends Application {
       }
       return;
     }
+    // its graph is laid out while the first case is drawn and the view built
+    ExplorerView.laidOut(loaded.scm().graph());
     ExplorerSession session = new ExplorerSession(loaded);
     try {
       defaultCase(session);

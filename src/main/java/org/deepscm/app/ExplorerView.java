@@ -1176,10 +1176,15 @@ public final class ExplorerView {
     fitGraph(d.group());
   }
 
+  /** The layout of a model's graph as this view draws it, started off the UI thread (see GraphLayout). */
+  static java.util.concurrent.CompletableFuture<GraphLayout.Placement> laidOut(CausalGraph graph) {
+    return GraphLayout.layoutInBackground(graph, NODE_W, NODE_H);
+  }
+
   /** Edges (cut ones dashed, with a cut mark), boxes and empty labels, scaled to fit the graph pane. */
   private GraphDrawing buildGraph(CausalGraph graph, java.util.Set<String> cutTargets) {
     if (placement == null) {
-      placement = GraphLayout.layout(graph, NODE_W, NODE_H);
+      placement = laidOut(graph).join();
     }
     Map<String, double[]> centre = new HashMap<>();
     placement.topLeft().forEach((v, p) -> centre.put(v, new double[] {20 + p[0] + NODE_W / 2, 20 + p[1] + NODE_H / 2}));

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Variable;
 import org.eclipse.elk.alg.layered.options.LayeredMetaDataProvider;
@@ -36,6 +38,26 @@ public final class GraphLayout {
   }
 
   private GraphLayout() {}
+
+  // one layout per graph and node size, kept: a model's graph never changes, and reopening it is instant
+  private static final Map<List<Object>, CompletableFuture<Placement>> LAYOUTS = new ConcurrentHashMap<>();
+
+  /**
+   * {@link #layout}, on a thread of its own the first time it is asked for a graph, then from memory. The
+   * explorer asks as soon as a model is read: ELK's first layout in a JVM (its classes and metadata) takes
+   * about half a second, which the window's UI thread then does not wait for.
+   */
+  public static CompletableFuture<Placement> layoutInBackground(CausalGraph graph, double nodeWidth,
+      double nodeHeight) {
+    List<Object> key = List.of(graph.variables().stream().map(Variable::name).toList(),
+        graph.edges().stream().map(e -> e[0] + "->" + e[1]).toList(), nodeWidth, nodeHeight);
+    return LAYOUTS.computeIfAbsent(key, k -> CompletableFuture.supplyAsync(() -> layout(graph, nodeWidth, nodeHeight),
+        task -> {
+          Thread t = new Thread(task, "graph-layout");
+          t.setDaemon(true);
+          t.start();
+        }));
+  }
 
   public static Placement layout(CausalGraph graph, double nodeWidth, double nodeHeight) {
     ElkNode root = ElkGraphUtil.createGraph();

@@ -1,5 +1,8 @@
 package org.deepscm.app;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -9,6 +12,24 @@ import org.deepscm.scm.Variable;
 import org.junit.jupiter.api.Test;
 
 class GraphLayoutTest {
+  @Test
+  void aBackgroundLayoutIsTheLayoutAndIsMadeOncePerGraph() {
+    CausalGraph g = new CausalGraph(List.of(Variable.positive("t", "px"), Variable.bounded("i", "", 0, 255),
+        Variable.image("x", 28, 28)), Map.of("i", List.of("t"), "x", List.of("t", "i")));
+    var first = GraphLayout.layoutInBackground(g, 150, 48);
+    GraphLayout.Placement direct = GraphLayout.layout(g, 150, 48);
+    GraphLayout.Placement background = first.join();
+    for (String v : direct.topLeft().keySet()) {
+      assertArrayEquals(direct.topLeft().get(v), background.topLeft().get(v), 1e-9, v);
+    }
+    // the same graph again (a model reopened, a view rebuilt): the same layout, not a new thread
+    CausalGraph same = new CausalGraph(List.of(Variable.positive("t", "px"), Variable.bounded("i", "", 0, 255),
+        Variable.image("x", 28, 28)), Map.of("i", List.of("t"), "x", List.of("t", "i")));
+    assertSame(first, GraphLayout.layoutInBackground(same, 150, 48));
+    // another node size is another layout
+    assertNotSame(first, GraphLayout.layoutInBackground(g, 100, 48));
+  }
+
   @Test
   void causesAreDrawnAboveTheirEffectsWithoutOverlap() {
     CausalGraph brain = new CausalGraph(
