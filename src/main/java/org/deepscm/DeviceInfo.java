@@ -15,4 +15,16 @@ public final class DeviceInfo {
     }
     return "CPU (" + Runtime.getRuntime().availableProcessors() + " cores)";
   }
+
+  /**
+   * Whether this JVM maps classes from a class-data-sharing archive ("on"), and which: the installed app's own
+   * (made at install for the classes it loads at start) or the JDK's. Off means every class is loaded from its
+   * jar, a slower start.
+   */
+  public static String classSharing() {
+    boolean on = System.getProperty("java.vm.info", "").contains("sharing");
+    boolean own = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .anyMatch(a -> a.startsWith("-XX:SharedArchiveFile="));
+    return !on ? "off" : own ? "on (the app's archive)" : "on (the JDK's archive)";
+  }
 }

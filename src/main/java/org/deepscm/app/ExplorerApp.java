@@ -244,7 +244,8 @@ public final class ExplorerApp extends Application {
       }
       writeScreenshot(selfTestShot);
       System.out.printf(Locale.ROOT, "self-test passed: model %s, device %s, first counterfactual on screen %.1f s "
-          + "after start; screenshot %s%n", model.name(), org.deepscm.DeviceInfo.describe(), seconds, selfTestShot);
+          + "after start; class-data sharing %s; screenshot %s%n", model.name(), org.deepscm.DeviceInfo.describe(),
+          seconds, org.deepscm.DeviceInfo.classSharing(), selfTestShot);
       selfTestExit = 0;
       Platform.exit();
     } catch (IOException | RuntimeException e) {

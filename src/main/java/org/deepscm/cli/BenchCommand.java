@@ -88,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
       out.printf("model %s, device %s, batch %d, %d timed calls after %d warm-up%n", m.name(),
           org.deepscm.DeviceInfo.describe(), batch, repeats, warmup);
       out.println("allocator: " + org.deepscm.NativeAllocator.describe());
-      out.println("JIT: " + jit());
+      out.println("JIT: " + jit() + "; class-data sharing " + org.deepscm.DeviceInfo.classSharing());
       Table t = new Table(List.of("operation", "median_ms", "p95_ms", "units_per_s"));
       time(t, "sample (association)", nd, sub -> scm.sample(sub, batch));
       time(t, "log-likelihood", nd, sub -> scm.logProb(copy(units, sub)));
@@ -168,7 +168,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model %s, device %s, %d timed calls after %d warm-up, on a %s%n", m.name(), DeviceInfo.describe(),
         repeats, warmup, c.kind());
     out.println("allocator: " + org.deepscm.NativeAllocator.describe());
-    out.println("JIT: " + jit());
+    out.println("JIT: " + jit() + "; class-data sharing " + org.deepscm.DeviceInfo.classSharing());
     out.printf(java.util.Locale.ROOT, "matmul rate of this machine: %.0f GFLOP/s (float32, 512 x 512 times 512 x 512, "
         + "libtorch)%n", matmulGflops());
     Table t = new Table(List.of("operation", "median_ms", "p95_ms", "MFLOP", "GFLOP_per_s"));
