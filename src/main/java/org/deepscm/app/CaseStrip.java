@@ -2,6 +2,8 @@ package org.deepscm.app;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import javafx.geometry.Insets;
 import javafx.geometry.Pos;
@@ -13,6 +15,7 @@ import javafx.scene.image.ImageView;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,6 +27,9 @@ import java.util.List;
  */
 final class CaseStrip {
   static final int PAGE_SIZE = 20;
+  // cases rendered between two looks at whether the user is busy: one per core
+  private static final int CHUNK = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+  private static final long WAIT_NANOS = 50_000_000L;
 
   /** A test case picked by the user. */
   interface Pick {
@@ -36,6 +42,8 @@ final class CaseStrip {
   private final LatestOnlyExecutor renderer;
   private final Consumer<Runnable> ui;
   private final Pick onPick;
+  // true while the user drags a slider or the model answers: rendering waits (see showFirstPage)
+  private final BooleanSupplier interacting;
   private final FlowPane thumbnails = new FlowPane(6, 6);
   private final Button previous = new Button("<");
   private final Button next = new Button(">");
@@ -51,6 +59,17 @@ final class CaseStrip {
    * @param ui posts work to the UI thread
    */
   CaseStrip(CaseSource source, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick) {
+    this(source, renderer, ui, onPick, () -> false);
+  }
+
+  /**
+   * As above; a page is rendered a few cases at a time, and waits between them while {@code interacting}
+   * says the explorer is busy with the user (a brain subject takes both cores for a tenth of a second or
+   * more, which a dragged slider would feel).
+   */
+  CaseStrip(CaseSource source, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick,
+      BooleanSupplier interacting) {
+    this.interacting = interacting;
     this.source = source;
     this.order = source.order();
     this.renderer = renderer;
@@ -120,7 +139,17 @@ final class CaseStrip {
     thumbnails.setDisable(true);
     renderer.submit(superseded -> {
       try {
-        List<CaseSource.Case> cases = source.render(units);
+        List<CaseSource.Case> cases = new ArrayList<>();
+        for (int from = 0; from < units.length; from += CHUNK) {
+          while (interacting.getAsBoolean() && !superseded.getAsBoolean()) {
+            LockSupport.parkNanos(WAIT_NANOS);
+          }
+          if (superseded.getAsBoolean()) {
+            // the user moved on to another page: that one is rendered next
+            return;
+          }
+          cases.addAll(source.render(Arrays.copyOfRange(units, from, Math.min(units.length, from + CHUNK))));
+        }
         ui.accept(() -> {
           // a page asked for before the user moved on is stale
           if (page == requestedPage) {

@@ -85,7 +85,7 @@ public final class ExplorerApp extends Application {
   private final Path startModel;
   private Stage stage;
   private SavedModel model;
-  private ExplorerView view;
+  private volatile ExplorerView view;
   // made with the first image model, kept across models
   private CaseStrip caseStrip;
   private boolean caseStripIsBrain;
@@ -510,6 +510,12 @@ public final class ExplorerApp extends Application {
     frame.setCenter(centre);
   }
 
+  /** True while the user drags a slider or the model is answering: the case strip's rendering waits. */
+  private boolean interacting() {
+    ExplorerView v = view;
+    return v != null && (v.dragging() || executor.busy() || executor.waiting() > 0);
+  }
+
   /** The test cases' thumbnails, once an answer is on screen (they would delay the first one). */
   private void showCases() {
     if (caseStrip != null) {
@@ -539,7 +545,7 @@ public final class ExplorerApp extends Application {
         caseStrip = new CaseStrip(source, caseRenderer, ui, picked -> {
           pickCase(view.session(), picked);
           show(view.session());
-        });
+        }, this::interacting);
         caseStripIsBrain = brain;
       }
       // one case rendered here; the strip's page follows off this thread (a start no slower than before)

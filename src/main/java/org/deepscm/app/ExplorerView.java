@@ -1032,7 +1032,8 @@ public final class ExplorerView {
     wait.play();
   });
 
-  private boolean dragging() {
+  /** Whether the user holds a slider (read off the UI thread too: a flag, only ever a moment stale). */
+  boolean dragging() {
     return sliders.values().stream().anyMatch(Slider::isValueChanging);
   }
 

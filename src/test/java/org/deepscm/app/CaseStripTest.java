@@ -38,6 +38,21 @@ class CaseStripTest {
     stage.show();
   }
 
+  @Test
+  void aPageWaitsWhileTheUserIsBusyAndComesOnceFree(FxRobot robot) throws Exception {
+    MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
+    java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean(true);
+    CaseStrip waiting = new CaseStrip(CaseSource.morphoMnist(digits), renderer, ExplorerView::fx, picked -> { },
+        busy::get);
+    robot.interact(waiting::showFirstPage);
+    // a slider is held (or the model answering): nothing is rendered meanwhile
+    Thread.sleep(600);
+    assertEquals(-1, waiting.shownPage(), "no page while the user is busy");
+    busy.set(false);
+    WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> waiting.shownPage() == 0);
+    assertArrayEquals(waiting.unitsOf(0), waiting.shownUnits());
+  }
+
   @AfterEach
   void stopRenderer() {
     renderer.close();
