@@ -27,9 +27,13 @@ import java.util.List;
  */
 final class CaseStrip {
   static final int PAGE_SIZE = 20;
-  // cases rendered between two looks at whether the user is busy: one per core
-  private static final int CHUNK = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
-  private static final long WAIT_NANOS = 50_000_000L;
+  // cases rendered between two looks at whether the user is busy: one, on one core (a brain subject takes
+  // about 0.15 s), so that a drag that starts meanwhile has the other core
+  private static final int CHUNK = 1;
+  // how long the explorer must have been free of the user before a few cases are rendered, and how often
+  // that is looked at
+  private static final long QUIET_NANOS = 300_000_000L;
+  private static final long LOOK_NANOS = 20_000_000L;
 
   /** A test case picked by the user. */
   interface Pick {
@@ -141,8 +145,13 @@ final class CaseStrip {
       try {
         List<CaseSource.Case> cases = new ArrayList<>();
         for (int from = 0; from < units.length; from += CHUNK) {
-          while (interacting.getAsBoolean() && !superseded.getAsBoolean()) {
-            LockSupport.parkNanos(WAIT_NANOS);
+          // the explorer free for a moment first: between two slider events it is free for a few ms only
+          long freeSince = System.nanoTime();
+          while (!superseded.getAsBoolean() && System.nanoTime() - freeSince < QUIET_NANOS) {
+            if (interacting.getAsBoolean()) {
+              freeSince = System.nanoTime();
+            }
+            LockSupport.parkNanos(LOOK_NANOS);
           }
           if (superseded.getAsBoolean()) {
             // the user moved on to another page: that one is rendered next
