@@ -27,12 +27,10 @@ import java.util.List;
  */
 final class CaseStrip {
   static final int PAGE_SIZE = 20;
-  // cases rendered between two looks at whether the user is busy: one, on one core (a brain subject takes
-  // about 0.15 s), so that a drag that starts meanwhile has the other core
-  private static final int CHUNK = 1;
-  // how long the explorer must have been free of the user before a few cases are rendered, and how often
-  // that is looked at
-  private static final long QUIET_NANOS = 300_000_000L;
+  // the first page comes by itself, a case at a time on one core (a brain subject takes about 0.15 s, so
+  // that a drag that starts meanwhile has the other core), each once the explorer has been free of the user
+  // this long (looked at this often); a page the user asks for is rendered at once, on every core
+  private static final long QUIET_NANOS = 1_000_000_000L;
   private static final long LOOK_NANOS = 20_000_000L;
 
   /** A test case picked by the user. */
@@ -67,9 +65,9 @@ final class CaseStrip {
   }
 
   /**
-   * As above; a page is rendered a few cases at a time, and waits between them while {@code interacting}
-   * says the explorer is busy with the user (a brain subject takes both cores for a tenth of a second or
-   * more, which a dragged slider would feel).
+   * As above; the first page, which comes by itself, is rendered a case at a time, each once
+   * {@code interacting} has said for a second that the user leaves the explorer alone (a brain subject
+   * takes a core for a tenth of a second or more, which a dragged slider would feel).
    */
   CaseStrip(CaseSource source, LatestOnlyExecutor renderer, Consumer<Runnable> ui, Pick onPick,
       BooleanSupplier interacting) {
@@ -85,8 +83,8 @@ final class CaseStrip {
     range.setId("cases-range");
     describe(previous, "Previous " + PAGE_SIZE + " test cases");
     describe(next, "Next " + PAGE_SIZE + " test cases");
-    previous.setOnAction(e -> request(requestedPage - 1));
-    next.setOnAction(e -> request(requestedPage + 1));
+    previous.setOnAction(e -> request(requestedPage - 1, false));
+    next.setOnAction(e -> request(requestedPage + 1, false));
     HBox header = new HBox(6, new Label("Test cases (click one):"), previous, range, next);
     header.setAlignment(Pos.CENTER_LEFT);
     root = new VBox(2, header, thumbnails);
@@ -94,13 +92,13 @@ final class CaseStrip {
   }
 
   /**
-   * Renders the first page unless a page was already asked for. The explorer calls it once its first
-   * counterfactual is on screen: rendering twenty subjects takes both cores for a second or more, and
-   * beside the first answer it delays that answer.
+   * Renders the first page unless a page was already asked for, a case at a time while the user leaves
+   * the explorer alone. The explorer calls it once its first counterfactual is on screen: rendering twenty
+   * subjects takes both cores for a second or more, and beside the first answer it delays that answer.
    */
   void showFirstPage() {
     if (requestedPage < 0) {
-      request(0);
+      request(0, true);
     }
   }
 
@@ -132,7 +130,11 @@ final class CaseStrip {
     return (order.length + PAGE_SIZE - 1) / PAGE_SIZE;
   }
 
-  private void request(int page) {
+  /**
+   * Renders a page. One the explorer shows by itself ({@code whenIdle}) is rendered a case at a time, each
+   * once the user has left the explorer alone for a second; one the user asked for, at once.
+   */
+  private void request(int page, boolean whenIdle) {
     requestedPage = page;
     int[] units = unitsOf(page);
     range.setText(String.format(Locale.ROOT, "cases %d-%d of %d", page * PAGE_SIZE + 1,
@@ -144,10 +146,14 @@ final class CaseStrip {
     renderer.submit(superseded -> {
       try {
         List<CaseSource.Case> cases = new ArrayList<>();
-        for (int from = 0; from < units.length; from += CHUNK) {
-          // the explorer free for a moment first: between two slider events it is free for a few ms only
-          long freeSince = System.nanoTime();
-          while (!superseded.getAsBoolean() && System.nanoTime() - freeSince < QUIET_NANOS) {
+        // (a renderer on the calling thread, in tests, must not wait: it would wait on the UI thread)
+        boolean wait = whenIdle && !renderer.runsInline();
+        int chunk = wait ? 1 : units.length;
+        // the explorer free for a while first (between two slider events it is free for a few ms only)
+        long freeSince = System.nanoTime();
+        for (int from = 0; from < units.length; from += chunk) {
+          while (wait && !superseded.getAsBoolean()
+              && (interacting.getAsBoolean() || System.nanoTime() - freeSince < QUIET_NANOS)) {
             if (interacting.getAsBoolean()) {
               freeSince = System.nanoTime();
             }
@@ -157,7 +163,7 @@ final class CaseStrip {
             // the user moved on to another page: that one is rendered next
             return;
           }
-          cases.addAll(source.render(Arrays.copyOfRange(units, from, Math.min(units.length, from + CHUNK))));
+          cases.addAll(source.render(Arrays.copyOfRange(units, from, Math.min(units.length, from + chunk))));
         }
         ui.accept(() -> {
           // a page asked for before the user moved on is stale

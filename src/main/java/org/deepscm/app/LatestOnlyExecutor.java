@@ -80,6 +80,11 @@ public final class LatestOnlyExecutor implements AutoCloseable {
     return pending.get() == null ? 0 : 1;
   }
 
+  /** Whether jobs run on the calling thread ({@link #inline()}, tests) instead of a thread of their own. */
+  boolean runsInline() {
+    return inline;
+  }
+
   /** Whether a job is running now. */
   public boolean busy() {
     return running;

@@ -39,18 +39,24 @@ class CaseStripTest {
   }
 
   @Test
-  void aPageWaitsWhileTheUserIsBusyAndComesOnceFree(FxRobot robot) throws Exception {
+  void theFirstPageWaitsWhileTheUserIsBusyAndAPageAskedForDoesNot(FxRobot robot) throws Exception {
     MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
     java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean(true);
     CaseStrip waiting = new CaseStrip(CaseSource.morphoMnist(digits), renderer, ExplorerView::fx, picked -> { },
         busy::get);
     robot.interact(waiting::showFirstPage);
-    // a slider is held (or the model answering): nothing is rendered meanwhile
+    // a slider is held (or the model answering): the page that comes by itself waits
     Thread.sleep(600);
     assertEquals(-1, waiting.shownPage(), "no page while the user is busy");
     busy.set(false);
-    WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> waiting.shownPage() == 0);
+    // then comes a second after the user stopped, not a second per case (twenty cases)
+    WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, () -> waiting.shownPage() == 0);
     assertArrayEquals(waiting.unitsOf(0), waiting.shownUnits());
+    // a page the user asks for comes at once, busy or not
+    busy.set(true);
+    Button next = (Button) waiting.root().lookup("#cases-next");
+    robot.interact(next::fire);
+    WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, () -> waiting.shownPage() == 1);
   }
 
   @AfterEach
