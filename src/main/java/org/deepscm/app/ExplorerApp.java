@@ -71,6 +71,9 @@ public final class ExplorerApp extends Application {
   // explore --storm: seconds of a slider storm after the first answer (0: none), then its figures and close
   private static volatile int stormSeconds;
   private static volatile int stormRate = 1000;
+  // seconds from the first answer to the storm: a window that has finished starting (the density chart's
+  // first drawing, the case strip) is what a user drags; 0 measures the drag and the end of the start together
+  private static volatile double stormAfter;
   // --self-test: where the screenshot goes (null: not a self-test), and how the test ended (0: passed)
   private static volatile Path selfTestShot;
   private static volatile int selfTestExit = 1;
@@ -133,13 +136,14 @@ public final class ExplorerApp extends Application {
   }
 
   /**
-   * Opens the window on {@code modelFolder}, and once the first counterfactual is on screen drags the
-   * model's sweep variable (age; a digit's thickness) at {@code eventsPerSecond} for {@code seconds},
+   * Opens the window on {@code modelFolder}, and {@code afterSeconds} after the first counterfactual is on
+   * screen drags the model's sweep variable (age; a digit's thickness) at {@code eventsPerSecond} for {@code seconds},
    * prints the frame gaps ({@link SliderStorm}) and closes: how smooth a drag is on this machine.
    */
-  public static void storm(Path modelFolder, int seconds, int eventsPerSecond) {
+  public static void storm(Path modelFolder, int seconds, int eventsPerSecond, double afterSeconds) {
     stormSeconds = seconds;
     stormRate = eventsPerSecond;
+    stormAfter = afterSeconds;
     open(modelFolder, false);
   }
 
@@ -161,7 +165,7 @@ public final class ExplorerApp extends Application {
           int answers = executor.jobsRun() - jobsBefore;
           System.out.println(stats.describe() + "; " + answers + " model answers ("
               + Math.round(answers / (double) stormSeconds) + " a second) (slider " + name + ", model "
-              + model.name() + ")");
+              + model.name() + ", began " + stormAfter + " s after the first answer)");
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -489,7 +493,10 @@ public final class ExplorerApp extends Application {
           // after this pulse, so that the answer has really been drawn
           Platform.runLater(Platform::exit);
         } else if (stormSeconds > 0) {
-          Platform.runLater(this::runStorm);
+          javafx.animation.PauseTransition settle =
+              new javafx.animation.PauseTransition(javafx.util.Duration.seconds(stormAfter));
+          settle.setOnFinished(e -> runStorm());
+          settle.play();
         }
       }
       showCases();

@@ -64,6 +64,10 @@ final class BenchCommand implements Callable<Integer> {
       + "stress; a mouse sends 60-125)")
   int stormRate = 1000;
 
+  @Option(names = "--storm-after", description = "seconds between the explorer's first answer and the storm "
+      + "(default: ${DEFAULT-VALUE}, a settled window; 0: at once, while it still finishes starting)")
+  double stormAfter = 3;
+
   @Option(names = "--startup-runs", description = "image models: times to start the explorer and wait for its "
       + "first counterfactual on screen; needs a display, e.g. xvfb-run (default: ${DEFAULT-VALUE}; 0 skips)")
   int startupRuns = 3;
@@ -310,7 +314,7 @@ final class BenchCommand implements Callable<Integer> {
     }
     try {
       String text = runExplorer(stormSeconds + 180L, "--storm", String.valueOf(stormSeconds), "--storm-rate",
-          String.valueOf(stormRate));
+          String.valueOf(stormRate), "--storm-after", String.valueOf(stormAfter));
       java.util.regex.Matcher match = java.util.regex.Pattern.compile("storm: [^\n]*").matcher(text);
       out.println(match.find() ? "slider " + match.group() : "slider storm: the explorer printed no figures; its "
           + "output ends:\n" + ending(text));

@@ -27,6 +27,11 @@ final class ExploreCommand implements Callable<Integer> {
       description = "slider events a second of --storm (default: ${DEFAULT-VALUE}; a mouse sends 60-125)")
   int stormRate = 1000;
 
+  @Option(names = "--storm-after", hidden = true, paramLabel = "SECONDS",
+      description = "seconds between the first answer and the storm (default: ${DEFAULT-VALUE}: a settled window, "
+          + "as a user meets it; 0: at once, while the window still finishes starting)")
+  double stormAfter = 3;
+
   @Option(names = "--self-test", paramLabel = "PNG", description = "check an installation: open the window on the "
       + "model, compute one counterfactual, write a screenshot of the window here, print the device and the time "
       + "to the first counterfactual, and close (exit 0; 1 with the reason when anything failed)")
@@ -50,7 +55,10 @@ final class ExploreCommand implements Callable<Integer> {
         if (stormRate < 1 || stormRate > 100_000) {
           throw new IllegalArgumentException("--storm-rate must be 1 to 100000 events a second, got " + stormRate);
         }
-        ExplorerApp.storm(model, stormSeconds, stormRate);
+        if (!(stormAfter >= 0 && stormAfter <= 600)) {
+          throw new IllegalArgumentException("--storm-after must be 0 to 600 seconds, got " + stormAfter);
+        }
+        ExplorerApp.storm(model, stormSeconds, stormRate, stormAfter);
         return 0;
       }
       ExplorerApp.open(model, quitAfterFirstAnswer);

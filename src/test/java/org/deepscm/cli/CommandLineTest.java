@@ -33,6 +33,14 @@ class CommandLineTest {
   }
 
   @Test
+  void aStormWithAnImpossibleDelayIsRefusedBeforeAWindowOpens() {
+    Run r = run("explore", "--storm", "1", "--storm-after", "-1");
+    // 2: what the command line refuses (as any other value out of its range)
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("--storm-after must be 0 to 600 seconds, got -1.0"), r.err());
+  }
+
+  @Test
   void sampleSheetHasOneRowPerUnit() {
     Run r = run("sample", "-n", "7", "--csv");
     assertEquals(0, r.code(), r.err());
