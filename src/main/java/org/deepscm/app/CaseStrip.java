@@ -152,10 +152,11 @@ final class CaseStrip {
         // the explorer free for a while first (between two slider events it is free for a few ms only)
         long freeSince = System.nanoTime();
         for (int from = 0; from < units.length; from += chunk) {
-          while (wait && !superseded.getAsBoolean()
-              && (interacting.getAsBoolean() || System.nanoTime() - freeSince < QUIET_NANOS)) {
+          while (wait && !superseded.getAsBoolean()) {
             if (interacting.getAsBoolean()) {
               freeSince = System.nanoTime();
+            } else if (System.nanoTime() - freeSince >= QUIET_NANOS) {
+              break;
             }
             LockSupport.parkNanos(LOOK_NANOS);
           }

@@ -322,15 +322,25 @@ public final class ImageNetworks {
     Shape s = weight.getShape();
     int out = Math.toIntExact(s.get(0));
     int in = Math.toIntExact(s.get(1));
-    float[] p = phaseKernels(weight);
+    return phaseArrays(phaseKernels(weight), new Shape(4L * out, in, 3, 3), repeatEach(bias, 4), weight, bias,
+        manager);
+  }
+
+  /** Each bias of {@code bias} {@code times} times in a row: the bias of every phase of its channel. */
+  private static float[] repeatEach(NDArray bias, int times) {
     float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
-    float[] pb = new float[4 * out];
-    for (int q = 0; q < pb.length; q++) {
-      pb[q] = b[q / 4];
+    float[] out = new float[times * b.length];
+    for (int q = 0; q < out.length; q++) {
+      out[q] = b[q / times];
     }
-    NDArray pw = manager.create(p, new Shape(4L * out, in, 3, 3)).toType(weight.getDataType(), false);
-    NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
-    return new NDArray[] {pw, pbias};
+    return out;
+  }
+
+  /** Phase kernels and biases computed in floats, as arrays of the original weight's and bias's data types. */
+  private static NDArray[] phaseArrays(float[] kernels, Shape shape, float[] biases, NDArray weight, NDArray bias,
+      NDManager manager) {
+    return new NDArray[] {manager.create(kernels, shape).toType(weight.getDataType(), false),
+        manager.create(biases).toType(bias.getDataType(), false)};
   }
 
   /** The kernels of {@link #phaseWeights}, (4 C, Cin, 3, 3) row-major; output channel o * 4 + a * 2 + c. */
@@ -415,16 +425,13 @@ public final class ImageNetworks {
     int out = Math.toIntExact(s.get(0));
     int in = Math.toIntExact(s.get(1));
     float[] k = phaseKernels(weight);
-    float[] b = bias.toType(DataType.FLOAT32, false).toFloatArray();
     float[] p = new float[16 * out * 4 * in * 9];
-    float[] pb = new float[16 * out];
     for (int o = 0; o < out; o++) {
       for (int a = 0; a < 2; a++) {
         for (int ph = 0; ph < 2; ph++) {
           for (int sr = 0; sr < 2; sr++) {
             for (int sc = 0; sc < 2; sc++) {
               int q = o * 16 + (2 * a + sr) * 4 + (2 * ph + sc);
-              pb[q] = b[o];
               int kPhase = o * 4 + sr * 2 + sc;
               for (int ci = 0; ci < in; ci++) {
                 for (int dr = 0; dr < 3; dr++) {
@@ -445,9 +452,7 @@ public final class ImageNetworks {
         }
       }
     }
-    NDArray pw = manager.create(p, new Shape(16L * out, 4L * in, 3, 3)).toType(weight.getDataType(), false);
-    NDArray pbias = manager.create(pb).toType(bias.getDataType(), false);
-    return new NDArray[] {pw, pbias};
+    return phaseArrays(p, new Shape(16L * out, 4L * in, 3, 3), repeatEach(bias, 16), weight, bias, manager);
   }
 
   /** Weights with batch norm folded in ({@link #foldedInference()}); batch norm is skipped under them. */
