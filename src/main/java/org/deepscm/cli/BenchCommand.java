@@ -25,6 +25,7 @@ import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.image.ImageCounterfactual;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.Intervention;
 import org.deepscm.train.Adam;
@@ -228,10 +229,10 @@ final class BenchCommand implements Callable<Integer> {
     double[] sec = new double[steps];
     try (NDManager adamManager = image.weights().manager().newSubManager()) {
       Adam adam = new Adam(adamManager, 1e-4, 1e-5);
-      ImageTrainer.step(image, adam, data, rows, ImageMechanism.ELBO_PARTICLES);
+      trainingStep(image, adam, data, rows);
       for (int k = 0; k < steps; k++) {
         long start = System.nanoTime();
-        ImageTrainer.step(image, adam, data, rows, ImageMechanism.ELBO_PARTICLES);
+        trainingStep(image, adam, data, rows);
         sec[k] = (System.nanoTime() - start) / 1e9;
       }
     }
@@ -243,6 +244,15 @@ final class BenchCommand implements Callable<Integer> {
     tr.row(String.format(java.util.Locale.ROOT, "one epoch of %,d training images (%d steps, estimated)",
         c.epochSize(), perEpoch), sec[steps / 2] * perEpoch);
     tr.print(out, false);
+  }
+
+  /** One training step of the image mechanism's own trainer. */
+  private static void trainingStep(ImageMechanism image, Adam adam, ImageData data, int[] rows) {
+    if (image instanceof VaeImageMechanism vae) {
+      ImageTrainer.step(vae, adam, data, rows, ImageMechanism.ELBO_PARTICLES);
+    } else {
+      throw new IllegalStateException("no training step for image mechanisms of kind " + image.kind());
+    }
   }
 
   /**

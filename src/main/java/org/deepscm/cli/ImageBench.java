@@ -17,6 +17,7 @@ import org.deepscm.scm.ContextEncoding;
 import org.deepscm.scm.Variable;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.image.ImageData;
 import org.deepscm.train.Adam;
 import org.deepscm.train.ImageTrainer;
@@ -39,7 +40,7 @@ public final class ImageBench {
     List<ContextEncoding> context = List.of(
         new ContextEncoding("t", true, 0.886047, 0.252407), new ContextEncoding("i", false, 160, 55));
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = new ImageMechanism(Variable.image("x", 28, 28), context,
+      VaeImageMechanism mech = new VaeImageMechanism(Variable.image("x", 28, 28), context,
           ImageArchitecture.morphoMnist(), new ParameterSet(m)).initParameters(new Random(1));
       System.out.println("parameters: " + mech.weights().count());
       int n = 256;

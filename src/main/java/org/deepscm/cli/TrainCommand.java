@@ -24,6 +24,7 @@ import org.deepscm.image.ImageData;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.train.PredictorTrainer;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
@@ -108,7 +109,7 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--image-particles", description = "ELBO particles per image in training (default: "
       + "${DEFAULT-VALUE}, as the paper; 1 makes a step of the brain model several times faster)")
-  int imageParticles = ImageMechanism.ELBO_PARTICLES;
+  int imageParticles = VaeImageMechanism.ELBO_PARTICLES;
 
   @Option(names = "--image-lr", description = "Adam learning rate of the image networks (default: ${DEFAULT-VALUE})")
   double imageLearningRate = 1e-4;
@@ -125,6 +126,23 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--eval-units", description = "test units for the image measures, a seeded class-stratified sample "
       + "(default: ${DEFAULT-VALUE}; `evaluate` measures the whole split)")
   int evalUnits = 500;
+
+  @Option(names = "--image-kind", paramLabel = "KIND", description = "brain: the image mechanism, vae (the paper's "
+      + "amortised VAE) or deformation (a template warped by a diffeomorphism the parents drive, times a smooth "
+      + "intensity field; default: ${DEFAULT-VALUE})")
+  String imageKind = "vae";
+
+  @Option(names = "--warp-smoothness", paramLabel = "KIND", description = "deformation: how the parents' velocity "
+      + "is kept smooth, bending (second derivatives: scaling is free) or gradient (default: ${DEFAULT-VALUE})")
+  String warpSmoothness = "bending";
+
+  @Option(names = "--warp-weight", description = "deformation: weight of the parents' velocity smoothness per pixel "
+      + "(default: ${DEFAULT-VALUE})")
+  double warpWeight = 1.0;
+
+  @Option(names = "--subject-warp-weight", description = "deformation: weight of the subject's own velocity "
+      + "(its gradients and size) per pixel (default: ${DEFAULT-VALUE})")
+  double subjectWarpWeight = 1.0;
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
   Path checkpoint;
@@ -241,7 +259,7 @@ final class TrainCommand implements Callable<Integer> {
     if (images && imageInit != null) {
       // the warm start's networks learnt with its own parent encodings: keep them
       try (SavedModel from = ModelFolder.load(imageInit)) {
-        if (from.scm().mechanism("x") instanceof ImageMechanism source) {
+        if (from.scm().mechanism("x") instanceof VaeImageMechanism source) {
           builder.imageContext(source.context());
         }
       }
@@ -276,7 +294,7 @@ final class TrainCommand implements Callable<Integer> {
 
     Map<String, Double> measures;
     if (images) {
-      ImageMechanism image = (ImageMechanism) scm.mechanism("x");
+      VaeImageMechanism image = (VaeImageMechanism) scm.mechanism("x");
       boolean resuming = resume && java.nio.file.Files.isRegularFile(
           checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
       if (imageInit != null && !resuming) {
@@ -306,7 +324,7 @@ final class TrainCommand implements Callable<Integer> {
         predictors.save(out);
       }
       log.printf("evaluating on %d test units…%n", evalUnits);
-      measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits, ImageMechanism.DEFAULT_PARTICLES, 1,
+      measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits, VaeImageMechanism.DEFAULT_PARTICLES, 1,
           predictors, done -> {
             log.printf("\revaluated %d units", done);
             log.flush();
@@ -363,7 +381,7 @@ final class TrainCommand implements Callable<Integer> {
    * digit's class; from --predictors, or trained on the training images (resumable) and measured on the
    * whole test split.
    */
-  private ParentPredictor morphoMnistPredictors(ImageMechanism image, ImageData trainImages, MnistDigits digits,
+  private ParentPredictor morphoMnistPredictors(VaeImageMechanism image, ImageData trainImages, MnistDigits digits,
       Path checkpoints, JsonObject training) throws IOException {
     if (predictorsFrom != null) {
       return loadPredictors(training);
@@ -376,7 +394,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** The image's parents as the model encodes them: the fine-tuning targets are its own context values. */
-  static List<ParentPredictor.Target> imageParentTargets(ImageMechanism image) {
+  static List<ParentPredictor.Target> imageParentTargets(VaeImageMechanism image) {
     List<ParentPredictor.Target> targets = new ArrayList<>();
     for (org.deepscm.scm.ContextEncoding e : image.context()) {
       targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
@@ -454,22 +472,22 @@ final class TrainCommand implements Callable<Integer> {
         }, () -> Thread.currentThread().isInterrupted());
   }
 
-  ImageTrainer.Result trainImage(ImageMechanism image, List<MorphoMnistDataset> trainSets,
+  ImageTrainer.Result trainImage(VaeImageMechanism image, List<MorphoMnistDataset> trainSets,
       MorphoMnistDataset validationSet, Path checkpoints) throws IOException {
     return trainImage(image, imageData(image, trainSets), imageData(image, List.of(validationSet)), checkpoints);
   }
 
-  ImageTrainer.Result trainImage(ImageMechanism image, ImageData trainData, ImageData validationData,
+  ImageTrainer.Result trainImage(VaeImageMechanism image, ImageData trainData, ImageData validationData,
       Path checkpoints) throws IOException {
     return trainImage(image, epoch -> trainData, validationData, checkpoints);
   }
 
-  ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+  ImageTrainer.Result trainImage(VaeImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
       ImageData validationData, Path checkpoints) throws IOException {
     return trainImage(image, trainData, validationData, checkpoints, null);
   }
 
-  ImageTrainer.Result trainImage(ImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
+  ImageTrainer.Result trainImage(VaeImageMechanism image, java.util.function.IntFunction<ImageData> trainData,
       ImageData validationData, Path checkpoints, ImageTrainer.CounterfactualTerm term) throws IOException {
     long started = System.nanoTime();
     double budgetSeconds = minutes * 60;
@@ -506,9 +524,9 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** Copies the weights of the image mechanism saved in {@code folder} into {@code image}. */
-  void warmStart(ImageMechanism image, Path folder) {
+  void warmStart(VaeImageMechanism image, Path folder) {
     try (SavedModel from = ModelFolder.load(folder)) {
-      if (!(from.scm().mechanism("x") instanceof ImageMechanism source)) {
+      if (!(from.scm().mechanism("x") instanceof VaeImageMechanism source)) {
         throw new IllegalArgumentException("--image-init " + folder + ": the model has no image mechanism 'x'");
       }
       boolean widened = image.architecture().parentFilm() && !source.architecture().parentFilm()
@@ -536,7 +554,7 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static ImageData imageData(ImageMechanism image, List<MorphoMnistDataset> sets) {
+  private static ImageData imageData(VaeImageMechanism image, List<MorphoMnistDataset> sets) {
     List<double[]> px = new ArrayList<>();
     for (MorphoMnistDataset d : sets) {
       for (int u = 0; u < d.size(); u++) {
@@ -608,7 +626,7 @@ final class TrainCommand implements Callable<Integer> {
   /** The particles, parents-at-every-scale and fine-tuning flags of a command line, as given. */
   String fineTuningFlags() {
     StringBuilder c = new StringBuilder();
-    if (imageParticles != ImageMechanism.ELBO_PARTICLES) {
+    if (imageParticles != VaeImageMechanism.ELBO_PARTICLES) {
       c.append(" --image-particles ").append(imageParticles);
     }
     if (parentsEveryScale) {

@@ -16,6 +16,7 @@ import org.deepscm.data.brain.BrainDataset;
 import org.deepscm.data.brain.BrainMeasurer;
 import org.deepscm.data.brain.BrainSliceRenderer;
 import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.image.DeformationMechanism;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.Intervention;
@@ -111,6 +112,8 @@ public final class BrainEvaluation {
     double[] predModel = new double[INTERVENED.length];
     double[] predTrue = new double[INTERVENED.length];
     Regression ventricleSlope = new Regression();
+    // a deformation mechanism's warp health: folded share and phi^-1 o phi error (mean, max), summed over chunks
+    double[] warp = {0, 0, 0, 0};
     Regression brainSlope = new Regression();
 
     ImageEvaluation.World world = new ImageEvaluation.World() {
@@ -153,6 +156,13 @@ public final class BrainEvaluation {
           BrainMeasurer.Areas observed = BrainMeasurer.measure(test.image(units[u]));
           observedVentricle[u] = observed.ventricleMm2();
           observedBrain[u] = observed.brainMm2();
+        }
+        if (image instanceof DeformationMechanism deformation) {
+          double[] h = deformation.warpHealth(chunk.abduction());
+          warp[0] += h[0] * m;
+          warp[1] += h[1] * m;
+          warp[2] = Math.max(warp[2], h[2]);
+          warp[3] += m;
         }
         for (int v = 0; v < INTERVENED.length; v++) {
           String name = INTERVENED[v];
@@ -265,6 +275,11 @@ public final class BrainEvaluation {
       }
     }
     out.putAll(interventionalVentricle(scm, seed));
+    if (warp[3] > 0) {
+      out.put("warp_folded_share", warp[0] / warp[3]);
+      out.put("warp_inverse_error_px", warp[1] / warp[3]);
+      out.put("warp_inverse_error_px_max", warp[2]);
+    }
     out.put("composition_l1_1", totals.composition1());
     out.put("composition_l1_10", totals.composition10());
     out.put("reversibility_l1", totals.reversibility());

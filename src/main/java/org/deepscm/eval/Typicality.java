@@ -170,7 +170,7 @@ public final class Typicality {
     for (int p = 0; p < px.length; p++) {
       px[p] = (float) image[p];
     }
-    var a = mech.architecture();
+    var a = mech;
     NDArray x = nd.create(px, new Shape(1, a.height(), a.width()));
     Map<String, NDArray> pa = new LinkedHashMap<>();
     for (String p : mech.parents()) {

@@ -27,6 +27,7 @@ import org.deepscm.flow.ParameterSet;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.image.ImageNetworks;
 import org.deepscm.image.ParentPredictor;
 
@@ -330,7 +331,7 @@ public final class ImageTrainer {
    *
    * @param validation evaluated (4 particles, no dequantisation) after each epoch; may be null
    */
-  public Result train(ImageMechanism m, ImageData train, ImageData validation, Options o, TrainingListener listener)
+  public Result train(VaeImageMechanism m, ImageData train, ImageData validation, Options o, TrainingListener listener)
       throws IOException {
     return train(m, epoch -> train, validation, o, listener);
   }
@@ -340,7 +341,7 @@ public final class ImageTrainer {
    * training data from {@code trainForEpoch} (epochs count from 1): fresh draws of a synthetic world
    * every epoch. It must give the same data for the same epoch, so that a resumed run repeats it.
    */
-  public Result train(ImageMechanism m, java.util.function.IntFunction<ImageData> trainForEpoch,
+  public Result train(VaeImageMechanism m, java.util.function.IntFunction<ImageData> trainForEpoch,
       ImageData validation, Options o, TrainingListener listener) throws IOException {
     ParameterSet weights = m.weights();
     NDManager root = weights.manager();
@@ -537,12 +538,12 @@ public final class ImageTrainer {
    * or NaN when the loss or a gradient is not finite (then the weights are left alone; the batch-norm
    * running statistics have already moved).
    */
-  public static double step(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles) {
+  public static double step(VaeImageMechanism m, Adam adam, ImageData data, int[] rows, int particles) {
     return step(m, adam, data, rows, particles, 1);
   }
 
   /** As above on the beta-weighted bound ({@link Options#withKlWeight}); returns it, not the ELBO, for beta != 1. */
-  public static double step(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles, double klWeight) {
+  public static double step(VaeImageMechanism m, Adam adam, ImageData data, int[] rows, int particles, double klWeight) {
     ImageArchitecture a = m.architecture();
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
@@ -592,7 +593,7 @@ public final class ImageTrainer {
    *
    * @param stepIndex picks the intervened parent in turn
    */
-  public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
+  public static double counterfactualStep(VaeImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
       CounterfactualTerm term, int stepIndex, Random random) {
     return counterfactualStep(m, adam, data, rows, particles, term, stepIndex, random, 1, null);
   }
@@ -602,7 +603,7 @@ public final class ImageTrainer {
    * null, the reconstruction term weighted by its multiplier, which this step's batch then updates; the
    * objective returned is the one without the multiplier.
    */
-  public static double counterfactualStep(ImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
+  public static double counterfactualStep(VaeImageMechanism m, Adam adam, ImageData data, int[] rows, int particles,
       CounterfactualTerm term, int stepIndex, Random random, double klWeight, ReconstructionHold hold) {
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
@@ -630,7 +631,7 @@ public final class ImageTrainer {
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
   private record Batch(float[] context, float[] counterfactualContext, float[] targets, float[] mask) {}
 
-  private static Batch counterfactualBatch(ImageMechanism m, ImageData data, int[] rows, CounterfactualTerm term,
+  private static Batch counterfactualBatch(VaeImageMechanism m, ImageData data, int[] rows, CounterfactualTerm term,
       String intervened, Random random) {
     int[] shuffled = rows.clone();
     for (int i = shuffled.length - 1; i > 0; i--) {
@@ -682,7 +683,7 @@ public final class ImageTrainer {
    * that error (0: none) and counts the predictors' term {@code predictorWeight} times (the term's weight;
    * 0 while a hold warms up).
    */
-  private static NDArray[] counterfactualLoss(ImageMechanism m, Function<String, NDArray> w, NDManager scope,
+  private static NDArray[] counterfactualLoss(VaeImageMechanism m, Function<String, NDArray> w, NDManager scope,
       float[] px, int n, Batch b, int particles, CounterfactualTerm term, boolean dequantise, double klWeight,
       double reconstructionWeight, double predictorWeight) {
     ImageArchitecture a = m.architecture();
@@ -692,7 +693,7 @@ public final class ImageTrainer {
     NDList terms = m.counterfactualTrainingTerms(w, x, c, cStar, particles, dequantise, klWeight);
     ParentPredictor pred = term.predictor();
     NDArray out = pred.forward(pred.weights()::get, terms.get(1));
-    NDArray targets = ImageMechanism.tileRows(scope.create(b.targets(), new Shape(n, pred.targets().size())),
+    NDArray targets = VaeImageMechanism.tileRows(scope.create(b.targets(), new Shape(n, pred.targets().size())),
         particles);
     NDArray nll = pred.negativeLogLikelihood(out, targets, b.mask()).mean();
     NDArray elbo = terms.get(0).mean();
@@ -709,7 +710,7 @@ public final class ImageTrainer {
    * reconstruction's mean absolute pixel error, each parent
    * of the term intervened on in turn (chunk by chunk) with a fixed seed: comparable between epochs.
    */
-  public static double[] evaluateCounterfactual(ImageMechanism m, ImageData data, int particles,
+  public static double[] evaluateCounterfactual(VaeImageMechanism m, ImageData data, int particles,
       CounterfactualTerm term, long seed) {
     double[] sum = new double[4];
     int chunk = 128;
@@ -751,7 +752,7 @@ public final class ImageTrainer {
    * the mean over 32 particles, evaluation mode) on some images of a data set; the particles' draws are seeded,
    * so that epochs compare on the same draws.
    */
-  public static double reconstructionError(ImageMechanism m, ImageData data, int[] rows, long seed) {
+  public static double reconstructionError(VaeImageMechanism m, ImageData data, int[] rows, long seed) {
     ImageArchitecture a = m.architecture();
     Engine.getInstance().setRandomSeed((int) (seed * 31 + 17));
     double sum = 0;
@@ -782,7 +783,7 @@ public final class ImageTrainer {
   }
 
   /** Mean ELBO per image over a data set (evaluation mode, no dequantisation), in chunks of 256. */
-  public static double evaluate(ImageMechanism m, ImageData data, int particles) {
+  public static double evaluate(VaeImageMechanism m, ImageData data, int particles) {
     ImageArchitecture a = m.architecture();
     double sum = 0;
     int chunk = 256;
@@ -837,7 +838,7 @@ public final class ImageTrainer {
     return idx;
   }
 
-  private static void writeCheckpoint(Path dir, ImageMechanism m, Adam adam, int epoch, double seconds,
+  private static void writeCheckpoint(Path dir, VaeImageMechanism m, Adam adam, int epoch, double seconds,
       List<double[]> history, List<double[]> runs, NDList newBest, int bestEpoch, double bestElbo,
       ReconstructionHold hold) throws IOException {
     Files.createDirectories(dir);

@@ -11,6 +11,7 @@ import org.deepscm.flow.FlowStep;
 import org.deepscm.flow.ParameterSet;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.ContextEncoding;
 import org.deepscm.scm.FlowMechanism;
@@ -48,6 +49,7 @@ public final class ScmBuilder {
   private final Map<String, List<String>> parents = new LinkedHashMap<>();
   private final Map<String, List<Integer>> hidden = new LinkedHashMap<>();
   private ImageArchitecture imageArchitecture;
+  private org.deepscm.image.DeformationArchitecture deformation;
   private List<ContextEncoding> imageContext;
 
   public ScmBuilder variable(Variable v, String... parentNames) {
@@ -63,6 +65,12 @@ public final class ScmBuilder {
   }
 
   /** The networks of image variables (default: the paper's Morpho-MNIST sizes for their shape). */
+  /** The image is a {@link org.deepscm.image.DeformationMechanism} of these sizes instead of the paper's VAE. */
+  public ScmBuilder deformation(org.deepscm.image.DeformationArchitecture architecture) {
+    this.deformation = architecture;
+    return this;
+  }
+
   public ScmBuilder imageArchitecture(ImageArchitecture architecture) {
     this.imageArchitecture = architecture;
     return this;
@@ -116,8 +124,13 @@ public final class ScmBuilder {
           }
           context = imageContext;
         }
+        if (deformation != null) {
+          mechanisms.put(name, new org.deepscm.image.DeformationMechanism(v, context, deformation,
+              new ParameterSet(manager)).initParameters(random));
+          continue;
+        }
         ImageArchitecture arch = imageArchitecture != null ? imageArchitecture : ImageArchitecture.morphoMnist();
-        mechanisms.put(name, new ImageMechanism(v, context, arch, new ParameterSet(manager)).initParameters(random));
+        mechanisms.put(name, new VaeImageMechanism(v, context, arch, new ParameterSet(manager)).initParameters(random));
         continue;
       }
       if (v.kind().isDiscrete()) {

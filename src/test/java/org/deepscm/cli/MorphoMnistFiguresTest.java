@@ -15,7 +15,7 @@ import org.deepscm.data.morphomnist.MnistDigits;
 import org.deepscm.data.morphomnist.MorphoMnistDataset;
 import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.image.ImageArchitecture;
-import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.train.MorphoMnistModels;
 import org.deepscm.train.ScmBuilder;
@@ -49,7 +49,7 @@ class MorphoMnistFiguresTest {
     ScmBuilder b = MorphoMnistModels.builder("full", true).imageArchitecture(ImageArchitecture.tiny(28, 28));
     var table = MorphoMnistTrueScm.draw(500, 3);
     try (SavedModel m = new SavedModel("tiny", b.build(table, 1), b.trainingRanges(table), new JsonObject(), null)) {
-      ImageMechanism image = (ImageMechanism) m.scm().mechanism("x");
+      VaeImageMechanism image = (VaeImageMechanism) m.scm().mechanism("x");
       Path file = MorphoMnistFigures.modelCounterfactuals(digits, test, units, List.of("a", "b"),
           List.of(image, image), dir.resolve("strip.png"));
       BufferedImage img = ImageIO.read(file.toFile());

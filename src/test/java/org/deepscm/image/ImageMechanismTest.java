@@ -49,8 +49,8 @@ class ImageMechanismTest {
     digits = MnistDigits.load(Path.of("resources/mnist"));
   }
 
-  static ImageMechanism tiny(NDManager m, long seed) {
-    return new ImageMechanism(Variable.image("x", 28, 28), CONTEXT, ImageArchitecture.tiny(28, 28),
+  static VaeImageMechanism tiny(NDManager m, long seed) {
+    return new VaeImageMechanism(Variable.image("x", 28, 28), CONTEXT, ImageArchitecture.tiny(28, 28),
         new ParameterSet(m)).initParameters(new Random(seed));
   }
 
@@ -87,8 +87,8 @@ class ImageMechanismTest {
   @Test
   void decodingManyRowsInBlocksGivesWhatDecodingThemAtOnceGives() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 4);
-      int n = 2 * ImageMechanism.DECODE_ROWS + 37; // three blocks, the last one short
+      VaeImageMechanism mech = tiny(m, 4);
+      int n = 2 * VaeImageMechanism.DECODE_ROWS + 37; // three blocks, the last one short
       java.util.Random r = new java.util.Random(4);
       float[] z = new float[n * mech.architecture().zDim()];
       float[] t = new float[n];
@@ -115,7 +115,7 @@ class ImageMechanismTest {
   @Test
   void nullInterventionGivesTheObservationBackExactly() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 1);
+      VaeImageMechanism mech = tiny(m, 1);
       NDArray x = realDigits(m, 0, 3);
       Map<String, NDArray> pa = parents(m, new float[] {1.5f, 2.5f, 4f}, new float[] {100, 180, 240});
       NDArray cf = mech.counterfactual(x, pa, pa);
@@ -132,7 +132,7 @@ class ImageMechanismTest {
   @Test
   void counterfactualUnderChangedParentsDiffersFromTheOriginal() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 2);
+      VaeImageMechanism mech = tiny(m, 2);
       NDArray x = realDigits(m, 5, 2);
       Map<String, NDArray> pa = parents(m, new float[] {2f, 3f}, new float[] {150, 200});
       Map<String, NDArray> star = parents(m, new float[] {5f, 1.2f}, new float[] {250, 80});
@@ -149,7 +149,7 @@ class ImageMechanismTest {
   @Test
   void generateOfAbductedNoiseWithTheSameParentsIsTheObservation() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 3);
+      VaeImageMechanism mech = tiny(m, 3);
       NDArray x = realDigits(m, 10, 4);
       Map<String, NDArray> pa = parents(m, new float[] {1f, 2f, 3f, 6f}, new float[] {70, 120, 200, 254});
       NDArray noise = mech.abduct(x, pa);
@@ -176,7 +176,7 @@ class ImageMechanismTest {
   void elboIsFiniteAndRisesOverThirtyTrainingStepsOnRealDigits() {
     Engine.getInstance().setRandomSeed(5);
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 4);
+      VaeImageMechanism mech = tiny(m, 4);
       int n = 64;
       double[][] images = new double[n][];
       for (int k = 0; k < n; k++) {
@@ -211,7 +211,7 @@ class ImageMechanismTest {
   @Test
   void saveAndLoadByNameGiveIdenticalOutputs() throws Exception {
     try (NDManager m = NDManager.newBaseManager(); NDManager m2 = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 6);
+      VaeImageMechanism mech = tiny(m, 6);
       // move the running statistics away from (0, 1) so that the test sees them travel
       double[][] images = new double[8][];
       for (int k = 0; k < 8; k++) {
@@ -225,7 +225,7 @@ class ImageMechanismTest {
       org.deepscm.scm.ModelFolder.save(new org.deepscm.scm.SavedModel("tiny", scm, Map.of(),
           new com.google.gson.JsonObject(), null), dir);
       org.deepscm.scm.SavedModel reopened = org.deepscm.scm.ModelFolder.load(dir);
-      ImageMechanism loaded = (ImageMechanism) reopened.scm().mechanism("x");
+      VaeImageMechanism loaded = (VaeImageMechanism) reopened.scm().mechanism("x");
       NDList a = mech.snapshot(m);
       NDList b = loaded.snapshot(m2);
       assertEquals(a.size(), b.size());
@@ -249,7 +249,7 @@ class ImageMechanismTest {
   }
 
   /** An SCM t -> i, (t, i) -> x around an image mechanism, with fresh covariate flows. */
-  private static org.deepscm.scm.StructuralCausalModel withCovariates(ImageMechanism image, NDManager m) {
+  private static org.deepscm.scm.StructuralCausalModel withCovariates(VaeImageMechanism image, NDManager m) {
     org.deepscm.data.CovariateTable table = org.deepscm.data.morphomnist.MorphoMnistTrueScm.draw(200, 1);
     org.deepscm.scm.StructuralCausalModel cov = org.deepscm.train.MorphoMnistModels.builder("full").build(table, 1);
     Map<String, org.deepscm.scm.Mechanism> mechanisms = new java.util.LinkedHashMap<>();
@@ -271,7 +271,7 @@ class ImageMechanismTest {
   @Test
   void badInputIsRefusedWithAMessageThatNamesTheProblem() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 7);
+      VaeImageMechanism mech = tiny(m, 7);
       Map<String, NDArray> pa = parents(m, new float[] {2}, new float[] {150});
       InvalidValueException e = assertThrows(InvalidValueException.class,
           () -> mech.abduct(m.zeros(new Shape(1, 32, 32)), pa));
@@ -311,7 +311,7 @@ class ImageMechanismTest {
     assertThrows(InvalidModelException.class,
         () -> new Variable("x", VariableKind.IMAGE, "", 0, 255, List.of()));
     try (NDManager m = NDManager.newBaseManager()) {
-      assertThrows(InvalidModelException.class, () -> new ImageMechanism(Variable.image("x", 32, 32), CONTEXT,
+      assertThrows(InvalidModelException.class, () -> new VaeImageMechanism(Variable.image("x", 32, 32), CONTEXT,
           ImageArchitecture.tiny(28, 28), new ParameterSet(m)));
       assertFalse(tiny(m, 1).isInvertible());
     }
@@ -336,7 +336,7 @@ class ImageMechanismTest {
     ImageTrainer.Options straight = new ImageTrainer.Options(1e-3, 1e-5, 32, 2, 2, 7, null, false);
     float[] expected;
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 8);
+      VaeImageMechanism mech = tiny(m, 8);
       new ImageTrainer().train(mech, data, null, straight, TrainingListener.SILENT);
       expected = flat(mech.snapshot(m));
     }
@@ -346,7 +346,7 @@ class ImageMechanismTest {
           TrainingListener.SILENT);
     }
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = tiny(m, 8);
+      VaeImageMechanism mech = tiny(m, 8);
       ImageTrainer.Result r = new ImageTrainer().train(mech, data, data, straight.withCheckpoints(ck, true),
           TrainingListener.SILENT);
       assertEquals(2, r.epochs());
@@ -550,7 +550,7 @@ class ImageMechanismTest {
   @Test
   void theKlWeightScalesOnlyTheKlTerm() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism image = tiny(m, 5);
+      VaeImageMechanism image = tiny(m, 5);
       NDArray x = realDigits(m, 0, 6).reshape(6, 1, 28, 28);
       NDArray c = m.create(new float[] {0.1f, -0.3f, 1.2f, 0.4f, -0.8f, 0.0f, 0.5f, 0.5f, -1.1f, 0.9f, 0.3f, -0.2f},
           new Shape(6, 2));
@@ -575,14 +575,14 @@ class ImageMechanismTest {
     try (NDManager nd = NDManager.newBaseManager()) {
       // 8 x 8, one parent; z 2; encoder convs 2, 4; hidden 8, head 4; decoder hidden 6, convs 3, 5
       ImageArchitecture arch = new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5);
-      ImageMechanism plain = tinyWithOneParent(nd, arch);
+      VaeImageMechanism plain = tinyWithOneParent(nd, arch);
       // encoder: conv1 2*1*16 taps on 4x4, conv2 4*2*16 on 2x2, fc 8*16, head 4*(8+1), mean and log-variance 2*2*4
       long encoder = 2 * 16 * 16 + 4 * 2 * 16 * 4 + 8 * 16 + 4 * 9 + 2 * 2 * 4;
       // decoder: fc1 6*(2+1), fc2 (3*2*2)*6, conv1 5*3*9 on 4x4, conv2 1*5*9 on 8x8, out 1*1 on 8x8
       long decoder = 6 * 3 + 12 * 6 + 5 * 3 * 9 * 16 + 5 * 9 * 64 + 64;
       assertEquals(2 * (encoder + 2 * 3 * decoder), plain.counterfactualFlops(3, false));
       assertEquals(2 * 3 * decoder, plain.counterfactualFlops(3, true), "the explorer's cached path decodes pa* only");
-      ImageMechanism film = tinyWithOneParent(nd, arch.withParentFilm());
+      VaeImageMechanism film = tinyWithOneParent(nd, arch.withParentFilm());
       // FiLM: gamma and beta for 3 and 5 channels from one parent
       assertEquals(2 * 3 * (decoder + 2 * (3 + 5)), film.counterfactualFlops(3, true));
     }
@@ -592,7 +592,7 @@ class ImageMechanismTest {
   @Test
   void foldedBatchNormGivesTheSameEncoderAndDecoderAndIsFoldedAgainAfterTraining() {
     try (NDManager nd = NDManager.newBaseManager()) {
-      ImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 4, 8, 8, 4, 6, 16, 16)
+      VaeImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 4, 8, 8, 4, 6, 16, 16)
           .withParentFilm());
       ImageNetworks nets = m.networks();
       Random r = new Random(2);
@@ -641,7 +641,7 @@ class ImageMechanismTest {
   @Test
   void oneGoCounterfactualEqualsTheOneFromAKeptAbduction() {
     try (NDManager nd = NDManager.newBaseManager()) {
-      ImageMechanism m = tinyWithOneParent(nd, ImageArchitecture.tiny(8, 8));
+      VaeImageMechanism m = tinyWithOneParent(nd, ImageArchitecture.tiny(8, 8));
       Random r = new Random(3);
       float[] px = new float[3 * 64];
       for (int k = 0; k < px.length; k++) {
@@ -654,7 +654,7 @@ class ImageMechanismTest {
       NDArray oneGo = m.counterfactual(x, pa, paStar, 6);
       Engine.getInstance().setRandomSeed(11);
       NDArray kept;
-      try (ImageMechanism.Abduction a = m.abduct(nd, x, pa, 6)) {
+      try (VaeImageMechanism.Abduction a = m.abduct(nd, x, pa, 6)) {
         kept = m.counterfactual(a, paStar, nd);
       }
       assertArrayEquals(kept.toFloatArray(), oneGo.toFloatArray(), 1e-3f);
@@ -663,8 +663,8 @@ class ImageMechanismTest {
   }
 
   /** An 8 x 8 image mechanism with one parent r, fresh weights (seed 1). */
-  private static ImageMechanism tinyWithOneParent(NDManager nd, ImageArchitecture arch) {
-    return new ImageMechanism(Variable.image("x", 8, 8), List.of(new ContextEncoding("r", false, 0, 1)), arch,
+  private static VaeImageMechanism tinyWithOneParent(NDManager nd, ImageArchitecture arch) {
+    return new VaeImageMechanism(Variable.image("x", 8, 8), List.of(new ContextEncoding("r", false, 0, 1)), arch,
         new ParameterSet(nd)).initParameters(new Random(1));
   }
 
@@ -689,14 +689,14 @@ class ImageMechanismTest {
   @Test
   void counterfactualsFromOneAbductionLeaveNothingBehindWithIt() {
     try (NDManager nd = NDManager.newBaseManager()) {
-      ImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5)
+      VaeImageMechanism m = tinyWithOneParent(nd, new ImageArchitecture(1, 8, 8, 2, 2, 4, 8, 4, 6, 3, 5)
           .withParentFilm());
       float[] px = new float[64];
       for (int k = 0; k < px.length; k++) {
         px[k] = (k * 37) % 256;
       }
       NDArray x = nd.create(px, new Shape(1, 8, 8));
-      try (ImageMechanism.Abduction a = m.abduct(nd, x, Map.of("r", nd.create(new float[] {1f})), 8)) {
+      try (VaeImageMechanism.VaeAbduction a = (VaeImageMechanism.VaeAbduction) m.abduct(nd, x, Map.of("r", nd.create(new float[] {1f})), 8)) {
         int held = a.heldArrays();
         for (int step = 0; step < 5; step++) {
           try (NDManager answer = nd.newSubManager()) {

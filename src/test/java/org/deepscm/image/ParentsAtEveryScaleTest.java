@@ -44,9 +44,9 @@ class ParentsAtEveryScaleTest {
   @Test
   void zeroFilmLayersComputeTheSameImageAndTrainedOnesMakeTheParentsMatterMore() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism plain = new ImageMechanism(Variable.image("x", 16, 16), CONTEXT, ImageArchitecture.tiny(16, 16),
+      VaeImageMechanism plain = new VaeImageMechanism(Variable.image("x", 16, 16), CONTEXT, ImageArchitecture.tiny(16, 16),
           new ParameterSet(m)).initParameters(new Random(5));
-      ImageMechanism film = new ImageMechanism(Variable.image("x", 16, 16), CONTEXT,
+      VaeImageMechanism film = new VaeImageMechanism(Variable.image("x", 16, 16), CONTEXT,
           ImageArchitecture.tiny(16, 16).withParentFilm(), new ParameterSet(m)).initParameters(new Random(5));
       assertEquals(4, film.networks().filmWeightNames().size());
       // the same weights but the FiLM layers, which start at zero

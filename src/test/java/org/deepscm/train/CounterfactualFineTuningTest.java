@@ -16,7 +16,7 @@ import org.deepscm.eval.Regression;
 import org.deepscm.flow.ParameterSet;
 import org.deepscm.image.ImageArchitecture;
 import org.deepscm.image.ImageData;
-import org.deepscm.image.ImageMechanism;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.scm.ContextEncoding;
 import org.deepscm.scm.Variable;
@@ -94,7 +94,7 @@ class CounterfactualFineTuningTest {
    * Slope of the measured area change of the model's counterfactual under do(r := r') on the true
    * change, over test subjects with r' drawn at random.
    */
-  private static double slope(ImageMechanism image, Subject[] test, long seed) {
+  private static double slope(VaeImageMechanism image, Subject[] test, long seed) {
     Random rng = new Random(seed);
     Regression reg = new Regression();
     Engine.getInstance().setRandomSeed((int) seed);
@@ -130,7 +130,7 @@ class CounterfactualFineTuningTest {
       Engine.getInstance().setRandomSeed(3);
       // z has room for the radius too (8 dimensions for a world of 3 factors), as the brain's z has for the anatomy
       ImageArchitecture arch = new ImageArchitecture(1, SIDE, SIDE, 8, 4, 8, 16, 16, 32, 8, 4);
-      ImageMechanism image = new ImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, arch, new ParameterSet(m))
+      VaeImageMechanism image = new VaeImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, arch, new ParameterSet(m))
           .initParameters(new Random(3));
       ImageTrainer.Options elbo = new ImageTrainer.Options(2e-3, 1e-5, 32, 2, 10, 3, null, false);
       new ImageTrainer().train(image, trainData, null, elbo, TrainingListener.SILENT);
@@ -174,7 +174,7 @@ class CounterfactualFineTuningTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Engine.getInstance().setRandomSeed(3);
       ImageArchitecture arch = new ImageArchitecture(1, SIDE, SIDE, 8, 4, 8, 16, 16, 32, 8, 4);
-      ImageMechanism image = new ImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, arch, new ParameterSet(m))
+      VaeImageMechanism image = new VaeImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, arch, new ParameterSet(m))
           .initParameters(new Random(3));
       new ImageTrainer().train(image, trainData, null, new ImageTrainer.Options(2e-3, 1e-5, 32, 2, 10, 3, null, false),
           TrainingListener.SILENT);

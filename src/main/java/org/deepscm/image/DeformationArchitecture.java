@@ -1,0 +1,99 @@
+package org.deepscm.image;
+
+import com.google.gson.JsonObject;
+import org.deepscm.scm.InvalidModelException;
+
+/**
+ * Sizes of a {@link DeformationMechanism}'s networks. Images are {@code channels x height x width},
+ * height and width divisible by 8 (three stride-2 steps in the encoder).
+ *
+ * <pre>
+ * encoder q(z | x, pa):  Conv(c -> enc1, k4 s2 p1), LeakyReLU(0.1) -> Conv(enc1 -> enc2, k4 s2 p1), LeakyReLU
+ *                        -> Conv(enc2 -> enc3, k4 s2 p1), LeakyReLU -> concat(flat, pa-hat)
+ *                        -> Linear(encHidden), LeakyReLU -> [Linear(zDim) mean, Linear(zDim) log-var]
+ * parents' velocity:     pa-hat -> Linear(parentHidden), LeakyReLU -> Linear(parentHidden), LeakyReLU
+ *                        -> Linear(2 x parentGrid^2), bilinear up to h x w        (the parents' effect)
+ * subject's velocity:    z -> Linear(2 x subjectGrid^2), bilinear up            (the case's own shape)
+ * appearance:            a learned template (c x h x w) + Linear(z -> appearanceGrid^2), bilinear up
+ * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
+ * </pre>
+ *
+ * phi = exp(v_parents + v_subject), integrated by scaling and squaring in {@code steps} steps.
+ */
+public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
+    int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps) {
+
+  public DeformationArchitecture {
+    int[] sizes = {channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
+        appearanceGrid, gainGrid, steps};
+    for (int s : sizes) {
+      if (s < 1) {
+        throw new InvalidModelException("deformation network sizes must be positive: " + toJson());
+      }
+    }
+    if (height % 8 != 0 || width % 8 != 0) {
+      throw new InvalidModelException("a deformation mechanism needs height and width divisible by 8; got "
+          + height + " x " + width);
+    }
+    for (int g : new int[] {parentGrid, subjectGrid, appearanceGrid, gainGrid}) {
+      if (g < 2 || g > Math.min(height, width)) {
+        throw new InvalidModelException("deformation grids must have 2 .. " + Math.min(height, width)
+            + " points a side; got " + g);
+      }
+    }
+    if (steps > 12) {
+      throw new InvalidModelException("scaling and squaring with " + steps + " steps; at most 12");
+    }
+  }
+
+  /** The sizes for a 64 x 64 brain slice (the probe in the project's notes: 32 / 8 / 16 / 4 grids, z of 16). */
+  public static DeformationArchitecture brain(int height, int width) {
+    return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 16, 4, 7);
+  }
+
+  public int pixels() {
+    return channels * height * width;
+  }
+
+  public int noiseSize() {
+    return zDim + pixels();
+  }
+
+  /** Values flattened by the encoder's three stride-2 convolutions. */
+  int encoderFlat() {
+    return enc3 * (height / 8) * (width / 8);
+  }
+
+  public JsonObject toJson() {
+    JsonObject o = new JsonObject();
+    o.addProperty("channels", channels);
+    o.addProperty("height", height);
+    o.addProperty("width", width);
+    o.addProperty("z_dim", zDim);
+    o.addProperty("enc1", enc1);
+    o.addProperty("enc2", enc2);
+    o.addProperty("enc3", enc3);
+    o.addProperty("enc_hidden", encHidden);
+    o.addProperty("parent_hidden", parentHidden);
+    o.addProperty("parent_grid", parentGrid);
+    o.addProperty("subject_grid", subjectGrid);
+    o.addProperty("appearance_grid", appearanceGrid);
+    o.addProperty("gain_grid", gainGrid);
+    o.addProperty("steps", steps);
+    return o;
+  }
+
+  public static DeformationArchitecture fromJson(JsonObject o) {
+    String[] keys = {"channels", "height", "width", "z_dim", "enc1", "enc2", "enc3", "enc_hidden", "parent_hidden",
+        "parent_grid", "subject_grid", "appearance_grid", "gain_grid", "steps"};
+    int[] v = new int[keys.length];
+    for (int k = 0; k < keys.length; k++) {
+      if (!o.has(keys[k])) {
+        throw new InvalidModelException("deformation architecture has no '" + keys[k] + "'");
+      }
+      v[k] = o.get(keys[k]).getAsInt();
+    }
+    return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
+        v[12], v[13]);
+  }
+}
