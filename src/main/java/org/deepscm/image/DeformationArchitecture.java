@@ -18,14 +18,18 @@ import org.deepscm.scm.InvalidModelException;
  * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
  * </pre>
  *
- * phi = exp(v_parents + v_subject), integrated by scaling and squaring in {@code steps} steps.
+ * phi = exp(v_parents + v_subject), integrated by scaling and squaring in {@code steps} steps on a
+ * {@code fieldGrid} x {@code fieldGrid} grid (the velocities are smooth; VoxelMorph integrates at half the
+ * image's resolution too), then brought up to the image bilinearly. Fields are composed on that grid too;
+ * only the image is sampled at its own resolution.
  */
 public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
-    int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps) {
+    int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
+    int fieldGrid) {
 
   public DeformationArchitecture {
     int[] sizes = {channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
-        appearanceGrid, gainGrid, steps};
+        appearanceGrid, gainGrid, steps, fieldGrid};
     for (int s : sizes) {
       if (s < 1) {
         throw new InvalidModelException("deformation network sizes must be positive: " + toJson());
@@ -35,11 +39,15 @@ public record DeformationArchitecture(int channels, int height, int width, int z
       throw new InvalidModelException("a deformation mechanism needs height and width divisible by 8; got "
           + height + " x " + width);
     }
-    for (int g : new int[] {parentGrid, subjectGrid, appearanceGrid, gainGrid}) {
+    for (int g : new int[] {parentGrid, subjectGrid, appearanceGrid, gainGrid, fieldGrid}) {
       if (g < 2 || g > Math.min(height, width)) {
         throw new InvalidModelException("deformation grids must have 2 .. " + Math.min(height, width)
             + " points a side; got " + g);
       }
+    }
+    if (parentGrid > fieldGrid || subjectGrid > fieldGrid) {
+      throw new InvalidModelException("the velocity grids (" + parentGrid + ", " + subjectGrid + ") must not be finer "
+          + "than the grid they are integrated on (" + fieldGrid + ")");
     }
     if (steps > 12) {
       throw new InvalidModelException("scaling and squaring with " + steps + " steps; at most 12");
@@ -48,7 +56,8 @@ public record DeformationArchitecture(int channels, int height, int width, int z
 
   /** The sizes for a 64 x 64 brain slice (the probe in the project's notes: 32 / 8 / 16 / 4 grids, z of 16). */
   public static DeformationArchitecture brain(int height, int width) {
-    return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 16, 4, 7);
+    return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 16, 4, 7,
+        Math.min(height, width) / 2);
   }
 
   public int pixels() {
@@ -80,12 +89,13 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     o.addProperty("appearance_grid", appearanceGrid);
     o.addProperty("gain_grid", gainGrid);
     o.addProperty("steps", steps);
+    o.addProperty("field_grid", fieldGrid);
     return o;
   }
 
   public static DeformationArchitecture fromJson(JsonObject o) {
     String[] keys = {"channels", "height", "width", "z_dim", "enc1", "enc2", "enc3", "enc_hidden", "parent_hidden",
-        "parent_grid", "subject_grid", "appearance_grid", "gain_grid", "steps"};
+        "parent_grid", "subject_grid", "appearance_grid", "gain_grid", "steps", "field_grid"};
     int[] v = new int[keys.length];
     for (int k = 0; k < keys.length; k++) {
       if (!o.has(keys[k])) {
@@ -94,6 +104,6 @@ public record DeformationArchitecture(int channels, int height, int width, int z
       v[k] = o.get(keys[k]).getAsInt();
     }
     return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13]);
+        v[12], v[13], v[14]);
   }
 }

@@ -227,20 +227,28 @@ public final class DeformationMechanism implements ImageMechanism {
     return new NDList(lin(w, prefix + "enc.mean", h), lin(w, prefix + "enc.logvar", h));
   }
 
-  /** The parents' velocity (N, 2, H, W), pixels. */
+  /** The parents' velocity on the field grid (N, 2, G, G), in the grid's pixels. */
   NDArray parentVelocity(Function<String, NDArray> w, NDArray c) {
     long n = c.getShape().get(0);
     NDArray h = leaky(lin(w, prefix + "pa.fc1", c));
     h = leaky(lin(w, prefix + "pa.fc2", h));
-    int g = arch.parentGrid();
-    return Warp.upsampleVelocity(lin(w, prefix + "pa.out", h).reshape(n, 2, g, g), arch.height(), arch.width());
+    return toFieldGrid(lin(w, prefix + "pa.out", h).reshape(n, 2, arch.parentGrid(), arch.parentGrid()));
   }
 
-  /** The subject's velocity (N, 2, H, W), pixels. */
+  /** The subject's velocity on the field grid (N, 2, G, G), in the grid's pixels. */
   NDArray subjectVelocity(Function<String, NDArray> w, NDArray z) {
     long n = z.getShape().get(0);
-    int g = arch.subjectGrid();
-    return Warp.upsampleVelocity(lin(w, prefix + "sub.out", z).reshape(n, 2, g, g), arch.height(), arch.width());
+    return toFieldGrid(lin(w, prefix + "sub.out", z).reshape(n, 2, arch.subjectGrid(), arch.subjectGrid()));
+  }
+
+  private NDArray toFieldGrid(NDArray v) {
+    int g = arch.fieldGrid();
+    return v.getShape().get(2) == g ? v : Warp.upsampleVelocity(v, g, g);
+  }
+
+  /** A displacement of the field grid brought to the image's pixels (N, 2, H, W). */
+  private NDArray toImage(NDArray d) {
+    return Warp.upsampleVelocity(d, arch.height(), arch.width());
   }
 
   /** The appearance in the template's frame (N, C, H, W), pixels 0..255 (not clipped). */
@@ -263,12 +271,12 @@ public final class DeformationMechanism implements ImageMechanism {
   /** The noise-free image for latents z and context c (rows alike): ((A(z)) o exp(v)) * g. */
   NDArray meanImage(Function<String, NDArray> w, NDArray z, NDArray c) {
     NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
-    return Warp.sample(appearance(w, z), Warp.exp(v, arch.steps())).mul(logGain(w, z, c).exp());
+    return Warp.sample(appearance(w, z), toImage(Warp.exp(v, arch.steps()))).mul(logGain(w, z, c).exp());
   }
 
   /**
    * The ELBO's parts for images x (N, C, H, W) and context c (N, p), {@code particles} draws each:
-   * [0] the ELBO per image (N), [1] the parents' velocities (particles N, 2, H, W), [2] the subject's
+   * [0] the ELBO per image (N), [1] the parents' velocities (particles N, 2, G, G), [2] the subject's
    * velocities, [3] the model's noise-free images (particles N, C, H, W). With {@code w} from a gradient
    * collector's scope it trains.
    */
@@ -283,7 +291,7 @@ public final class DeformationMechanism implements ImageMechanism {
     NDArray ct = VaeImageMechanism.tileRows(c, particles);
     NDArray vPa = parentVelocity(w, ct);
     NDArray vZ = subjectVelocity(w, z);
-    NDArray d = Warp.exp(vPa.add(vZ), arch.steps());
+    NDArray d = toImage(Warp.exp(vPa.add(vZ), arch.steps()));
     NDArray model = Warp.sample(appearance(w, z), d).mul(logGain(w, z, ct).exp());
     NDArray logSigma = w.apply(prefix + "log_sigma");
     NDArray r = VaeImageMechanism.tileRows(x, particles).sub(model).div(logSigma.exp());
@@ -322,7 +330,8 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray c = scope.create(ctx, new Shape(n, context.size()));
       Function<String, NDArray> w = inference();
       NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
-      NDArray x = Warp.sample(appearance(w, z).add(u), Warp.exp(v, arch.steps())).mul(logGain(w, z, c).exp());
+      NDArray x = Warp.sample(appearance(w, z).add(u), toImage(Warp.exp(v, arch.steps())))
+          .mul(logGain(w, z, c).exp());
       return handBack(caller, x.clip(0, 255).reshape(valueShape(n, s.dimension() == 2 ? 3 : 4)));
     }
   }
@@ -344,7 +353,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDList q = encode(w, x, c);
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
       NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
-      NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), Warp.exp(v.neg(), arch.steps()))
+      NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), toImage(Warp.exp(v.neg(), arch.steps())))
           .sub(appearance(w, z)).reshape(img.n(), arch.pixels());
       return handBack(caller, z.concat(u, 1));
     }
@@ -380,9 +389,9 @@ public final class DeformationMechanism implements ImageMechanism {
     private final NDManager manager;
     private final NDArray x;          // (N, C, H, W)
     private final NDArray z;          // (P N, zDim)
-    private final NDArray velocity;   // v_pa(pa) + v_z(z): (P N, 2, H, W)
+    private final NDArray velocity;   // v_pa(pa) + v_z(z) on the field grid: (P N, 2, G, G)
     private final NDArray parentsVelocity;
-    private final NDArray inverse;    // exp(-v)
+    private final NDArray inverse;    // exp(-v) on the field grid
     private final NDArray xOverGain;  // x / g: (P N, C, H, W)
     private final float[] ctx;
     private final int n;
@@ -470,14 +479,15 @@ public final class DeformationMechanism implements ImageMechanism {
   }
 
   /**
-   * The composed field psi = phi^-1 o phi* per particle (P N, 2, H, W) and the gain under pa*: what maps
+   * The composed field psi = phi^-1 o phi* per particle (P N, 2, H, W; composed on the field grid, then
+   * brought to the image's pixels) and the gain under pa*: what maps
    * the observed image onto the counterfactual, x*(p) = (x / g)(p + psi(p)) g*(p).
    */
   private NDList counterfactualField(WarpAbduction a, NDArray cStar) {
     Function<String, NDArray> w = inference();
     NDArray ct = VaeImageMechanism.tileRows(cStar, a.particles);
     NDArray vStar = a.velocity.sub(a.parentsVelocity).add(parentVelocity(w, ct));
-    NDArray psi = Warp.compose(a.inverse, Warp.exp(vStar, arch.steps()));
+    NDArray psi = toImage(Warp.compose(a.inverse, Warp.exp(vStar, arch.steps())));
     return new NDList(psi, logGain(w, a.z, ct).exp());
   }
 
@@ -560,10 +570,11 @@ public final class DeformationMechanism implements ImageMechanism {
     WarpAbduction a = own(abduction);
     try (NDManager scope = a.manager.newSubManager()) {
       a.visit(scope);
-      NDArray forward = Warp.exp(a.velocity, arch.steps());
+      NDArray forward = toImage(Warp.exp(a.velocity, arch.steps()));
+      NDArray inverse = toImage(a.inverse);
       NDArray det = Warp.jacobianDeterminant(forward);
       double folded = det.lte(0).toType(DataType.FLOAT32, false).mean().getFloat();
-      NDArray err = Warp.identityError(forward, a.inverse);
+      NDArray err = Warp.identityError(forward, inverse);
       return new double[] {folded, err.mean().getFloat(), err.max().getFloat()};
     }
   }
@@ -575,7 +586,7 @@ public final class DeformationMechanism implements ImageMechanism {
       a.visit(scope);
       Function<String, NDArray> w = inference();
       NDArray ct = VaeImageMechanism.tileRows(scope.create(a.ctx, new Shape(a.n, context.size())), a.particles);
-      NDArray model = Warp.sample(appearance(w, a.z), Warp.exp(a.velocity, arch.steps()))
+      NDArray model = Warp.sample(appearance(w, a.z), toImage(Warp.exp(a.velocity, arch.steps())))
           .mul(logGain(w, a.z, ct).exp()).clip(0, 255);
       return handBack(target, model.reshape(a.particles, a.n, arch.channels(), arch.height(), arch.width())
           .mean(new int[] {0}).reshape(a.shape));
@@ -600,10 +611,13 @@ public final class DeformationMechanism implements ImageMechanism {
         + 2L * arch.encHidden() * arch.zDim();
     long parents = (long) context.size() * arch.parentHidden() + (long) arch.parentHidden() * arch.parentHidden()
         + 2L * arch.parentHidden() * arch.parentGrid() * arch.parentGrid();
-    // a bilinear sample is about 8 multiply-adds per value; exp takes `steps` samples of a 2-channel field
-    long sample2 = 8 * 2 * hw;
-    long perParticle = parents + 2 * hw * arch.parentGrid() + (arch.steps() + 1) * sample2 + 8 * c * hw
-        + (long) (arch.zDim() + context.size()) * arch.gainGrid() * arch.gainGrid() + hw * arch.gainGrid();
+    // a bilinear sample is about 8 multiply-adds per value; exp takes `steps` samples of a 2-channel field on
+    // the field grid, which is then brought up to the image bilinearly
+    long gg = (long) arch.fieldGrid() * arch.fieldGrid();
+    long sample2 = 8 * 2 * gg;
+    long perParticle = parents + 2 * gg * arch.parentGrid() + (arch.steps() + 1) * sample2 + 8 * 2 * hw
+        + 8 * c * hw + (long) (arch.zDim() + context.size()) * arch.gainGrid() * arch.gainGrid()
+        + hw * arch.gainGrid();
     long abduction = encoder + particles * ((arch.steps()) * sample2 + perParticle);
     long macs = cached ? particles * perParticle : abduction + particles * perParticle;
     return 2 * macs;

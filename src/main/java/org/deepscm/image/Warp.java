@@ -2,9 +2,10 @@ package org.deepscm.image;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Dense 2-D deformations for a deformation image mechanism (VoxelMorph-style: a template warped by
@@ -19,8 +20,9 @@ import java.util.function.Function;
  * the arrays' own floating type (float32 for training; float64 also works, for checking gradients); an
  * image and a field used together must share it.
  *
- * <p>Intermediates of the larger functions are made in a scratch manager and closed before they return
- * (the autograd graph keeps what backward needs); results live in the manager of the first argument.
+ * <p>Results live in the manager of the first argument. Intermediates are closed before a function
+ * returns (a thread-local {@link NDScope}, so arrays shared between threads, a template, are never
+ * moved between managers); libtorch's autograd graph keeps its own references to what backward needs.
  */
 public final class Warp {
   private Warp() {}
@@ -56,8 +58,8 @@ public final class Warp {
     if (h < 2 || w < 2) {
       throw new IllegalArgumentException("sampling needs at least 2 x 2 pixels; got " + h + " x " + w);
     }
-    return scoped(scratch -> {
-      NDArray[] grid = grid(scratch, displacement, h, w);
+    return scoped(image, () -> {
+      NDArray[] grid = grid(displacement, h, w);
       NDArray x = displacement.get(":, 0").add(grid[0]).clip(0, w - 1);
       NDArray y = displacement.get(":, 1").add(grid[1]).clip(0, h - 1);
       // the lower corner stops one short of the last pixel so the upper one is inside too: a point on the
@@ -77,7 +79,7 @@ public final class Warp {
       out = out.add(flat.gather(i00.add(w), 2).mul(gx.mul(fy)));
       out = out.add(flat.gather(i00.add(w + 1), 2).mul(fx.mul(fy)));
       return out.reshape(is);
-    }, image, displacement);
+    });
   }
 
   /**
@@ -91,12 +93,12 @@ public final class Warp {
       throw new IllegalArgumentException("outer " + outer.getShape() + " and inner " + inner.getShape()
           + " differ");
     }
-    return scoped(scratch -> inner.add(sample(outer, inner)), inner, outer);
+    return scoped(outer, () -> sample(outer, inner).add(inner));
   }
 
   /**
-   * The displacement of exp(v), the map the stationary velocity v flows every point along in unit time,
-   * by scaling and squaring (VoxelMorph uses 7 steps): d = v / 2^steps (nearly exact for a small time
+   * The displacement of exp(v), the map that carries every point along the stationary velocity v for unit
+   * time, by scaling and squaring (VoxelMorph uses 7 steps): d = v / 2^steps (nearly exact for a small time
    * step), then {@code steps} times d = compose(d, d), since phi_{2t} = phi_t o phi_t. The result is a
    * diffeomorphism up to interpolation error, and exp(-v) is its inverse ({@link #identityError}).
    *
@@ -108,13 +110,13 @@ public final class Warp {
     if (steps < 0 || steps > 30) {
       throw new IllegalArgumentException("steps must be 0 to 30; got " + steps);
     }
-    return scoped(scratch -> {
+    return scoped(velocity, () -> {
       NDArray d = velocity.div(1 << steps);
       for (int s = 0; s < steps; s++) {
         d = compose(d, d);
       }
       return d;
-    }, velocity);
+    });
   }
 
   /**
@@ -124,7 +126,7 @@ public final class Warp {
    * its gradient is undefined where the error is exactly 0.
    */
   public static NDArray identityError(NDArray forward, NDArray inverse) {
-    return scoped(scratch -> compose(inverse, forward).square().sum(new int[] {1}).sqrt(), forward, inverse);
+    return scoped(forward, () -> compose(inverse, forward).square().sum(new int[] {1}).sqrt());
   }
 
   /**
@@ -139,9 +141,8 @@ public final class Warp {
     if (border < 0 || 2L * border >= s.get(2) || 2L * border >= s.get(3)) {
       throw new IllegalArgumentException("a border of " + border + " leaves nothing of " + s);
     }
-    return scoped(scratch -> identityError(forward, inverse)
-        .get(":, " + border + ":" + (s.get(2) - border) + ", " + border + ":" + (s.get(3) - border)),
-        forward, inverse);
+    return scoped(forward, () -> identityError(forward, inverse)
+        .get(":, " + border + ":" + (s.get(2) - border) + ", " + border + ":" + (s.get(3) - border)));
   }
 
   // ------------------------------------------------------------------ derivatives and penalties
@@ -157,7 +158,7 @@ public final class Warp {
     if (s.get(2) < 2 || s.get(3) < 2) {
       throw new IllegalArgumentException("derivatives need at least 2 x 2 pixels; got " + s);
     }
-    return scoped(scratch -> {
+    return scoped(displacement, () -> {
       NDArray dx = gradient(displacement, 3); // (N, 2, H, W): d d_x / dx, d d_y / dx
       NDArray dy = gradient(displacement, 2);
       NDArray a = dx.get(":, 0").add(1);
@@ -165,7 +166,7 @@ public final class Warp {
       NDArray c = dx.get(":, 1");
       NDArray e = dy.get(":, 1").add(1);
       return a.mul(e).sub(b.mul(c));
-    }, displacement);
+    });
   }
 
   /**
@@ -180,14 +181,14 @@ public final class Warp {
     if (s.get(2) < 3 || s.get(3) < 3) {
       throw new IllegalArgumentException("second differences need at least 3 x 3 pixels; got " + s);
     }
-    return scoped(scratch -> {
+    return scoped(displacement, () -> {
       NDArray f = displacement;
       NDArray xx = f.get(":, :, :, 2:").sub(f.get(":, :, :, 1:-1").mul(2)).add(f.get(":, :, :, :-2"));
       NDArray yy = f.get(":, :, 2:, :").sub(f.get(":, :, 1:-1, :").mul(2)).add(f.get(":, :, :-2, :"));
       NDArray fx = f.get(":, :, :, 1:").sub(f.get(":, :, :, :-1"));
       NDArray xy = fx.get(":, :, 1:, :").sub(fx.get(":, :, :-1, :"));
       return xx.square().mean().add(yy.square().mean()).add(xy.square().mean().mul(2));
-    }, displacement);
+    });
   }
 
   /**
@@ -197,12 +198,12 @@ public final class Warp {
    */
   public static NDArray gradientPenalty(NDArray displacement) {
     checkField(displacement, "displacement");
-    return scoped(scratch -> {
+    return scoped(displacement, () -> {
       NDArray f = displacement;
       NDArray dx = f.get(":, :, :, 1:").sub(f.get(":, :, :, :-1"));
       NDArray dy = f.get(":, :, 1:, :").sub(f.get(":, :, :-1, :"));
       return dx.square().mean().add(dy.square().mean()).div(2);
-    }, displacement);
+    });
   }
 
   // ------------------------------------------------------------------ resizing
@@ -219,11 +220,11 @@ public final class Warp {
       throw new IllegalArgumentException("need (N, C, h, w) and a positive size; got " + s + " to "
           + height + " x " + width);
     }
-    return scoped(scratch -> {
-      NDArray ry = interpolation(scratch, height, (int) s.get(2), field);
-      NDArray rxT = interpolation(scratch, width, (int) s.get(3), field).transpose();
+    return scoped(field, () -> {
+      NDArray ry = interpolation(height, (int) s.get(2), field);
+      NDArray rxT = interpolation(width, (int) s.get(3), field).transpose();
       return ry.matMul(field).matMul(rxT);
-    }, field);
+    });
   }
 
   /**
@@ -241,19 +242,20 @@ public final class Warp {
     }
     double sx = (width - 1.0) / (s.get(3) - 1.0);
     double sy = (height - 1.0) / (s.get(2) - 1.0);
-    return scoped(scratch -> {
-      NDArray scale = scratch.create(new double[] {sx, sy}, new Shape(1, 2, 1, 1))
+    return scoped(velocity, () -> {
+      NDArray scale = velocity.getManager().create(new double[] {sx, sy}, new Shape(1, 2, 1, 1))
           .toType(velocity.getDataType(), false).toDevice(velocity.getDevice(), false);
       return upsample(velocity, height, width).mul(scale);
-    }, velocity);
+    });
   }
 
   // ------------------------------------------------------------------ helpers
 
-  /** Pixel coordinates {x (1, 1, W), y (1, H, 1)} in like's type and device, made in {@code scratch}. */
-  private static NDArray[] grid(NDManager scratch, NDArray like, long h, long w) {
-    NDArray x = scratch.arange(0f, (float) w, 1f, like.getDataType(), like.getDevice()).reshape(1, 1, w);
-    NDArray y = scratch.arange(0f, (float) h, 1f, like.getDataType(), like.getDevice()).reshape(1, h, 1);
+  /** Pixel coordinates {x (1, 1, W), y (1, H, 1)} in like's manager, type and device. */
+  private static NDArray[] grid(NDArray like, long h, long w) {
+    NDManager m = like.getManager();
+    NDArray x = m.arange(0f, (float) w, 1f, like.getDataType(), like.getDevice()).reshape(1, 1, w);
+    NDArray y = m.arange(0f, (float) h, 1f, like.getDataType(), like.getDevice()).reshape(1, h, 1);
     return new NDArray[] {x, y};
   }
 
@@ -277,7 +279,7 @@ public final class Warp {
    * (out x in) linear interpolation matrix with the corners aligned: row i holds the two weights of input
    * coordinate i (in - 1) / (out - 1) (one output pixel: input 0; one input pixel: all ones).
    */
-  private static NDArray interpolation(NDManager scratch, int out, int in, NDArray like) {
+  private static NDArray interpolation(int out, int in, NDArray like) {
     double[] r = new double[out * in];
     for (int i = 0; i < out; i++) {
       double src = out == 1 ? 0 : i * (in - 1.0) / (out - 1.0);
@@ -288,7 +290,7 @@ public final class Warp {
         r[i * in + lo + 1] += f;
       }
     }
-    return scratch.create(r, new Shape(out, in)).toType(like.getDataType(), false).toDevice(like.getDevice(),
+    return like.getManager().create(r, new Shape(out, in)).toType(like.getDataType(), false).toDevice(like.getDevice(),
         false);
   }
 
@@ -303,22 +305,19 @@ public final class Warp {
   }
 
   /**
-   * body's result in the manager of inputs[0], everything else it made closed: the inputs are lent to a
-   * scratch manager meanwhile (each once, even when the same array comes twice), so what is computed from
-   * them lands there. Closing intermediates only drops their handles; libtorch's autograd graph holds its
-   * own references to what backward needs.
+   * body's result, in home's manager, everything else it made closed when it returns (or throws). The
+   * result then belongs to the caller's own scope, if any, as if made there.
    */
-  private static NDArray scoped(Function<NDManager, NDArray> body, NDArray... inputs) {
-    NDManager home = inputs[0].getManager();
-    try (NDManager scratch = home.newSubManager()) {
-      for (NDArray a : inputs) {
-        if (a.getManager() != scratch) {
-          a.tempAttach(scratch);
-        }
-      }
-      NDArray result = body.apply(scratch);
-      result.attach(home);
-      return result;
+  private static NDArray scoped(NDArray home, Supplier<NDArray> body) {
+    NDArray result;
+    try (NDScope scope = new NDScope()) {
+      result = body.get();
+      NDScope.unregister(result);
     }
+    if (result.getManager() != home.getManager()) {
+      result.attach(home.getManager());
+    }
+    NDScope.register(result);
+    return result;
   }
 }

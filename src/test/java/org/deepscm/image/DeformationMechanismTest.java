@@ -1,0 +1,202 @@
+package org.deepscm.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.deepscm.eval.Regression;
+import org.deepscm.flow.ParameterSet;
+import org.deepscm.scm.ContextEncoding;
+import org.deepscm.scm.InvalidModelException;
+import org.deepscm.scm.Variable;
+import org.deepscm.train.Adam;
+import org.deepscm.train.DeformationTrainer;
+import org.deepscm.train.ImageTrainer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The deformation mechanism: exact null intervention, a model.json round trip, and a tiny world of discs
+ * whose true mechanism is a scaling, where a trained deformation moves the disc all the way and the paper's
+ * VAE, trained as long, does not.
+ */
+class DeformationMechanismTest {
+  static final int SIDE = 32;
+  /** Disc radius r in pixels, the image's one parent, log-normalised. */
+  static final List<ContextEncoding> CONTEXT = List.of(new ContextEncoding("r", true, Math.log(7.5), 0.2));
+
+  static DeformationArchitecture small() {
+    return new DeformationArchitecture(1, SIDE, SIDE, 4, 8, 8, 8, 32, 32, 16, 4, 8, 4, 7, 16);
+  }
+
+  static DeformationMechanism mechanism(NDManager m, long seed) {
+    return new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, small(), new ParameterSet(m))
+        .initParameters(new Random(seed));
+  }
+
+  /** A bright disc of radius r at the centre, anti-aliased over one pixel. */
+  static float[] disc(double r) {
+    float[] px = new float[SIDE * SIDE];
+    double c = (SIDE - 1) / 2.0;
+    for (int y = 0; y < SIDE; y++) {
+      for (int x = 0; x < SIDE; x++) {
+        double d = Math.hypot(x - c, y - c);
+        px[y * SIDE + x] = (float) (200 * Math.min(1, Math.max(0, r - d + 0.5)));
+      }
+    }
+    return px;
+  }
+
+  /** The radius an area reads (pixels brighter than nothing, weighted by brightness). */
+  static double measuredRadius(float[] image, int offset) {
+    double area = 0;
+    for (int k = 0; k < SIDE * SIDE; k++) {
+      area += image[offset + k] / 200.0;
+    }
+    return Math.sqrt(area / Math.PI);
+  }
+
+  @Test
+  void nullInterventionGivesTheObservedImageExactly() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      DeformationMechanism d = mechanism(m, 1);
+      // make the warp and the gain do something: a zero-initialised parents' field would be trivially exact
+      for (var e : d.weights().all().entrySet()) {
+        if (e.getKey().endsWith(".weight")) {
+          e.getValue().set(new ai.djl.ndarray.index.NDIndex(":"), 0.05f);
+        }
+      }
+      float[] px = new float[2 * SIDE * SIDE];
+      Random r = new Random(3);
+      for (int k = 0; k < px.length; k++) {
+        px[k] = r.nextInt(256);
+      }
+      NDArray x = m.create(px, new Shape(2, SIDE, SIDE));
+      NDArray pa = m.create(new float[] {6, 8});
+      NDArray same = d.counterfactual(x, Map.of("r", pa), Map.of("r", m.create(new float[] {6, 8})), 8);
+      assertArrayEquals(px, same.toFloatArray(), "do(nothing) must give the observed images");
+      assertEquals(x.getShape(), same.getShape());
+      NDArray mixed = d.counterfactual(x, Map.of("r", pa), Map.of("r", m.create(new float[] {6, 10})), 8);
+      float[] out = mixed.toFloatArray();
+      for (int k = 0; k < SIDE * SIDE; k++) {
+        assertEquals(px[k], out[k], "unit 0 is not intervened on: pixel " + k);
+      }
+      double moved = 0;
+      for (int k = SIDE * SIDE; k < out.length; k++) {
+        moved += Math.abs(out[k] - px[k]);
+      }
+      assertTrue(moved > 1, "unit 1's counterfactual differs from its observed image");
+    }
+  }
+
+  @Test
+  void describesItselfAndReadsBack() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      DeformationMechanism d = mechanism(m, 2);
+      JsonObject json = d.toJson();
+      assertEquals("deformation", json.get("kind").getAsString());
+      ImageMechanism back = ImageMechanism.fromJson(json, Variable.image("x", SIDE, SIDE), new ParameterSet(m));
+      assertTrue(back instanceof DeformationMechanism);
+      assertEquals(small(), ((DeformationMechanism) back).architecture());
+      back.restore(d.snapshot(m), "test");
+      float[] px = disc(7);
+      NDArray x = m.create(px, new Shape(1, SIDE, SIDE));
+      NDArray pa = m.create(new float[] {7});
+      ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+      float[] a = d.reconstruct(x, Map.of("r", pa), 4).toFloatArray();
+      ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+      float[] b = back.reconstruct(x, Map.of("r", pa), 4).toFloatArray();
+      assertArrayEquals(a, b, 1e-4f);
+      JsonObject unknown = json.deepCopy();
+      unknown.addProperty("kind", "diffusion");
+      InvalidModelException e = assertThrows(InvalidModelException.class,
+          () -> ImageMechanism.fromJson(unknown, Variable.image("x", SIDE, SIDE), new ParameterSet(m)));
+      assertTrue(e.getMessage().contains("diffusion"), e.getMessage());
+    }
+  }
+
+  /** Discs of random radii 5..10 px: the true mechanism scales one disc. */
+  static ImageData discs(int n, long seed) {
+    Random r = new Random(seed);
+    double[][] images = new double[n][];
+    double[] radii = new double[n];
+    for (int u = 0; u < n; u++) {
+      radii[u] = 5 + 5 * r.nextDouble();
+      float[] f = disc(radii[u]);
+      images[u] = new double[f.length];
+      for (int k = 0; k < f.length; k++) {
+        images[u][k] = f[k];
+      }
+    }
+    return ImageData.of(images, Map.of("r", radii));
+  }
+
+  /** Slope of the measured radius change on the requested one, do(r := r0 x 1.3) and do(r := r0 x 0.75). */
+  static double slope(ImageMechanism image, NDManager m) {
+    Regression reg = new Regression();
+    double[] observed = {5.5, 6.5, 7.5, 8.0};
+    double[] factors = {0.75, 1.3};
+    for (double r0 : observed) {
+      for (double f : factors) {
+        NDArray x = m.create(disc(r0), new Shape(1, SIDE, SIDE));
+        float[] cf = image.counterfactual(x, Map.of("r", m.create(new float[] {(float) r0})),
+            Map.of("r", m.create(new float[] {(float) (r0 * f)})), 8).toFloatArray();
+        double before = measuredRadius(disc(r0), 0);
+        reg.add(measuredRadius(disc(r0 * f), 0) - before, measuredRadius(cf, 0) - before);
+      }
+    }
+    return reg.slope();
+  }
+
+  @Test
+  void aTrainedDeformationScalesDiscsAllTheWayAndThePapersVaeDoesNot() {
+    ImageData data = discs(256, 11);
+    int steps = 240;
+    try (NDManager m = NDManager.newBaseManager()) {
+      ai.djl.engine.Engine.getInstance().setRandomSeed(7);
+      DeformationMechanism d = mechanism(m, 7);
+      DeformationTrainer.initTemplate(d, data);
+      DeformationTrainer.Options o = new DeformationTrainer.Options(1, 32, 3e-3, 1, 60,
+          DeformationTrainer.Smoothness.BENDING, 1, 1, 1, 7, null, false);
+      Adam adam = new Adam(m, o.learningRate(), 1e-8);
+      Random pick = new Random(7);
+      for (int s = 0; s < steps; s++) {
+        DeformationTrainer.step(d, adam, data, pick.ints(32, 0, data.n()).toArray(), o);
+      }
+      VaeImageMechanism vae = new VaeImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT,
+          ImageArchitecture.tiny(SIDE, SIDE), new ParameterSet(m)).initParameters(new Random(7));
+      Adam vaeAdam = new Adam(m, 3e-3, 1e-5);
+      for (int s = 0; s < steps; s++) {
+        ImageTrainer.step(vae, vaeAdam, data, pick.ints(32, 0, data.n()).toArray(), 1);
+      }
+      double deformationSlope = slope(d, m);
+      double vaeSlope = slope(vae, m);
+      assertTrue(deformationSlope >= 0.9, "deformation slope " + deformationSlope + " (VAE " + vaeSlope + ")");
+      assertTrue(vaeSlope < deformationSlope - 0.2, "VAE slope " + vaeSlope + ", deformation " + deformationSlope);
+
+      // where tissue moves: a larger disc grows at its rim (log area change > 0), nothing far outside it
+      NDArray x = m.create(disc(6), new Shape(1, SIDE, SIDE));
+      try (ImageMechanism.Abduction a = d.abduct(m, x, Map.of("r", m.create(new float[] {6})), 8)) {
+        float[] motion = d.tissueMotion(a, Map.of("r", m.create(new float[] {8})), m).toFloatArray();
+        double inside = 0;
+        int c = SIDE / 2;
+        for (int y = c - 3; y < c + 3; y++) {
+          for (int xx = c - 3; xx < c + 3; xx++) {
+            inside += motion[y * SIDE + xx];
+          }
+        }
+        assertTrue(inside / 36 > 0.05, "the disc's centre grows: mean log area change " + inside / 36);
+        double[] health = d.warpHealth(a);
+        assertEquals(0, health[0], 1e-9, "folded share of the trained warp");
+        assertTrue(health[1] < 0.05, "phi^-1 o phi error " + health[1] + " px");
+      }
+    }
+  }
+}
