@@ -41,6 +41,19 @@ class CommandLineTest {
   }
 
   @Test
+  void benchRefusesATrainingBatchOfOneBeforeAnyWork() {
+    // one image per step ended in libtorch's "Expected more than 1 value per channel when training"
+    Run r = run("bench", "--model", "models/brain-synthetic", "--train-batch", "1");
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertEquals("error: --train-batch must be at least 2 (batch normalisation needs two images per training "
+        + "step), got 1", r.err().strip());
+    assertEquals("", r.out(), "refused before the model is read or anything is timed");
+    Run none = run("bench", "--repeats", "0");
+    assertEquals(2, none.code(), none.out() + none.err());
+    assertTrue(none.err().contains("--repeats must be at least 1"), none.err());
+  }
+
+  @Test
   void sampleSheetHasOneRowPerUnit() {
     Run r = run("sample", "-n", "7", "--csv");
     assertEquals(0, r.code(), r.err());
