@@ -115,6 +115,8 @@ final class CounterfactualCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (output != null) {
+      OutputNames.refuseImageName(output, "--output", "the answers as CSV (e.g. answers.csv)",
+          "the counterfactual image goes to --image-out, the difference map to --diff-out");
       Path parent = output.toAbsolutePath().getParent();
       if (Files.isDirectory(output)) {
         throw new IllegalArgumentException("--output " + output + " is a folder; give a file name, e.g. answers.csv");
@@ -123,6 +125,12 @@ final class CounterfactualCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--output " + output + ": the folder " + parent + " does not exist; "
             + "create it first (nothing was computed)");
       }
+    }
+    if (imageOut != null) {
+      OutputNames.refuseDataName(imageOut, "--image-out", "the answers' CSV goes to --output");
+    }
+    if (diffOut != null) {
+      OutputNames.refuseDataName(diffOut, "--diff-out", "the answers' CSV goes to --output");
     }
     if (particles < 1 || particles > MAX_PARTICLES) {
       throw new IllegalArgumentException("--particles takes 1 .. " + MAX_PARTICLES + " posterior draws (the paper "
