@@ -140,6 +140,7 @@ final class CounterfactualCommand implements Callable<Integer> {
       StructuralCausalModel scm = m.scm();
       CausalGraph graph = scm.graph();
       Map<String, Intervention> dos = Values.interventions(interventions, graph);
+      Values.refuseImpossibleBrain(m, dos);
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
       boolean hasImage = graph.variables().stream().anyMatch(v -> !v.kind().isScalar());
       if (hasImage) {
@@ -553,7 +554,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       scm.graph().variable(v).check(value);
     }
     if (isBrain(scm)) {
-      String problem = BrainCases.volumeProblem(observed.get("brain_volume"), observed.get("ventricle_volume"));
+      String problem = BrainCases.ageProblem(observed.get("age"));
+      if (problem == null) {
+        problem = BrainCases.volumeProblem(observed.get("brain_volume"), observed.get("ventricle_volume"));
+      }
       if (problem != null) {
         throw new InvalidValueException(problem);
       }
@@ -659,9 +663,9 @@ final class CounterfactualCommand implements Callable<Integer> {
   }
 
   /**
-   * A brain model's counterfactual volumes must be a brain's: the scalar part's answer is computed first (cheap),
-   * and a do() that leaves any unit with volumes no brain has (ventricles larger than the brain, a brain of 1e9
-   * ml) is refused with the reason and the rows, before any image is computed.
+   * A brain model's counterfactual must be a person's: the scalar part's answer is computed first (cheap), and a
+   * do() that leaves any unit with an age outside a human life (age+=200) or volumes no brain has (ventricles
+   * larger than the brain, a brain of 1e9 ml) is refused with the reason and the rows, before any image is computed.
    */
   private void refuseImpossible(StructuralCausalModel scm, Map<String, double[]> values,
       Map<String, Intervention> dos, List<String> names) {
@@ -677,7 +681,10 @@ final class CounterfactualCommand implements Callable<Integer> {
     }
     List<String> refused = new ArrayList<>();
     for (int u = 0; u < names.size(); u++) {
-      String problem = BrainCases.volumeProblem(star.get("brain_volume")[u], star.get("ventricle_volume")[u]);
+      String problem = BrainCases.ageProblem(star.get("age")[u]);
+      if (problem == null) {
+        problem = BrainCases.volumeProblem(star.get("brain_volume")[u], star.get("ventricle_volume")[u]);
+      }
       if (problem != null) {
         refused.add((names.size() > 1 ? names.get(u) + ": " : "") + problem);
       }

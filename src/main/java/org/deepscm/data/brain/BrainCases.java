@@ -208,18 +208,36 @@ public final class BrainCases {
    */
   public static String volumeProblem(double brainMl, double ventricleMl) {
     for (String v : List.of("brain_volume", "ventricle_volume")) {
-      double ml = v.equals("brain_volume") ? brainMl : ventricleMl;
-      if (!(ml > 0)) {
-        return v + " " + plain(ml) + " ml is not a positive volume";
-      }
-      if (ml > MAX_PLAUSIBLE_ML) {
-        return v + " " + plain(ml) + " looks like mm3: volumes are in ml (" + plain(ml / 1000)
-            + " ml?)";
+      String problem = volumeProblem(v, v.equals("brain_volume") ? brainMl : ventricleMl);
+      if (problem != null) {
+        return problem;
       }
     }
     if (ventricleMl >= brainMl) {
       return "ventricles of " + plain(ventricleMl) + " ml do not fit in a brain of " + plain(brainMl)
           + " ml: ventricle_volume must be below brain_volume";
+    }
+    return null;
+  }
+
+  /**
+   * What is wrong with one volume ({@code name}: brain_volume or ventricle_volume) no brain has, or null: not
+   * positive, or over {@value #MAX_PLAUSIBLE_ML} ml (taken for mm3, with the value in ml to give instead).
+   */
+  public static String volumeProblem(String name, double ml) {
+    if (!(ml > 0)) {
+      return name + " " + plain(ml) + " ml is not a positive volume";
+    }
+    if (ml > MAX_PLAUSIBLE_ML) {
+      return name + " " + plain(ml) + " looks like mm3: volumes are in ml (" + plain(ml / 1000) + " ml?)";
+    }
+    return null;
+  }
+
+  /** What is wrong with an age no person has (outside 0..{@value #MAX_AGE} years), or null. */
+  public static String ageProblem(double years) {
+    if (!(years >= 0 && years <= MAX_AGE)) {
+      return "age " + plain(years) + " years is outside a human life (0.." + (int) MAX_AGE + " years)";
     }
     return null;
   }
