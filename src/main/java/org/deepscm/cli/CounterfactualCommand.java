@@ -601,13 +601,17 @@ final class CounterfactualCommand implements Callable<Integer> {
   /**
    * Brain subjects from a CSV, read and checked in full as `train --data` and the explorer read them
    * ({@link BrainCases}: id, age, sex as 0 / F / female or 1 / M / male, volumes in ml, PNG or NIfTI images);
-   * each row is named by its id, in the answers and in ID-cf.png.
+   * each row is named by its id, in the answers and in ID-cf.png; without an id column by its image file's name
+   * or its row, as the note printed says.
    */
   private int brainCases(SavedModel m, Map<String, Intervention> dos) throws IOException {
     StructuralCausalModel scm = m.scm();
     PrintWriter err = spec.commandLine().getErr();
     double[] ages = m.trainingRange("age");
     BrainCases.Cases read = BrainCases.read(cases.input, sliceMm, ages[0], ages[1]);
+    if (read.naming() != null) {
+      err.println("note: " + read.naming());
+    }
     read.warnings().forEach(w -> err.println("warning: " + w));
     List<String> names = List.of(read.ids());
     Map<String, double[]> values = new LinkedHashMap<>();

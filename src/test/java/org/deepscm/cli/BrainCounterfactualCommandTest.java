@@ -144,4 +144,22 @@ class BrainCounterfactualCommandTest {
     assertTrue(Files.isRegularFile(out.resolve("sub-A-cf.png")));
     assertTrue(Files.isRegularFile(out.resolve("sub_B-cf.png")));
   }
+
+  @Test
+  void aCsvWithoutIdsNamesItsRowsByTheirImagesAndSaysSoOnce() throws IOException {
+    // refused with "no column 'id'" before; an id is a convenience, not a need
+    Path csv = dir.resolve("no-ids.csv");
+    Files.writeString(csv, "age,sex,brain_volume,ventricle_volume,image\n"
+        + "60,F,1100,20,sub-1.png\n", StandardCharsets.UTF_8);
+    Path out = dir.resolve("no-id-cfs");
+    var r = CommandLineTest.run("counterfactual", "--model", MODEL, "--input", csv.toString(), "--do",
+        "ventricle_volume*=2", "--particles", "4", "--csv", "--image-out", out.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("id,"), r.out());
+    assertTrue(r.out().contains("\nsub-1,"), r.out());
+    assertTrue(Files.isRegularFile(out.resolve("sub-1-cf.png")));
+    String note = "note: " + csv + " has no column 'id': its subjects are named by their image files' names (sub-1, "
+        + "...)";
+    assertEquals(1, r.err().lines().filter(note::equals).count(), r.err());
+  }
 }
