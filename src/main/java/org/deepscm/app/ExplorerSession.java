@@ -219,6 +219,16 @@ public final class ExplorerSession {
     return new LinkedHashMap<>(interventions);
   }
 
+  /** Replaces every do() at once (empty: the case as observed); a non-finite value is refused, nothing changed. */
+  public synchronized void setInterventions(Map<String, Double> dos) {
+    dos.forEach((variable, value) -> {
+      Intervention.set(value);
+      scm().graph().variable(variable);
+    });
+    interventions.clear();
+    interventions.putAll(dos);
+  }
+
   /** Units drawn from the model: scalar values by name, and images (null for covariate models). */
   public record Samples(int count, Map<String, double[]> values, double[][] images) {}
 
