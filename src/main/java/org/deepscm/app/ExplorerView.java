@@ -812,12 +812,27 @@ public final class ExplorerView {
 
   // ------------------------------------------------------------------ controls
 
+  /** Switches every do() off: the counterfactual is the case as observed (disabled while none is on). */
+  private final Button resetButton = new Button("Reset: the case as observed");
+
+  /** Every do() off, in one click (the model opens with one: see ExplorerSession.openingIntervention). */
+  public void resetInterventions() {
+    session.setInterventions(Map.of());
+    refresh();
+  }
+
   private Node controls() {
     GridPane grid = new GridPane();
     grid.setHgap(8);
     grid.setVgap(6);
     grid.setPadding(new Insets(10));
     int row = 0;
+    resetButton.setId("reset-interventions");
+    resetButton.setTooltip(new javafx.scene.control.Tooltip("Switch every do() off: the counterfactual is then "
+        + "the case itself"));
+    resetButton.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    resetButton.setOnAction(e -> resetInterventions());
+    grid.add(resetButton, 0, row++, 2, 1);
     Map<String, Double> obs = session.observed();
     for (Variable v : session.scalars()) {
       if (v.kind().isDiscrete()) {
@@ -1023,6 +1038,7 @@ public final class ExplorerView {
   /** Asks for the counterfactual under the current interventions: a quick preview, then the full answer. */
   public void refresh() {
     setBusy(true);
+    resetButton.setDisable(session.interventions().isEmpty());
     // the surgery is drawn at once, but once per burst of slider events, not once per event
     graphRedraws.post(() -> drawGraph(last));
     boolean held = dragging();
