@@ -25,14 +25,17 @@ import org.testfx.util.WaitForAsyncUtils;
 /**
  * The first window a user sees on the shipped models: a counterfactual that differs from the case (a blank difference
  * map shows nothing happen), its do() in the graph and on the slider like a user's, and one click back to the case
- * as observed.
+ * as observed. With the system property deepscm.openingShot=FILE the brain model's first window, at 1366 x 768, is
+ * written there (the README's first picture).
  */
 @ExtendWith(ApplicationExtension.class)
 class ExplorerOpeningTest {
   private ExplorerApp app;
+  private Stage stage;
 
   @Start
   void start(Stage stage) {
+    this.stage = stage;
     assumeTrue(Files.isRegularFile(ExplorerApp.BRAIN_MODEL.resolve(ModelFolder.MODEL_FILE)),
         "models/brain-synthetic is shipped");
     app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, ExplorerApp.BRAIN_MODEL);
@@ -47,6 +50,16 @@ class ExplorerOpeningTest {
 
   @Test
   void theBrainModelOpensOnTheCaseTwentyYearsOlderAndOneClickResetsIt(FxRobot robot) throws Exception {
+    String shot = System.getProperty("deepscm.openingShot");
+    if (shot != null) {
+      // a clinic's laptop screen, as the layout test's first one
+      robot.interact(() -> {
+        stage.setWidth(1366);
+        stage.setHeight(768);
+      });
+      WaitForAsyncUtils.waitForFxEvents();
+      robot.interact(() -> app.exportPng(Path.of(shot)));
+    }
     ExplorerSession session = app.view().session();
     double age = session.observed().get("age");
     double[] range = session.model().trainingRange("age");
