@@ -468,6 +468,9 @@ public final class ExplorerApp extends Application {
       release.start();
     }
     model = loaded;
+    // a model opens on a change worth seeing (the Reset button goes back to the case as observed); a case
+    // picked later starts as observed, as before
+    session.setInterventions(session.openingIntervention());
     show(session);
   }
 

@@ -219,6 +219,45 @@ public final class ExplorerSession {
     return new LinkedHashMap<>(interventions);
   }
 
+  /** Years a brain case is made older when a model opens: the ventricles grow visibly, the brain shrinks. */
+  static final double OPENING_YEARS = 20;
+  /** Pixels a digit is made thicker when a model opens (its intensity follows t on the full graph). */
+  static final double OPENING_THICKNESS = 1;
+
+  /**
+   * The do() a model opens with, so that a first-time user sees a counterfactual that differs from the case: a
+   * brain {@value #OPENING_YEARS} years older, a digit {@value #OPENING_THICKNESS} px thicker, within the range seen
+   * in training (the other way when the case sits so near its end that less than half the change is left). Empty
+   * for a model without an image, or without age or t. Nothing is changed here: the caller applies it.
+   */
+  public synchronized Map<String, Double> openingIntervention() {
+    String variable = imageVariable == null ? null : isBrain() && scm().graph().contains("age") ? "age"
+        : scm().graph().contains("t") ? "t" : null;
+    if (variable == null || !observed.containsKey(variable)) {
+      return Map.of();
+    }
+    double change = variable.equals("age") ? OPENING_YEARS : OPENING_THICKNESS;
+    double now = observed.get(variable);
+    double[] range = model.trainingRange(variable);
+    double lo = range != null ? range[0] : Double.NEGATIVE_INFINITY;
+    double hi = range != null ? range[1] : Double.POSITIVE_INFINITY;
+    double value = Math.min(now + change, hi);
+    if (value - now < change / 2) {
+      value = Math.max(now - change, lo);
+    }
+    return Map.of(variable, value);
+  }
+
+  /** Replaces every do() at once (empty: the case as observed); a non-finite value is refused, nothing changed. */
+  public synchronized void setInterventions(Map<String, Double> dos) {
+    dos.forEach((variable, value) -> {
+      Intervention.set(value);
+      scm().graph().variable(variable);
+    });
+    interventions.clear();
+    interventions.putAll(dos);
+  }
+
   /** Units drawn from the model: scalar values by name, and images (null for covariate models). */
   public record Samples(int count, Map<String, double[]> values, double[][] images) {}
 

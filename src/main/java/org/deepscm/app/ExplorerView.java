@@ -314,9 +314,20 @@ public final class ExplorerView {
   private List<Lesson.Step> lesson = List.of();
   private int lessonStep;
   private Node lessonFocus;
+  /** The user's do() settings when the lesson began, put back when it ends; null while no lesson runs. */
+  private Map<String, Double> dosBeforeLesson;
+  private int rungBeforeLesson;
 
-  /** View > Lesson: walks this case up the ladder, a sentence and one highlighted control at each step. */
+  /**
+   * View > Lesson: walks this case up the ladder, a sentence and one highlighted control at each step. It starts
+   * from the case as observed (the user's do() settings are kept aside and come back when it ends).
+   */
   public void startLesson() {
+    if (dosBeforeLesson == null) {
+      // started again while running: what the lesson itself set is not the user's
+      dosBeforeLesson = session.interventions();
+      rungBeforeLesson = rung;
+    }
     lesson = Lesson.steps(session);
     Label text = new Label();
     text.setId("lesson-text");
@@ -359,6 +370,11 @@ public final class ExplorerView {
   private void lessonAt(int k) {
     lessonStep = Math.max(0, Math.min(lesson.size() - 1, k));
     Lesson.Step step = lesson.get(lessonStep);
+    if (step.rung() == 0 && !session.interventions().isEmpty()) {
+      // association is seeing, not doing: no do() in the graph or on the sliders (also when come back to)
+      session.setInterventions(Map.of());
+      refresh();
+    }
     showRung(step.rung());
     ((Label) lessonBar.getChildren().get(0)).setText((lessonStep + 1) + " / " + lesson.size() + "   " + step.text());
     lessonBar.getChildren().get(1).setDisable(lessonStep == 0);
@@ -370,6 +386,13 @@ public final class ExplorerView {
     ringControl(null);
     lessonBar.setVisible(false);
     lessonBar.setManaged(false);
+    if (dosBeforeLesson != null) {
+      // the user's own settings and rung, as they were before the lesson
+      session.setInterventions(dosBeforeLesson);
+      dosBeforeLesson = null;
+      refresh();
+      showRung(rungBeforeLesson);
+    }
   }
 
   /** The one control to touch, ringed in orange (the previous one let go). */
@@ -402,7 +425,10 @@ public final class ExplorerView {
     centreHolder.setCenter(samplesPane);
     samplesPane.getChildren().setAll(new Label("drawing samples..."));
     Map<String, Double> dos = chosen == 1 ? session.interventions() : Map.of();
-    executor.submit(superseded -> {
+    if (sampleDrawer == null) {
+      sampleDrawer = executor.sibling();
+    }
+    sampleDrawer.submit(superseded -> {
       try {
         var observational = session.samples(SAMPLES, Map.of());
         var interventional = dos.isEmpty() ? null : session.samples(SAMPLES, dos);
@@ -418,6 +444,11 @@ public final class ExplorerView {
   }
 
   static final int SAMPLES = 8;
+  /**
+   * Draws a rung's samples: on the counterfactual's executor a rung chosen right after a change of do() (the
+   * lesson's steps) would replace the counterfactual job still waiting, and the sliders would keep the old do().
+   */
+  private LatestOnlyExecutor sampleDrawer;
 
   private void showSamples(int chosen, ExplorerSession.Samples observational, ExplorerSession.Samples interventional,
       Map<String, Double> dos) {
@@ -781,12 +812,27 @@ public final class ExplorerView {
 
   // ------------------------------------------------------------------ controls
 
+  /** Switches every do() off: the counterfactual is the case as observed (disabled while none is on). */
+  private final Button resetButton = new Button("Reset: the case as observed");
+
+  /** Every do() off, in one click (the model opens with one: see ExplorerSession.openingIntervention). */
+  public void resetInterventions() {
+    session.setInterventions(Map.of());
+    refresh();
+  }
+
   private Node controls() {
     GridPane grid = new GridPane();
     grid.setHgap(8);
     grid.setVgap(6);
     grid.setPadding(new Insets(10));
     int row = 0;
+    resetButton.setId("reset-interventions");
+    resetButton.setTooltip(new javafx.scene.control.Tooltip("Switch every do() off: the counterfactual is then "
+        + "the case itself"));
+    resetButton.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    resetButton.setOnAction(e -> resetInterventions());
+    grid.add(resetButton, 0, row++, 2, 1);
     Map<String, Double> obs = session.observed();
     for (Variable v : session.scalars()) {
       if (v.kind().isDiscrete()) {
@@ -992,6 +1038,7 @@ public final class ExplorerView {
   /** Asks for the counterfactual under the current interventions: a quick preview, then the full answer. */
   public void refresh() {
     setBusy(true);
+    resetButton.setDisable(session.interventions().isEmpty());
     // the surgery is drawn at once, but once per burst of slider events, not once per event
     graphRedraws.post(() -> drawGraph(last));
     boolean held = dragging();

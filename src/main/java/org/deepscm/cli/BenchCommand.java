@@ -52,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", description = "untimed calls first (default: ${DEFAULT-VALUE})")
   int warmup = 5;
 
-  @Option(names = "--train-batch", description = "image models: minibatch of the timed training steps "
+  @Option(names = "--train-batch", description = "image models: minibatch of the timed training steps, 2 or more "
       + "(default: ${DEFAULT-VALUE})")
   int trainBatch = 256;
 
@@ -78,6 +78,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    checkOptions();
     PrintWriter out = spec.commandLine().getOut();
     try (SavedModel m = model.load(); NDManager nd = NDManager.newBaseManager()) {
       if (m.scm().graph().variables().stream().anyMatch(v -> !v.kind().isScalar())) {
@@ -103,6 +104,30 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Refuses a value no run can use before the model is read and minutes are spent on the first tables. */
+  private void checkOptions() {
+    if (batch < 1 || repeats < 1 || warmup < 0) {
+      throw new IllegalArgumentException("--batch and --repeats must be at least 1 and --warmup 0 or more, got "
+          + batch + ", " + repeats + " and " + warmup);
+    }
+    // batch norm in training mode normalises over the minibatch: one image has no spread to divide by
+    if (trainBatch < 2) {
+      throw new IllegalArgumentException("--train-batch must be at least 2 (batch normalisation needs two images "
+          + "per training step), got " + trainBatch);
+    }
+    if (stormSeconds < 0 || startupRuns < 0) {
+      throw new IllegalArgumentException("--storm-seconds and --startup-runs must be 0 (skip) or more, got "
+          + stormSeconds + " and " + startupRuns);
+    }
+    // explore checks these too, but only after the table has taken its minutes
+    if (stormSeconds > 0 && (stormRate < 1 || stormRate > 100_000)) {
+      throw new IllegalArgumentException("--storm-rate must be 1 to 100000 events a second, got " + stormRate);
+    }
+    if (stormSeconds > 0 && !(stormAfter >= 0 && stormAfter <= 600)) {
+      throw new IllegalArgumentException("--storm-after must be 0 to 600 seconds, got " + stormAfter);
+    }
+  }
+
   /** The case a benchmark times, and training images of the model's own kind. */
   private record BenchCase(String kind, Map<String, Double> values, double[] image, int height, int width,
       String swept, double[][] trainImages, Map<String, double[]> trainValues, int epochSize) {}
@@ -113,7 +138,7 @@ final class BenchCommand implements Callable<Integer> {
       try {
         BrainSliceRenderer renderer = new BrainSliceRenderer(BrainTemplate.shipped());
         int first = BrainDataset.Split.TEST.from(BrainDataset.DEFAULT_SIZE);
-        int[] subjects = new int[Math.max(1, trainBatch)];
+        int[] subjects = new int[trainBatch];
         for (int k = 0; k < subjects.length; k++) {
           subjects[k] = first + k;
         }

@@ -75,6 +75,9 @@ final class BrainTraining {
     String source;
     if (o.data != null) {
       BrainCases.Cases cases = BrainCases.read(o.data, o.sliceMm);
+      if (cases.naming() != null) {
+        o.log.println("note: " + cases.naming());
+      }
       cases.warnings().forEach(w -> o.log.println("warning: " + w));
       if (cases.size() < 20) {
         throw new IllegalArgumentException(o.data + " holds " + cases.size() + " subjects; training needs at least 20 "

@@ -115,6 +115,8 @@ final class CounterfactualCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (output != null) {
+      OutputNames.refuseImageName(output, "--output", "the answers as CSV (e.g. answers.csv)",
+          "the counterfactual image goes to --image-out, the difference map to --diff-out");
       Path parent = output.toAbsolutePath().getParent();
       if (Files.isDirectory(output)) {
         throw new IllegalArgumentException("--output " + output + " is a folder; give a file name, e.g. answers.csv");
@@ -124,6 +126,12 @@ final class CounterfactualCommand implements Callable<Integer> {
             + "create it first (nothing was computed)");
       }
     }
+    if (imageOut != null) {
+      OutputNames.refuseDataName(imageOut, "--image-out", "the answers' CSV goes to --output");
+    }
+    if (diffOut != null) {
+      OutputNames.refuseDataName(diffOut, "--diff-out", "the answers' CSV goes to --output");
+    }
     if (particles < 1 || particles > MAX_PARTICLES) {
       throw new IllegalArgumentException("--particles takes 1 .. " + MAX_PARTICLES + " posterior draws (the paper "
           + "uses 32), got " + particles);
@@ -132,6 +140,7 @@ final class CounterfactualCommand implements Callable<Integer> {
       StructuralCausalModel scm = m.scm();
       CausalGraph graph = scm.graph();
       Map<String, Intervention> dos = Values.interventions(interventions, graph);
+      Values.refuseImpossibleBrain(m, dos);
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
       boolean hasImage = graph.variables().stream().anyMatch(v -> !v.kind().isScalar());
       if (hasImage) {
@@ -545,7 +554,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       scm.graph().variable(v).check(value);
     }
     if (isBrain(scm)) {
-      String problem = BrainCases.volumeProblem(observed.get("brain_volume"), observed.get("ventricle_volume"));
+      String problem = BrainCases.ageProblem(observed.get("age"));
+      if (problem == null) {
+        problem = BrainCases.volumeProblem(observed.get("brain_volume"), observed.get("ventricle_volume"));
+      }
       if (problem != null) {
         throw new InvalidValueException(problem);
       }
@@ -589,13 +601,17 @@ final class CounterfactualCommand implements Callable<Integer> {
   /**
    * Brain subjects from a CSV, read and checked in full as `train --data` and the explorer read them
    * ({@link BrainCases}: id, age, sex as 0 / F / female or 1 / M / male, volumes in ml, PNG or NIfTI images);
-   * each row is named by its id, in the answers and in ID-cf.png.
+   * each row is named by its id, in the answers and in ID-cf.png; without an id column by its image file's name
+   * or its row, as the note printed says.
    */
   private int brainCases(SavedModel m, Map<String, Intervention> dos) throws IOException {
     StructuralCausalModel scm = m.scm();
     PrintWriter err = spec.commandLine().getErr();
     double[] ages = m.trainingRange("age");
     BrainCases.Cases read = BrainCases.read(cases.input, sliceMm, ages[0], ages[1]);
+    if (read.naming() != null) {
+      err.println("note: " + read.naming());
+    }
     read.warnings().forEach(w -> err.println("warning: " + w));
     List<String> names = List.of(read.ids());
     Map<String, double[]> values = new LinkedHashMap<>();
@@ -651,9 +667,9 @@ final class CounterfactualCommand implements Callable<Integer> {
   }
 
   /**
-   * A brain model's counterfactual volumes must be a brain's: the scalar part's answer is computed first (cheap),
-   * and a do() that leaves any unit with volumes no brain has (ventricles larger than the brain, a brain of 1e9
-   * ml) is refused with the reason and the rows, before any image is computed.
+   * A brain model's counterfactual must be a person's: the scalar part's answer is computed first (cheap), and a
+   * do() that leaves any unit with an age outside a human life (age+=200) or volumes no brain has (ventricles
+   * larger than the brain, a brain of 1e9 ml) is refused with the reason and the rows, before any image is computed.
    */
   private void refuseImpossible(StructuralCausalModel scm, Map<String, double[]> values,
       Map<String, Intervention> dos, List<String> names) {
@@ -669,7 +685,10 @@ final class CounterfactualCommand implements Callable<Integer> {
     }
     List<String> refused = new ArrayList<>();
     for (int u = 0; u < names.size(); u++) {
-      String problem = BrainCases.volumeProblem(star.get("brain_volume")[u], star.get("ventricle_volume")[u]);
+      String problem = BrainCases.ageProblem(star.get("age")[u]);
+      if (problem == null) {
+        problem = BrainCases.volumeProblem(star.get("brain_volume")[u], star.get("ventricle_volume")[u]);
+      }
       if (problem != null) {
         refused.add((names.size() > 1 ? names.get(u) + ": " : "") + problem);
       }

@@ -74,6 +74,13 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     long started = System.nanoTime();
+    if (json != null) {
+      OutputNames.refuseImageName(json, "--json", "the measures as JSON (e.g. measures.json)", null);
+      if (java.nio.file.Files.isDirectory(json)) {
+        throw new IllegalArgumentException("--json " + json + " is a folder; give a file name, e.g. measures.json "
+            + "(nothing was computed)");
+      }
+    }
     if (units != null && units < 1) {
       throw new IllegalArgumentException("--units takes a positive number of test units, got " + units
           + " (leave it out to measure the whole test split)");

@@ -56,6 +56,7 @@ final class InterveneCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     try (SavedModel m = model.load()) {
       Map<String, Intervention> dos = Values.interventions(interventions, m.scm().graph());
+      Values.refuseImpossibleBrain(m, dos);
       Values.warnExtrapolation(m, dos, spec.commandLine().getErr());
       List<Variable> vars = m.scm().graph().variables().stream().filter(v -> v.kind().isScalar()).toList();
       String label = String.join(", ", dos.entrySet().stream().map(e -> e.getValue().describe(e.getKey())).toList());

@@ -8,8 +8,11 @@ import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.deepscm.data.brain.BrainCases;
+import org.deepscm.data.brain.BrainTrueScm;
 import org.deepscm.scm.CausalGraph;
 import org.deepscm.scm.Intervention;
+import org.deepscm.scm.InvalidValueException;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.Variable;
 
@@ -152,6 +155,33 @@ final class Values {
   }
 
   /** Warns on stderr about intervention targets outside the training range (allowed, but extrapolation). */
+  /**
+   * On a brain model, refuses a do() that sets a value no subject can have (an age outside a human life, a
+   * volume that is not positive or looks like mm3) before anything is computed or warned about; a shift or
+   * scale is checked on its answer (see CounterfactualCommand's check of the counterfactual brain).
+   */
+  static void refuseImpossibleBrain(SavedModel model, Map<String, Intervention> interventions) {
+    if (!model.scm().graph().variables().stream().map(Variable::name).toList()
+        .containsAll(List.of(BrainTrueScm.VARIABLES))) {
+      return;
+    }
+    interventions.forEach((name, action) -> {
+      if (!action.isAtomic()) {
+        return;
+      }
+      String problem = switch (name) {
+        case "age" -> BrainCases.ageProblem(action.amount());
+        case "brain_volume", "ventricle_volume" -> BrainCases.volumeProblem(name,
+            action.amount());
+        default -> null;
+      };
+      if (problem != null) {
+        throw new InvalidValueException(action.describe(name) + " asks for a brain no subject can "
+            + "have, so nothing was computed: " + problem);
+      }
+    });
+  }
+
   static void warnExtrapolation(SavedModel model, Map<String, Intervention> interventions, PrintWriter err) {
     interventions.forEach((name, action) -> {
       double[] range = model.trainingRange(name);

@@ -63,6 +63,8 @@ class ExplorerBrainModelTest {
   void threeTimesTheVentricleVolumeOnTheSliderWidensTheVentriclesOfTheCounterfactual(FxRobot robot) {
     double v = app.view().session().observed().get("ventricle_volume");
     double before = BrainMeasurer.measure(app.view().session().observedImage()).ventricleMm2();
+    // the ventricles alone: the do(age) the window opens with is switched off first
+    robot.clickOn("#reset-interventions");
     robot.interact(() -> app.view().slider("ventricle_volume").setValue(3 * v));
     WaitForAsyncUtils.waitForFxEvents();
     double after = BrainMeasurer.measure(app.view().lastResult().image()).ventricleMm2();

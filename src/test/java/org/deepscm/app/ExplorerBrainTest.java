@@ -12,9 +12,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
+import javafx.scene.control.Slider;
 import javafx.scene.image.Image;
 import javafx.scene.image.ImageView;
 import javafx.scene.layout.FlowPane;
+import javafx.scene.text.Text;
 import javafx.stage.Stage;
 import org.deepscm.data.CovariateTable;
 import org.deepscm.data.brain.BrainDataset;
@@ -118,6 +120,46 @@ class ExplorerBrainTest {
     }
     assertTrue(changed > 10, "pixels changed: " + changed);
     assertTrue(app.view().session().interventions().containsKey("ventricle_volume"), "do(ventricle_volume) is set");
+  }
+
+  /**
+   * View > Lesson opened after a drag: step 1 (association) shows the case as observed, no do() in the graph or on
+   * the sliders; when the lesson ends the user's own do() is back, whatever the lesson set meanwhile.
+   */
+  @Test
+  void theLessonStartsFromTheObservedCaseAndGivesTheUsersInterventionsBack(FxRobot robot) {
+    Slider ventricles = app.view().slider("ventricle_volume");
+    double mine = ventricles.getMin() + 0.8 * (ventricles.getMax() - ventricles.getMin());
+    robot.interact(() -> ventricles.setValue(mine));
+    WaitForAsyncUtils.waitForFxEvents();
+    Map<String, Double> before = app.view().session().interventions();
+    assertEquals(mine, before.get("ventricle_volume"), 1e-9);
+
+    robot.clickOn("View");
+    robot.clickOn("#menu-lesson");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(robot.lookup("#lesson-text").queryLabeled().getText().startsWith("1 / "));
+    assertEquals(Map.of(), app.view().session().interventions(), "step 1: the case as observed");
+    Text node = robot.lookup("#node-ventricle_volume").queryAs(Text.class);
+    assertFalse(node.getText().contains("do("), "no do() in the graph: " + node.getText());
+    assertFalse(app.view().doSwitch("ventricle_volume").isSelected(), "the do() switch is off");
+    double observed = app.view().session().observed().get("ventricle_volume");
+    assertEquals(observed, ventricles.getValue(), 1e-2, "the slider shows the observed value");
+
+    // what the class does in the lesson is the lesson's
+    robot.clickOn("#lesson-next");
+    robot.interact(() -> app.view().doSwitch("age").setSelected(true));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(app.view().session().interventions().containsKey("age"));
+    robot.clickOn("#lesson-close");
+    WaitForAsyncUtils.waitForFxEvents();
+    assertEquals(before, app.view().session().interventions(), "the user's settings are back");
+    assertEquals(mine, ventricles.getValue(), 1e-9);
+    assertTrue(app.view().doSwitch("ventricle_volume").isSelected());
+    assertTrue(robot.lookup("#node-ventricle_volume").queryAs(Text.class).getText().startsWith("do(ventricle_volume)"));
+    assertTrue(robot.lookup("#rungs").queryAs(org.controlsfx.control.SegmentedButton.class).getButtons().get(2)
+        .isSelected(), "back on the counterfactual rung the user was on");
+    assertEquals(-1, app.view().lessonStep());
   }
 
   @Test

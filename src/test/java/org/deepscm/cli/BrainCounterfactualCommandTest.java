@@ -73,6 +73,38 @@ class BrainCounterfactualCommandTest {
   }
 
   @Test
+  void anAgeOutsideAHumanLifeIsRefusedAsAnImpossibleBrainIs() {
+    String observed = "sex=F,age=55,brain_volume=1100,ventricle_volume=20";
+    // it was answered with only a warning that 300 years is an extrapolation
+    var set = CommandLineTest.run("counterfactual", "--model", MODEL, "--image", png.toString(), "--observed",
+        observed, "--do", "age=300");
+    assertEquals(2, set.code(), set.out() + set.err());
+    assertEquals("error: do(age := 300) asks for a brain no subject can have, so nothing was computed: age 300 "
+        + "years is outside a human life (0..120 years)", set.err().strip());
+    assertEquals("", set.out());
+
+    var shifted = CommandLineTest.run("counterfactual", "--model", MODEL, "--image", png.toString(), "--observed",
+        observed, "--do", "age+=100", "--particles", "4");
+    assertEquals(2, shifted.code(), shifted.out() + shifted.err());
+    assertTrue(shifted.err().contains("asks for a brain no subject can have"), shifted.err());
+    assertTrue(shifted.err().contains("age 155 years is outside a human life"), shifted.err());
+
+    var seen = CommandLineTest.run("counterfactual", "--model", MODEL, "--image", png.toString(), "--observed",
+        "sex=F,age=300,brain_volume=1100,ventricle_volume=20", "--do", "ventricle_volume*=2");
+    assertEquals(2, seen.code(), seen.out() + seen.err());
+    assertEquals("error: age 300 years is outside a human life (0..120 years)", seen.err().strip());
+
+    var population = CommandLineTest.run("intervene", "--model", MODEL, "--do", "age=300");
+    assertEquals(2, population.code(), population.out() + population.err());
+    assertTrue(population.err().contains("do(age := 300) asks for a brain no subject can have"), population.err());
+
+    var old = CommandLineTest.run("counterfactual", "--model", MODEL, "--image", png.toString(), "--observed",
+        observed, "--do", "age=100", "--particles", "4");
+    assertEquals(0, old.code(), "a centenarian is a person: " + old.err());
+    assertTrue(old.err().contains("extrapolation"), old.err());
+  }
+
+  @Test
   void aCsvWithIdsAndANiftiVolumeNamesItsAnswersAndFilesByTheIds() throws IOException {
     Path volume = dir.resolve("t1.nii.gz");
     int nx = 100;
@@ -111,5 +143,23 @@ class BrainCounterfactualCommandTest {
     assertFalse(r.err().contains("ignored"), r.err());
     assertTrue(Files.isRegularFile(out.resolve("sub-A-cf.png")));
     assertTrue(Files.isRegularFile(out.resolve("sub_B-cf.png")));
+  }
+
+  @Test
+  void aCsvWithoutIdsNamesItsRowsByTheirImagesAndSaysSoOnce() throws IOException {
+    // refused with "no column 'id'" before; an id is a convenience, not a need
+    Path csv = dir.resolve("no-ids.csv");
+    Files.writeString(csv, "age,sex,brain_volume,ventricle_volume,image\n"
+        + "60,F,1100,20,sub-1.png\n", StandardCharsets.UTF_8);
+    Path out = dir.resolve("no-id-cfs");
+    var r = CommandLineTest.run("counterfactual", "--model", MODEL, "--input", csv.toString(), "--do",
+        "ventricle_volume*=2", "--particles", "4", "--csv", "--image-out", out.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("id,"), r.out());
+    assertTrue(r.out().contains("\nsub-1,"), r.out());
+    assertTrue(Files.isRegularFile(out.resolve("sub-1-cf.png")));
+    String note = "note: " + csv + " has no column 'id': its subjects are named by their image files' names (sub-1, "
+        + "...)";
+    assertEquals(1, r.err().lines().filter(note::equals).count(), r.err());
   }
 }

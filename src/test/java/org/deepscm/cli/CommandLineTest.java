@@ -41,6 +41,19 @@ class CommandLineTest {
   }
 
   @Test
+  void benchRefusesATrainingBatchOfOneBeforeAnyWork() {
+    // one image per step ended in libtorch's "Expected more than 1 value per channel when training"
+    Run r = run("bench", "--model", "models/brain-synthetic", "--train-batch", "1");
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertEquals("error: --train-batch must be at least 2 (batch normalisation needs two images per training "
+        + "step), got 1", r.err().strip());
+    assertEquals("", r.out(), "refused before the model is read or anything is timed");
+    Run none = run("bench", "--repeats", "0");
+    assertEquals(2, none.code(), none.out() + none.err());
+    assertTrue(none.err().contains("--repeats must be at least 1"), none.err());
+  }
+
+  @Test
   void sampleSheetHasOneRowPerUnit() {
     Run r = run("sample", "-n", "7", "--csv");
     assertEquals(0, r.code(), r.err());
@@ -337,5 +350,51 @@ class CommandLineTest {
     assertTrue(r.err().contains("... and 280 more rows: all 300 are in"), r.err());
     assertTrue(r.out().split("\n").length < 30, "the screen shows a head: " + r.out().split("\n").length);
     assertEquals(301, Files.readAllLines(answers).size());
+  }
+
+  @Test
+  void aFileNamedForTheWrongKindOfOutputIsRefusedBeforeAnyWork() throws IOException {
+    // the CSV of values went into cf.png, a file no image viewer opens; the image option is --image-out
+    Path png = dir.resolve("cf.png");
+    Run r = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=3.5", "--output", png.toString());
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertTrue(r.err().startsWith("error: --output " + png + " is named like an image (.png), but --output writes "
+        + "the answers as CSV"), r.err());
+    assertTrue(r.err().contains("--image-out"), "names the image option: " + r.err());
+    assertEquals("", r.out());
+    assertTrue(!Files.exists(png));
+    for (String name : new String[] {"cf.JPG", "cf.jpeg", "cf.gif", "cf.bmp", "cf.tif", "cf.tiff", "cf.nii",
+        "cf.nii.gz"}) {
+      Run other = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=3.5", "--output",
+          dir.resolve(name).toString());
+      assertEquals(2, other.code(), name + ": " + other.err());
+      assertTrue(other.err().contains("is named like an image"), other.err());
+      assertTrue(!Files.exists(dir.resolve(name)), name);
+    }
+    Path json = dir.resolve("measures.png");
+    Run evaluate = run("evaluate", "--model", "models/morphomnist-covariates", "--json", json.toString());
+    assertEquals(2, evaluate.code(), evaluate.out() + evaluate.err());
+    assertTrue(evaluate.err().contains("--json " + json + " is named like an image (.png), but --json writes the "
+        + "measures as JSON"), evaluate.err());
+    assertEquals("", evaluate.out(), "refused before measuring");
+    Run folder = run("evaluate", "--model", "models/morphomnist-covariates", "--json", dir.toString());
+    assertEquals(2, folder.code(), folder.out() + folder.err());
+    assertTrue(folder.err().contains("is a folder; give a file name, e.g. measures.json"), folder.err());
+    // the other way round: a PNG written into a file named .csv
+    Path csv = dir.resolve("cf.csv");
+    Run image = run("counterfactual", "--model", "models/morphomnist-full", "--image", "missing.png",
+        "--do", "t=3", "--image-out", csv.toString());
+    assertEquals(2, image.code(), image.out() + image.err());
+    assertTrue(image.err().contains("--image-out " + csv + " is named like a data file (.csv), but --image-out "
+        + "writes PNG images; the answers' CSV goes to --output"), image.err());
+    assertTrue(!Files.exists(csv));
+  }
+
+  @Test
+  void aCsvOutputWithAnOrdinaryNameIsStillWritten() throws IOException {
+    Path csv = dir.resolve("answers.v2.CSV");
+    Run r = run("counterfactual", "--observed", "t=2.1,i=150", "--do", "t=3.5", "--output", csv.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals(2, Files.readAllLines(csv).size());
   }
 }

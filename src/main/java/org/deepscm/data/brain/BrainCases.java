@@ -32,11 +32,13 @@ import org.deepscm.data.ImageFiles;
  * starts. Nothing is written anywhere.
  *
  * <p>The CSV (UTF-8, a byte-order mark is allowed; RFC 4180 quoting, see {@link Csv}) has a header row naming at
- * least the columns {@code id, age, sex, brain_volume, ventricle_volume, image} in any order (matched ignoring case
- * and surrounding spaces); other columns are ignored. One subject per row:
+ * least the columns {@code age, sex, brain_volume, ventricle_volume, image} and optionally {@code id}, in any order
+ * (matched ignoring case and surrounding spaces); other columns are ignored. One subject per row:
  *
  * <ul>
- *   <li>{@code id}: any text, unique in the file;
+ *   <li>{@code id}: any text, unique in the file; without the column each subject is named by its image file's
+ *       name without the extension when no two rows share one, else by its row ({@code row2} for the first
+ *       subject: the header is row 1), and {@link Cases#naming} says which;
  *   <li>{@code age}: years, 0..120 (outside the training range only a warning);
  *   <li>{@code sex}: 0 / F / female, or 1 / M / male (case-insensitive);
  *   <li>{@code brain_volume}, {@code ventricle_volume}: ml, positive, ventricles below brain; a value over
@@ -56,9 +58,11 @@ import org.deepscm.data.ImageFiles;
  * slice is taken.
  */
 public final class BrainCases {
-  /** The columns every CSV must have, in the order the documentation lists them. */
+  /** The columns a CSV may have, in the order the documentation lists them; all but {@code id} are required. */
   public static final List<String> COLUMNS =
       List.of("id", "age", "sex", "brain_volume", "ventricle_volume", "image");
+  /** The columns every CSV must have. */
+  public static final List<String> REQUIRED = COLUMNS.subList(1, COLUMNS.size());
   /** More rows are refused. */
   public static final int MAX_ROWS = 200_000;
   /** A larger CSV (in characters) is refused before it is held in memory: 128 Mi. */
@@ -107,9 +111,11 @@ public final class BrainCases {
    *     each naming its row; at most {@value #MAX_LISTED} and a count of the rest
    * @param rows each subject's row in the CSV as a spreadsheet shows it (the header is row 1)
    * @param imageFiles each subject's image file, resolved
+   * @param naming null when the CSV has an {@code id} column; otherwise one sentence saying how the subjects
+   *     were named instead (by their image files' names, or by their rows)
    */
   public record Cases(Path csv, String[] ids, BrainTrueScm.Covariates[] covariates, double[][] images,
-      List<String> warnings, int[] rows, Path[] imageFiles) {
+      List<String> warnings, int[] rows, Path[] imageFiles, String naming) {
     public Cases {
       warnings = List.copyOf(warnings);
     }
@@ -208,18 +214,36 @@ public final class BrainCases {
    */
   public static String volumeProblem(double brainMl, double ventricleMl) {
     for (String v : List.of("brain_volume", "ventricle_volume")) {
-      double ml = v.equals("brain_volume") ? brainMl : ventricleMl;
-      if (!(ml > 0)) {
-        return v + " " + plain(ml) + " ml is not a positive volume";
-      }
-      if (ml > MAX_PLAUSIBLE_ML) {
-        return v + " " + plain(ml) + " looks like mm3: volumes are in ml (" + plain(ml / 1000)
-            + " ml?)";
+      String problem = volumeProblem(v, v.equals("brain_volume") ? brainMl : ventricleMl);
+      if (problem != null) {
+        return problem;
       }
     }
     if (ventricleMl >= brainMl) {
       return "ventricles of " + plain(ventricleMl) + " ml do not fit in a brain of " + plain(brainMl)
           + " ml: ventricle_volume must be below brain_volume";
+    }
+    return null;
+  }
+
+  /**
+   * What is wrong with one volume ({@code name}: brain_volume or ventricle_volume) no brain has, or null: not
+   * positive, or over {@value #MAX_PLAUSIBLE_ML} ml (taken for mm3, with the value in ml to give instead).
+   */
+  public static String volumeProblem(String name, double ml) {
+    if (!(ml > 0)) {
+      return name + " " + plain(ml) + " ml is not a positive volume";
+    }
+    if (ml > MAX_PLAUSIBLE_ML) {
+      return name + " " + plain(ml) + " looks like mm3: volumes are in ml (" + plain(ml / 1000) + " ml?)";
+    }
+    return null;
+  }
+
+  /** What is wrong with an age no person has (outside 0..{@value #MAX_AGE} years), or null. */
+  public static String ageProblem(double years) {
+    if (!(years >= 0 && years <= MAX_AGE)) {
+      return "age " + plain(years) + " years is outside a human life (0.." + (int) MAX_AGE + " years)";
     }
     return null;
   }
@@ -253,7 +277,7 @@ public final class BrainCases {
     List<Csv.Row> records = readRecords(csv);
     if (records.isEmpty()) {
       throw new InvalidCasesException(csv, "is empty: expected a header row naming the columns "
-          + String.join(", ", COLUMNS));
+          + String.join(", ", REQUIRED) + " (and optionally id)");
     }
     int[] col = header(csv, records.get(0));
     int n = records.size() - 1;
@@ -461,19 +485,32 @@ public final class BrainCases {
       }
     }
     List<String> missing = new ArrayList<>();
-    for (int k = 0; k < col.length; k++) {
+    for (int k = 1; k < col.length; k++) {
       if (col[k] < 0) {
         missing.add("'" + COLUMNS.get(k) + "'");
       }
     }
     if (!missing.isEmpty()) {
       problems.add(0, row + " (the header): no column " + String.join(", ", missing) + "; the columns found are "
-          + found + "; needed: " + String.join(", ", COLUMNS) + " (any order; other columns are ignored)");
+          + found + "; needed: " + String.join(", ", REQUIRED) + ", and optionally id (any order; other columns "
+          + "are ignored)");
     }
     if (!problems.isEmpty()) {
       throw new InvalidCasesException(csv, problems, problems.size());
     }
     return col;
+  }
+
+  /** A file's name without its extension (.png, .nii, .nii.gz, any case). */
+  static String stem(String name) {
+    String lower = name.toLowerCase(Locale.ROOT);
+    for (String ending : List.of(".nii.gz", ".nii", ".png")) {
+      if (lower.endsWith(ending)) {
+        return name.substring(0, name.length() - ending.length());
+      }
+    }
+    int dot = name.lastIndexOf('.');
+    return dot > 0 ? name.substring(0, dot) : name;
   }
 
   /** Column letters as a spreadsheet shows them: 0 is A, 26 is AA. */
@@ -537,8 +574,10 @@ public final class BrainCases {
               + " (a comma inside a value? put the value in double quotes)");
           continue;
         }
-        String id = cells.get(col[0]).trim();
-        if (id.isEmpty()) {
+        String id = col[0] < 0 ? "" : cells.get(col[0]).trim();
+        if (col[0] < 0) {
+          // named once every image file is known (see named)
+        } else if (id.isEmpty()) {
           problem(where + ", column 'id': empty: give each subject an id, unique in the file");
         } else if (idRows.containsKey(id)) {
           problem(where + ", column 'id': '" + id + "' is already the id of row " + idRows.get(id)
@@ -596,9 +635,32 @@ public final class BrainCases {
       if (warningCount > warnings.size()) {
         warnings.add("and " + (warningCount - warnings.size()) + " more warnings");
       }
-      return new Cases(csv, ids, covariates, images, warnings, rowNumbers, files);
+      String naming = null;
+      if (col[0] < 0) {
+        naming = named(ids, rowNumbers, files);
+      }
+      return new Cases(csv, ids, covariates, images, warnings, rowNumbers, files, naming);
     }
 
+    /**
+     * Names the subjects of a CSV without ids: by their image files' names without the extension when no two
+     * share one (sub-0001.png is sub-0001), else by their rows as a spreadsheet shows them (row2, row3, ...).
+     * Returns the sentence that says which.
+     */
+    private String named(String[] ids, int[] rowNumbers, Path[] files) {
+      String[] stems = new String[files.length];
+      for (int u = 0; u < files.length; u++) {
+        stems[u] = stem(files[u].getFileName().toString());
+      }
+      boolean unique = Arrays.stream(stems).allMatch(stem -> !stem.isEmpty())
+          && Arrays.stream(stems).distinct().count() == stems.length;
+      for (int u = 0; u < ids.length; u++) {
+        ids[u] = unique ? stems[u] : "row" + rowNumbers[u];
+      }
+      return csv + " has no column 'id': its subjects are named "
+          + (unique ? "by their image files' names (" + ids[0] + ", ...)"
+              : "by their rows (" + ids[0] + ", ...: the header is row 1), as two rows share an image file name");
+    }
     private void problem(String text) {
       problemCount++;
       if (problems.size() < MAX_LISTED) {

@@ -2,6 +2,7 @@ package org.deepscm.data.brain;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,6 +90,33 @@ class BrainCasesTest {
       assertEquals(pixel(90, rc[0], rc[1]), cases.images()[2][rc[0] * 64 + rc[1]]);
     }
     assertEquals(0, cases.warnings().size(), cases.warnings().toString());
+  }
+
+  @Test
+  void withoutAnIdColumnSubjectsAreNamedByTheirImagesOrElseByTheirRows() throws IOException {
+    png("sub-0001.png", 10);
+    png("b/sub-0002.PNG", 20);
+    Path f = csv("age,sex,brain_volume,ventricle_volume,image",
+        "60,F,1150,20.5,sub-0001.png",
+        "55,M,1250,35,b/sub-0002.PNG");
+    BrainCases.Cases cases = BrainCases.read(f, null);
+    assertArrayEquals(new String[] {"sub-0001", "sub-0002"}, cases.ids());
+    assertEquals(f + " has no column 'id': its subjects are named by their image files' names (sub-0001, ...)",
+        cases.naming());
+    assertEquals(new BrainTrueScm.Covariates(1, 55, 1250, 35), cases.covariates()[1]);
+
+    // UK Biobank's volumes share one name in a folder per subject: the rows name them
+    png("1234567/T1.png", 30);
+    png("7654321/T1.png", 40);
+    Path shared = csv("image,age,sex,brain_volume,ventricle_volume",
+        "1234567/T1.png,60,F,1150,20.5",
+        "sub-0001.png,61,F,1150,20.5",
+        "7654321/T1.png,62,M,1250,35");
+    BrainCases.Cases rows = BrainCases.read(shared, null);
+    assertArrayEquals(new String[] {"row2", "row3", "row4"}, rows.ids());
+    assertMentions(rows.naming(), "has no column 'id'", "by their rows (row2, ...: the header is row 1)");
+
+    assertNull(BrainCases.read(csv(HEADER, "s1,60,1,1200,30,sub-0001.png"), null).naming(), "ids given");
   }
 
   @Test
