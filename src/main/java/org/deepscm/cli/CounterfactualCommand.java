@@ -87,6 +87,11 @@ final class CounterfactualCommand implements Callable<Integer> {
       + "original; red brighter, blue darker, symmetric scale) here; with --input, a folder for NAME-diff.png per row")
   Path diffOut;
 
+  @Option(names = "--jacobian-out", paramLabel = "PNG", description = "models whose image mechanism moves tissue "
+      + "(kind deformation), one --image: write where tissue moves, the log of the local area change from the "
+      + "original to the counterfactual (red grows, blue shrinks, symmetric scale; the scale in % is printed)")
+  Path jacobianOut;
+
   /** More posterior draws than this add nothing to the mean and would only exhaust memory. */
   static final int MAX_PARTICLES = 4096;
 
@@ -131,6 +136,9 @@ final class CounterfactualCommand implements Callable<Integer> {
     }
     if (diffOut != null) {
       OutputNames.refuseDataName(diffOut, "--diff-out", "the answers' CSV goes to --output");
+    }
+    if (jacobianOut != null) {
+      OutputNames.refuseDataName(jacobianOut, "--jacobian-out", "the answers' CSV goes to --output");
     }
     if (particles < 1 || particles > MAX_PARTICLES) {
       throw new IllegalArgumentException("--particles takes 1 .. " + MAX_PARTICLES + " posterior draws (the paper "
@@ -314,6 +322,20 @@ final class CounterfactualCommand implements Callable<Integer> {
       sayNewFolder(diffOut, err);
       ImageFiles.writeDifference(diffOut, change.difference(), hw[0], hw[1], change.scale());
       err.printf(Locale.ROOT, "wrote %s (red: brighter, blue: darker, scale +-%.0f)%n", diffOut, change.scale());
+    }
+    if (jacobianOut != null) {
+      // the same seed: the same posterior draws as the counterfactual above
+      Engine.getInstance().setRandomSeed(seed);
+      double[] motion = ImageCounterfactual.tissueMotion(scm, values, unit.pixels(), dos, particles);
+      double range = 0;
+      for (double v : motion) {
+        range = Math.max(range, Math.abs(v));
+      }
+      range = Math.max(range, 1e-3);
+      sayNewFolder(jacobianOut, err);
+      ImageFiles.writeDifference(jacobianOut, motion, hw[0], hw[1], range);
+      err.printf(Locale.ROOT, "wrote %s (where tissue moves: red grows, blue shrinks; scale +%.0f %% / -%.0f %% area)%n",
+          jacobianOut, 100 * (Math.exp(range) - 1), 100 * (1 - Math.exp(-range)));
     }
     writeOutput(table);
     return 0;

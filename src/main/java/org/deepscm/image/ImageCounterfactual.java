@@ -150,4 +150,47 @@ public final class ImageCounterfactual {
     }
     return new Result(star, mechanism.counterfactual(abduction, paStar, target));
   }
+
+  /**
+   * Where tissue moves in one unit's counterfactual (row-major H x W): the log of the local area change from
+   * the observed image to the counterfactual ({@link DeformationMechanism#tissueMotion}), averaged over
+   * {@code particles} posterior draws; > 0 where tissue grows.
+   *
+   * @throws InvalidModelException when the model's image mechanism does not move tissue
+   */
+  public static double[] tissueMotion(StructuralCausalModel scm, Map<String, double[]> scalars, double[] image,
+      Map<String, Intervention> interventions, int particles) {
+    String x = imageVariable(scm);
+    if (!(scm.mechanism(x) instanceof DeformationMechanism mechanism)) {
+      throw new InvalidModelException("only a model whose image mechanism moves tissue (kind "
+          + DeformationMechanism.KIND + ") has a tissue-motion map; this one's is "
+          + ((ImageMechanism) scm.mechanism(x)).kind());
+    }
+    try (NDManager nd = NDManager.newBaseManager()) {
+      Map<String, NDArray> values = new LinkedHashMap<>();
+      for (String v : scm.scalarPart().variableNames()) {
+        values.put(v, nd.create(new float[] {(float) scalars.get(v)[0]}));
+      }
+      float[] px = new float[image.length];
+      for (int k = 0; k < px.length; k++) {
+        px[k] = (float) image[k];
+      }
+      NDArray img = nd.create(px, new Shape(1, mechanism.channels(), mechanism.height(), mechanism.width()));
+      Map<String, NDArray> star = scm.scalarPart().counterfactual(values, interventions);
+      Map<String, NDArray> pa = new LinkedHashMap<>();
+      Map<String, NDArray> paStar = new LinkedHashMap<>();
+      for (String p : mechanism.parents()) {
+        pa.put(p, values.get(p));
+        paStar.put(p, star.get(p));
+      }
+      try (ImageMechanism.Abduction a = mechanism.abduct(nd, img, pa, particles)) {
+        float[] motion = mechanism.tissueMotion(a, paStar, nd).toFloatArray();
+        double[] out = new double[motion.length];
+        for (int k = 0; k < out.length; k++) {
+          out[k] = motion[k];
+        }
+        return out;
+      }
+    }
+  }
 }

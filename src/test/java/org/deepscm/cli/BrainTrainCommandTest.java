@@ -58,6 +58,44 @@ class BrainTrainCommandTest {
   }
 
   @Test
+  void trainsADeformationImageMechanismThatTheOtherCommandsRead() throws IOException {
+    Path csv = ownData(24);
+    Path out = dir.resolve("deformation-model");
+    CommandLineTest.Run r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs",
+        "2", "--image-kind", "deformation", "--image-epochs", "1", "--image-batch", "8", "--image-particles", "1",
+        "--out", out.toString(), "--checkpoint", dir.resolve("ckpt").toString());
+    assertEquals(0, r.code(), r.err());
+    JsonObject model = JsonParser.parseString(Files.readString(out.resolve("model.json"))).getAsJsonObject();
+    assertTrue(model.toString().contains("\"kind\":\"deformation\""), "model.json names the mechanism");
+    assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("itself a deformation"),
+        "the card says the world favours the mechanism");
+    // the counterfactual command reads it through the image-mechanism interface
+    Path cf = dir.resolve("cf.png");
+    r = CommandLineTest.run("counterfactual", "--model", out.toString(), "--image", dir.resolve("s0.png").toString(),
+        "--observed", "sex=F,age=60,brain_volume=1100,ventricle_volume=20", "--do", "ventricle_volume*=2",
+        "--image-out", cf.toString(), "--jacobian-out", dir.resolve("motion.png").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Files.size(cf) > 0);
+    assertTrue(Files.size(dir.resolve("motion.png")) > 0);
+    assertTrue(r.err().contains("red grows, blue shrinks"), r.err());
+    // the paper's VAE moves no tissue: the map is refused with the reason
+    r = CommandLineTest.run("counterfactual", "--model", "models/brain-synthetic", "--image",
+        dir.resolve("s0.png").toString(), "--observed", "sex=F,age=60,brain_volume=1100,ventricle_volume=20", "--do",
+        "ventricle_volume*=2", "--particles", "2", "--jacobian-out", dir.resolve("vae-motion.png").toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("moves tissue"), r.err());
+    // refused with the paper's options
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--image-kind", "deformation",
+        "--cf-finetune", "--out", dir.resolve("x").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("not --image-kind deformation"), r.err());
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--image-kind", "diffusion",
+        "--out", dir.resolve("y").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--image-kind must be vae or deformation"), r.err());
+  }
+
+  @Test
   void aBadRowStopsTrainingBeforeAnythingIsWritten() throws IOException {
     Path csv = ownData(24);
     String text = Files.readString(csv).replaceFirst("\ns3,[^,]*,", "\ns3,old,");
