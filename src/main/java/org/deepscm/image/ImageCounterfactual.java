@@ -55,7 +55,9 @@ public final class ImageCounterfactual {
     Map<String, NDArray> paStar = new LinkedHashMap<>();
     for (String p : mechanism.parents()) {
       pa.put(p, scalars.get(p));
-      paStar.put(p, star.get(p));
+      // no intervention: the counterfactual world is the observed one, its image's parents exactly the observed
+      // (the scalars' abduction and prediction give them back only to rounding)
+      paStar.put(p, interventions.isEmpty() ? scalars.get(p) : star.get(p));
     }
     ParticleSpread.MeanAndSpread cf = mechanism.counterfactualWithSpread(image, pa, paStar, particles);
     return new Result(star, cf.mean(), cf.sd());
@@ -158,7 +160,7 @@ public final class ImageCounterfactual {
     ImageMechanism mechanism = (ImageMechanism) scm.mechanism(x);
     Map<String, NDArray> paStar = new LinkedHashMap<>();
     for (String p : mechanism.parents()) {
-      paStar.put(p, star.get(p));
+      paStar.put(p, interventions.isEmpty() ? scalars.get(p) : star.get(p));
     }
     ParticleSpread.MeanAndSpread cf = mechanism.counterfactualWithSpread(abduction, paStar, target);
     return new Result(star, cf.mean(), cf.sd());
