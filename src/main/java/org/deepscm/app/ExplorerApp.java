@@ -43,6 +43,7 @@ import org.deepscm.AppPaths;
 import org.deepscm.Launcher;
 import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.SequentialColours;
 import org.deepscm.data.brain.BrainCases;
 import org.deepscm.data.brain.BrainSliceRenderer;
 import org.deepscm.data.brain.NiftiVolume;
@@ -333,7 +334,15 @@ public final class ExplorerApp extends Application {
         view.setDifferenceColours(differenceColours);
       }
     });
-    Menu viewMenu = new Menu("View", null, presentation, safeColours, lesson);
+    CheckMenuItem safeSpread = new CheckMenuItem("Colour-blind safe uncertainty colours (viridis)");
+    safeSpread.setId("menu-safe-spread-colours");
+    safeSpread.setOnAction(e -> {
+      spreadColours = safeSpread.isSelected() ? SequentialColours.VIRIDIS : SequentialColours.HEAT;
+      if (view != null) {
+        view.setSpreadColours(spreadColours);
+      }
+    });
+    Menu viewMenu = new Menu("View", null, presentation, safeColours, safeSpread, lesson);
     return new MenuBar(file, modelMenu(), viewMenu);
   }
 
@@ -478,10 +487,13 @@ public final class ExplorerApp extends Application {
 
   /** The difference map's colours, kept when another model or case is opened. */
   private ImageFiles.Diverging differenceColours = ImageFiles.Diverging.RED_BLUE;
+  /** The uncertainty view's colours, kept likewise. */
+  private SequentialColours spreadColours = SequentialColours.HEAT;
 
   private void show(ExplorerSession session) {
     view = new ExplorerView(session, executor, ui);
     view.setDifferenceColours(differenceColours);
+    view.setSpreadColours(spreadColours);
     view.onResult(r -> {
       if (!firstAnswerReported) {
         firstAnswerReported = true;

@@ -43,9 +43,12 @@ public final class ExplorerSession {
   /** A case: its scalar values and, for image models, its image (pixels 0..255, row-major). */
   public record Case(Map<String, Double> values, double[] image) {}
 
-  /** A counterfactual answer; {@code image} and {@code difference} are null for covariate models. */
-  public record Result(Map<String, Double> values, double[] image, double[] difference, int particles,
-      double millis) {}
+  /**
+   * A counterfactual answer; {@code image} (the mean over the particles), {@code difference} (image - observed) and
+   * {@code spread} (each pixel's standard deviation over the particles, grey levels) are null for covariate models.
+   */
+  public record Result(Map<String, Double> values, double[] image, double[] difference, double[] spread,
+      int particles, double millis) {}
 
   public ExplorerSession(SavedModel model) {
     this.model = model;
@@ -319,6 +322,7 @@ public final class ExplorerSession {
       Map<String, Double> out = new LinkedHashMap<>();
       double[] cfImage = null;
       double[] diff = null;
+      double[] spread = null;
       // the same posterior draws for every request: the image changes only with the sliders
       Engine.getInstance().setRandomSeed(7);
       if (imageVariable == null) {
@@ -350,14 +354,17 @@ public final class ExplorerSession {
         }
         r.scalars().forEach((k, v) -> out.put(k, (double) v.getFloat(0)));
         float[] c = r.image().toFloatArray();
+        float[] sd = r.spread().toFloatArray();
         cfImage = new double[c.length];
         diff = new double[c.length];
+        spread = new double[c.length];
         for (int k = 0; k < c.length; k++) {
           cfImage[k] = c[k];
           diff[k] = c[k] - img[k];
+          spread[k] = sd[k];
         }
       }
-      return new Result(out, cfImage, diff, particles, (System.nanoTime() - start) / 1e6);
+      return new Result(out, cfImage, diff, spread, particles, (System.nanoTime() - start) / 1e6);
     }
   }
 

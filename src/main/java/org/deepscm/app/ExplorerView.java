@@ -562,7 +562,9 @@ public final class ExplorerView {
     VBox box = centreBox;
     box.setPadding(new Insets(10));
     if (session.imageVariable() != null) {
-      for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+      spread = new SpreadPanel(session.isBrain(), session.imageHeight(), session.imageWidth(), counterfactual,
+          UncertaintyHelp.text(session.model(), session.isBrain()));
+      for (ImageView v : panels()) {
         v.setSmooth(false); // pixel-exact nearest-neighbour zoom
         v.setPreserveRatio(true);
         v.setFitWidth(session.imageWidth() * 2);
@@ -570,15 +572,33 @@ public final class ExplorerView {
       original.setId("image-original");
       counterfactual.setId("image-counterfactual");
       difference.setId("image-difference");
-      HBox images = new HBox(IMAGE_GAP, titled("Original", original), titled("Counterfactual", counterfactual),
-          titled("Difference", difference), colourBar());
+      double aspect = (double) session.imageHeight() / Math.max(1, session.imageWidth());
+      differenceBar = colourBar();
+      spreadBar = spread.colourBar(original.fitWidthProperty().multiply(aspect));
+      HBox images = new HBox(IMAGE_GAP, titled("Original", original, original),
+          titled("Counterfactual", spread.overlay(counterfactual), counterfactual),
+          titled("Difference", difference, difference), differenceBar,
+          titled("Uncertainty", spread.map(), spread.map()), spreadBar);
       javafx.scene.control.Tooltip.install(difference, new javafx.scene.control.Tooltip(
-          "counterfactual - original, in grey levels (colour bar on the right)"));
+          "counterfactual - original, in grey levels (colour bar on the right); double-click to see it large"));
+      for (ImageView v : new ImageView[] {original, counterfactual}) {
+        javafx.scene.control.Tooltip.install(v, new javafx.scene.control.Tooltip("double-click to see it large"));
+      }
+      String[] titles = {"Original", "Counterfactual", "Difference", "Uncertainty"};
+      for (int k = 0; k < titles.length; k++) {
+        ImageView v = panels()[k];
+        String title = titles[k];
+        v.setOnMouseClicked(e -> {
+          if (e.getClickCount() == 2) {
+            showLarge(title, v);
+          }
+        });
+      }
       if (session.isBrain()) {
         box.getChildren().add(orientationRow());
       }
       imageRow = images;
-      box.getChildren().add(images);
+      box.getChildren().addAll(images, spread.summaryRow());
     }
     valuesBox.setId("values");
     box.getChildren().add(valuesBox);
@@ -639,8 +659,8 @@ public final class ExplorerView {
     Insets in = centreBox.getInsets();
     double width = centreViewport.getViewportBounds().getWidth() - in.getLeft() - in.getRight();
     double height = centreViewport.getViewportBounds().getHeight() - in.getTop() - in.getBottom();
-    Node bar = ((HBox) imageRow).getChildren().get(3);
-    double forImages = width - bar.prefWidth(-1) - 3 * IMAGE_GAP;
+    int gaps = ((HBox) imageRow).getChildren().size() - 1;
+    double forImages = width - differenceBar.prefWidth(-1) - spreadBar.prefWidth(-1) - gaps * IMAGE_GAP;
     // below the images: the other rows at their preferred heights and the plots at their least
     double other = 0;
     int rows = 0;
@@ -651,17 +671,68 @@ public final class ExplorerView {
       }
     }
     other += centreBox.getSpacing() * Math.max(0, rows - 1);
-    int byWidth = (int) Math.floor(forImages / (3.0 * session.imageWidth()));
-    int byHeight = (int) Math.floor((height - other) / session.imageHeight());
-    int zoom = Math.max(2, Math.min(MAX_ZOOM, Math.min(byWidth, byHeight)));
+    double byWidth = forImages / (panels().length * (double) session.imageWidth());
+    double byHeight = (height - other) / session.imageHeight();
+    double zoom = zoomFor(Math.min(byWidth, byHeight));
     if (original.getFitWidth() != session.imageWidth() * zoom) {
-      for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+      for (ImageView v : panels()) {
         v.setFitWidth(session.imageWidth() * zoom);
+        // a whole zoom shows the pixels exactly; a fractional one evenly (smoothed)
+        v.setSmooth(zoom != Math.rint(zoom));
       }
     }
   }
 
+  /**
+   * The zoom of the image panels for the room they have ({@code fits}: the zoom that fills it): a whole zoom from
+   * 2x up (pixel-exact), below that the quarter step under it, never below 1x. The four panels and their two colour
+   * bars need about 650 px for 2x brain slices, more than a 1366 x 768 laptop leaves them; double-clicking a panel
+   * shows it large.
+   */
+  static double zoomFor(double fits) {
+    double z = Math.min(MAX_ZOOM, fits);
+    return z >= 2 ? Math.floor(z) : Math.max(1, Math.floor(z * 4) / 4);
+  }
+
+  /** The four image panels: original, counterfactual, difference, uncertainty. */
+  private ImageView[] panels() {
+    return new ImageView[] {original, counterfactual, difference, spread.map()};
+  }
+
+  /** Shows one image panel large in a window of its own (double-click); the counterfactual keeps its outline. */
+  LargeImageView showLarge(String title, ImageView panel) {
+    javafx.scene.canvas.Canvas outline = panel == counterfactual ? spread.addLargeOutline() : null;
+    javafx.stage.Window owner = root.getScene() == null ? null : root.getScene().getWindow();
+    LargeImageView large = new LargeImageView(owner, title, panel, session.imageHeight(), session.imageWidth(),
+        outline, () -> {
+          if (outline != null) {
+            spread.removeLargeOutline(outline);
+          }
+        });
+    if (outline != null) {
+      spread.draw(outline);
+    }
+    large.show();
+    lastLarge = large;
+    return large;
+  }
+
+  private LargeImageView lastLarge;
+
+  /** The large view opened last (null before any). */
+  LargeImageView lastLargeView() {
+    return lastLarge;
+  }
+
+  /** The uncertainty view and its line (null for covariate models). */
+  SpreadPanel spreadPanel() {
+    return spread;
+  }
+
   private static final int MAX_ZOOM = 12;
+  private SpreadPanel spread;
+  private Node differenceBar;
+  private Node spreadBar;
 
   /** The height of the images' titles (one line of the label font, wrapped titles take two). */
   private double titleHeight() {
@@ -734,7 +805,7 @@ public final class ExplorerView {
     orientation.setTooltip(new javafx.scene.control.Tooltip(neuro
         ? "Neurological convention: the subject's left on the image's left, anterior at the top"
         : "Radiological convention: the subject's right on the image's left, anterior at the top"));
-    for (ImageView v : new ImageView[] {original, counterfactual, difference}) {
+    for (ImageView v : panels()) {
       v.setScaleX(neuro ? -1 : 1);
     }
   }
@@ -744,13 +815,12 @@ public final class ExplorerView {
     return neurological.isSelected();
   }
 
-  private static Node titled(String title, Node content) {
+  /** An image panel under its title; the title wraps to the width of {@code sizing} instead of being cut. */
+  private static Node titled(String title, Node content, ImageView sizing) {
     Label l = new Label(title);
     // a long title wraps above its image instead of being cut to "..."
     l.setWrapText(true);
-    if (content instanceof ImageView v) {
-      l.maxWidthProperty().bind(v.fitWidthProperty());
-    }
+    l.maxWidthProperty().bind(sizing.fitWidthProperty());
     l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
     return new VBox(4, l, content);
   }
@@ -770,6 +840,13 @@ public final class ExplorerView {
 
   public org.deepscm.data.ImageFiles.Diverging differenceColours() {
     return differenceColours;
+  }
+
+  /** The uncertainty view's colours (View > colour-blind safe uncertainty colours); the map and its bar are redrawn. */
+  public void setSpreadColours(org.deepscm.data.SequentialColours colours) {
+    if (spread != null) {
+      spread.setColours(colours);
+    }
   }
 
   private void paintColourBar() {
@@ -1103,6 +1180,7 @@ public final class ExplorerView {
       }
       counterfactual.setImage(ImageRendering.grey(r.image(), h, w, window.getValue(), level.getValue()));
       difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE, differenceColours));
+      spread.show(r, pixels, complete);
     }
     Map<String, Double> obs = session.observed();
     Map<String, Double> dos = session.interventions();

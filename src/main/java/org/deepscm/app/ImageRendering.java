@@ -3,10 +3,12 @@ package org.deepscm.app;
 import javafx.scene.image.PixelFormat;
 import javafx.scene.image.WritableImage;
 import org.deepscm.data.ImageFiles;
+import org.deepscm.data.SequentialColours;
 
 /**
- * Pixels to screen colours: grey levels, and the diverging difference map (same colours as exported
- * PNGs). The ARGB arrays need no JavaFX, so {@code bench} times exactly what the explorer draws.
+ * Pixels to screen colours: grey levels, the diverging difference map (same colours as exported
+ * PNGs) and the sequential map of a counterfactual's spread. The ARGB arrays need no JavaFX, so
+ * {@code bench} times exactly what the explorer draws.
  */
 public final class ImageRendering {
   private ImageRendering() {}
@@ -54,6 +56,19 @@ public final class ImageRendering {
 
   static WritableImage difference(double[] diff, int h, int w, double range, ImageFiles.Diverging colours) {
     return image(differenceArgb(diff, range, colours), h, w);
+  }
+
+  /** Spreads (grey levels) on a sequential map from 0 to {@code range} (clipped above), as opaque ARGB. */
+  public static int[] spreadArgb(double[] sd, double range, SequentialColours colours) {
+    int[] out = new int[sd.length];
+    for (int k = 0; k < sd.length; k++) {
+      out[k] = 0xff000000 | colours.rgb(sd[k], range);
+    }
+    return out;
+  }
+
+  static WritableImage spread(double[] sd, int h, int w, double range, SequentialColours colours) {
+    return image(spreadArgb(sd, range, colours), h, w);
   }
 
   private static WritableImage image(int[] argb, int h, int w) {

@@ -21,7 +21,10 @@ import org.deepscm.data.Csv;
 import org.deepscm.data.ImageFiles;
 import org.deepscm.data.brain.BrainCases;
 import org.deepscm.data.brain.BrainTrueScm;
+import org.deepscm.data.brain.BrainSliceRenderer;
 import org.deepscm.data.brain.NiftiVolume;
+import org.deepscm.data.brain.NiftiWriter;
+import org.deepscm.image.ParticleSpread;
 import org.deepscm.data.morphomnist.MeasuredCovariates;
 import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.data.morphomnist.TypicalIntensity;
@@ -92,6 +95,14 @@ final class CounterfactualCommand implements Callable<Integer> {
       + "original to the counterfactual (red grows, blue shrinks, symmetric scale; the scale in % is printed)")
   Path jacobianOut;
 
+  @Option(names = "--sd-out", paramLabel = "PNG|DIR", description = {"write the counterfactual's spread over its "
+      + "particles (each pixel's standard deviation, grey levels) here as a grey PNG scaled so that the image's "
+      + "largest spread is level 255; that largest spread (x_sd_max) and the mean spread over the brain or digit "
+      + "(x_mean_sd) go into the answers. For a brain image given as a NIfTI volume also NAME.nii.gz beside it: the "
+      + "spread in grey levels as float32, in the volume's world space. With --input, a folder for NAME-sd.png per "
+      + "row."})
+  Path sdOut;
+
   /** More posterior draws than this add nothing to the mean and would only exhaust memory. */
   static final int MAX_PARTICLES = 4096;
 
@@ -154,9 +165,10 @@ final class CounterfactualCommand implements Callable<Integer> {
       if (hasImage) {
         return imageCounterfactual(m, dos);
       }
-      if (image != null || imageOut != null) {
-        throw new IllegalArgumentException("model " + model.model + " has no image variable: --image and --image-out "
-            + "are for image models (e.g. models/morphomnist-full); give this model's unit with --observed");
+      if (image != null || imageOut != null || sdOut != null) {
+        throw new IllegalArgumentException("model " + model.model + " has no image variable: --image, --image-out "
+            + "and --sd-out are for image models (e.g. models/morphomnist-full); give this model's unit with "
+            + "--observed");
       }
       if (cases == null) {
         throw new IllegalArgumentException("give the unit with --observed name=value,... or units with --input FILE.csv");
@@ -285,6 +297,10 @@ final class CounterfactualCommand implements Callable<Integer> {
         given.put(kv[0].trim(), scm.graph().variable(kv[0].trim()).parse(kv[1]));
       }
     }
+    if (sdOut != null && BrainCases.isNifti(sdOut)) {
+      throw new IllegalArgumentException("--sd-out " + sdOut + ": give a .png name; for a NIfTI input the NIfTI "
+          + "slice is written beside it (" + niftiBeside(sdOut.resolveSibling("NAME.png")).getFileName() + ")");
+    }
     ImageCase read = readImageCase(scm, image, given, "--observed", "");
     for (String v : read.measured()) {
       err.printf(Locale.ROOT, "%s measured from the image: %.3f%n", v, read.observed().get(v));
@@ -307,6 +323,11 @@ final class CounterfactualCommand implements Callable<Integer> {
           answer.scalars().get(v)[0]));
     }
     table.row(x + " (mean |change|, 0-255)", 0.0, change.meanAbs());
+    Spread spread = Spread.of(unit.pixels(), cf, answer.spreads()[0]);
+    if (sdOut != null) {
+      table.row(x + " (mean spread over the particles, 0-255)", 0.0, spread.meanOverRegion());
+      table.row(x + " (largest spread: PNG level 255)", 0.0, spread.max());
+    }
     PrintWriter out = spec.commandLine().getOut();
     if (!csv) {
       out.println("counterfactual under " + describe(dos) + " (" + particles + " particles for the image)");
@@ -337,8 +358,65 @@ final class CounterfactualCommand implements Callable<Integer> {
       err.printf(Locale.ROOT, "wrote %s (where tissue moves: red grows, blue shrinks; scale +%.0f %% / -%.0f %% area)%n",
           jacobianOut, 100 * (Math.exp(range) - 1), 100 * (1 - Math.exp(-range)));
     }
+    if (sdOut != null) {
+      sayNewFolder(sdOut, err);
+      spread.writePng(sdOut, hw);
+      err.printf(Locale.ROOT, "wrote %s (the spread over %d particles; level 255 = %s grey levels)%n", sdOut,
+          particles, Table.number(spread.max()));
+      if (BrainCases.isNifti(image)) {
+        Path nifti = niftiBeside(sdOut);
+        spread.writeNifti(nifti, BrainCases.axialImage(NiftiVolume.read(image), sliceMm), sliceMm);
+        err.println("wrote " + nifti + " (the spread in grey levels, float32, in " + image.getFileName()
+            + "'s world space)");
+      }
+    }
     writeOutput(table);
     return 0;
+  }
+
+  /** The spread of one counterfactual image over its particles, as the answers and the files give it. */
+  private record Spread(double[] sd, double max, double meanOverRegion) {
+    static Spread of(double[] observed, double[] counterfactual, double[] sd) {
+      double max = 0;
+      for (double v : sd) {
+        max = Math.max(max, v);
+      }
+      double[] change = new double[sd.length];
+      for (int k = 0; k < sd.length; k++) {
+        change[k] = counterfactual[k] - observed[k];
+      }
+      ParticleSpread.Summary s = ParticleSpread.summarise(change, sd,
+          ParticleSpread.region(observed, counterfactual, ParticleSpread.REGION_THRESHOLD), 2);
+      return new Spread(sd, max, s.regionPixels() == 0 ? 0 : s.meanSpread());
+    }
+
+    /** A grey PNG, the largest spread at level 255 (all black when there is none). */
+    void writePng(Path file, int[] hw) throws IOException {
+      double[] levels = new double[sd.length];
+      for (int k = 0; k < sd.length; k++) {
+        levels[k] = max > 0 ? sd[k] / max * 255 : 0;
+      }
+      ImageFiles.writeGrey(file, levels, hw[0], hw[1]);
+    }
+
+    /** The spread as a float32 NIfTI slice at world z = {@code zMm} of the volume the slice was cut from. */
+    void writeNifti(Path file, BrainCases.NiftiSlice slice, double zMm) throws IOException {
+      float[] values = new float[sd.length];
+      for (int k = 0; k < sd.length; k++) {
+        values[k] = (float) sd[k];
+      }
+      int side = BrainSliceRenderer.SIDE;
+      double mm = BrainSliceRenderer.PIXEL_MM;
+      NiftiWriter.writeFloat32(file, side, side, 1, new double[] {mm, mm, mm}, BrainCases.sliceAffine(slice, zMm),
+          values, NiftiWriter.SFORM_ALIGNED);
+    }
+  }
+
+  /** The NIfTI file written beside a spread PNG: its name with .nii.gz for .png. */
+  static Path niftiBeside(Path png) {
+    String name = png.getFileName().toString();
+    String stem = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+    return png.resolveSibling(stem + ".nii.gz");
   }
 
   /**
@@ -440,8 +518,9 @@ final class CounterfactualCommand implements Callable<Integer> {
       values.put(v, units.stream().mapToDouble(u -> u.observed().get(v)).toArray());
     }
     double[][] pixels = units.stream().map(ImageCase::pixels).toArray(double[][]::new);
-    return idColumn >= 0 ? answerCases(m, dos, ID_COLUMN, ids, fileNames(ids), values, pixels)
-        : answerCases(m, dos, IMAGE_COLUMN, names, outputNames(units), values, pixels);
+    List<Path> files = units.stream().map(ImageCase::file).toList();
+    return idColumn >= 0 ? answerCases(m, dos, ID_COLUMN, ids, fileNames(ids), values, pixels, files)
+        : answerCases(m, dos, IMAGE_COLUMN, names, outputNames(units), values, pixels, files);
   }
 
   /**
@@ -449,7 +528,8 @@ final class CounterfactualCommand implements Callable<Integer> {
    * answers (--output), counterfactual images (--image-out, FILE-cf.png) and difference maps (--diff-out).
    */
   private int answerCases(SavedModel m, Map<String, Intervention> dos, String nameColumn, List<String> names,
-      List<String> fileNames, Map<String, double[]> values, double[][] pixels) throws IOException {
+      List<String> fileNames, Map<String, double[]> values, double[][] pixels, List<Path> files)
+      throws IOException {
     StructuralCausalModel scm = m.scm();
     PrintWriter err = spec.commandLine().getErr();
     refuseImpossible(scm, values, dos, names);
@@ -459,18 +539,22 @@ final class CounterfactualCommand implements Callable<Integer> {
 
     int n = names.size();
     List<ImageChange> changes = new ArrayList<>();
+    List<Spread> spreads = sdOut == null ? null : new ArrayList<>();
     for (int u = 0; u < n; u++) {
       changes.add(ImageChange.between(pixels[u], answer.images()[u]));
+      if (spreads != null) {
+        spreads.add(Spread.of(pixels[u], answer.images()[u], answer.spreads()[u]));
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     if (!csv) {
       out.println("counterfactuals of " + n + " images under " + describe(dos) + " (" + particles
           + " particles for each image)");
     }
-    Table table = imageCasesTable(scm, nameColumn, names, values, answer, changes, csv);
+    Table table = imageCasesTable(scm, nameColumn, names, values, answer, changes, spreads, csv);
     printRows(table, out);
     if (output != null) {
-      writeOutput(csv ? table : imageCasesTable(scm, nameColumn, names, values, answer, changes, true));
+      writeOutput(csv ? table : imageCasesTable(scm, nameColumn, names, values, answer, changes, spreads, true));
     }
     int[] hw = imageSize(scm);
     if (imageOut != null) {
@@ -488,6 +572,20 @@ final class CounterfactualCommand implements Callable<Integer> {
       }
       err.println("wrote " + n + " difference maps (NAME-diff.png) to " + diffOut
           + " (red: brighter, blue: darker, each on its own symmetric scale)");
+    }
+    if (sdOut != null) {
+      Path dir = outputFolder(sdOut, "--sd-out");
+      int niftis = 0;
+      for (int u = 0; u < n; u++) {
+        spreads.get(u).writePng(dir.resolve(fileNames.get(u) + "-sd.png"), hw);
+        if (BrainCases.isNifti(files.get(u))) {
+          spreads.get(u).writeNifti(dir.resolve(fileNames.get(u) + "-sd.nii.gz"),
+              BrainCases.axialImage(NiftiVolume.read(files.get(u)), sliceMm), sliceMm);
+          niftis++;
+        }
+      }
+      err.println("wrote " + n + " spread maps (NAME-sd.png, level 255 = the row's x_sd_max grey levels)"
+          + (niftis > 0 ? " and " + niftis + " NIfTI slices of them (NAME-sd.nii.gz)" : "") + " to " + sdOut);
     }
     return 0;
   }
@@ -525,13 +623,18 @@ final class CounterfactualCommand implements Callable<Integer> {
 
   /** One row per unit: its image, observed and counterfactual scalars, and how much its image changed. */
   private static Table imageCasesTable(StructuralCausalModel scm, String nameColumn, List<String> names,
-      Map<String, double[]> observed, ImageCounterfactual.Answers answer, List<ImageChange> changes, boolean csv) {
+      Map<String, double[]> observed, ImageCounterfactual.Answers answer, List<ImageChange> changes,
+      List<Spread> spreads, boolean csv) {
     List<String> scalars = scm.scalarPart().variableNames();
     List<String> header = new ArrayList<>();
     header.add(nameColumn);
     header.addAll(scalars);
     scalars.forEach(v -> header.add(v + "_cf"));
     header.add(ImageCounterfactual.imageVariable(scm) + "_mean_abs_change");
+    if (spreads != null) {
+      header.add(ImageCounterfactual.imageVariable(scm) + "_mean_sd");
+      header.add(ImageCounterfactual.imageVariable(scm) + "_sd_max");
+    }
     Table table = new Table(header);
     for (int u = 0; u < names.size(); u++) {
       List<Object> row = new ArrayList<>();
@@ -543,6 +646,10 @@ final class CounterfactualCommand implements Callable<Integer> {
         row.add(Values.show(scm.graph().variable(v), answer.scalars().get(v)[u]));
       }
       row.add(changes.get(u).meanAbs());
+      if (spreads != null) {
+        row.add(spreads.get(u).meanOverRegion());
+        row.add(spreads.get(u).max());
+      }
       table.row(row.toArray());
     }
     return table;
@@ -653,7 +760,8 @@ final class CounterfactualCommand implements Callable<Integer> {
       err.printf(Locale.ROOT, "warning: %d of %d cases are unlike the model's training data; their counterfactuals "
           + "may not show the requested change%n", atypical, read.size());
     }
-    return answerCases(m, dos, ID_COLUMN, names, fileNames(names), values, read.images());
+    return answerCases(m, dos, ID_COLUMN, names, fileNames(names), values, read.images(),
+        List.of(read.imageFiles()));
   }
 
   /** The image variable's height and width. */

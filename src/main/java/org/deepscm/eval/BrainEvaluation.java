@@ -19,6 +19,7 @@ import org.deepscm.data.brain.BrainTrueScm;
 import org.deepscm.image.DeformationMechanism;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ParentPredictor;
+import org.deepscm.image.ParticleSpread;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.StructuralCausalModel;
 
@@ -39,6 +40,9 @@ import org.deepscm.scm.StructuralCausalModel;
  *       {@code cf_brain_rel_error}, area on the model's counterfactual against area on the true one, over
  *       all four do(); {@code cf_ventricle_slope_do_ventricle_volume}, the slope of the measured change of
  *       ventricle area on the true change (1: the image moves all the way);
+ *   <li>how well the counterfactual's spread over its particles foretells its error against the TRUE image, per
+ *       do() ({@link SpreadCalibration}: {@code cf_sd_error_spearman_do_<v>}, {@code cf_true_coverage_2sd_do_<v>},
+ *       {@code cf_sd_error_unit_corr_do_<v>});
  *   <li>{@code do_age_ventricle_rel_error}: E[v | do(age = a)] of the model against the true SCM's, for
  *       a = 50, 60, 70;
  *   <li>{@code composition_l1_1}, {@code composition_l1_10}, {@code reversibility_l1} (do(age := age +
@@ -115,6 +119,7 @@ public final class BrainEvaluation {
     // a deformation mechanism's warp health: folded share and phi^-1 o phi error (mean, max), summed over chunks
     double[] warp = {0, 0, 0, 0};
     Regression brainSlope = new Regression();
+    SpreadCalibration spread = new SpreadCalibration();
 
     ImageEvaluation.World world = new ImageEvaluation.World() {
       @Override
@@ -190,7 +195,10 @@ public final class BrainEvaluation {
             imageStar.put(e.getKey(), chunk.manager().create(e.getValue())
                 .toType(pa.get(e.getKey()).getDataType(), false));
           }
-          float[] cf = image.counterfactual(chunk.abduction(), imageStar, chunk.manager()).toFloatArray();
+          ParticleSpread.MeanAndSpread answer = image.counterfactualWithSpread(chunk.abduction(), imageStar,
+              chunk.manager());
+          float[] cf = answer.mean().toFloatArray();
+          float[] sd = answer.sd().toFloatArray();
           float[] trueImages = new float[m * PIXELS];
           double[] asked = new double[m];
           for (int u = 0; u < m; u++) {
@@ -211,6 +219,8 @@ public final class BrainEvaluation {
             }
             cfTrue[v] += dModel / PIXELS;
             identity[v] += dIdentity / PIXELS;
+            int first = u * PIXELS;
+            spread.add(name, model, unitPixels(sd, first), trueD, unitPixels(px, first));
             BrainMeasurer.Areas am = BrainMeasurer.measure(model);
             BrainMeasurer.Areas at = BrainMeasurer.measure(trueD);
             if (at.ventricleMm2() > 0 && at.brainMm2() > 0) {
@@ -266,6 +276,8 @@ public final class BrainEvaluation {
       out.put("cf_brain_rel_error_do_" + INTERVENED[v], brainErrDo[v] / areaCountDo[v]);
     }
     out.put("cf_brain_slope_do_brain_volume", brainSlope.slope());
+    // does the spread over the particles say where the counterfactual is wrong (against the TRUE image)?
+    out.putAll(spread.measures());
     if (predictors != null) {
       for (int v = 0; v < INTERVENED.length; v++) {
         if (predictors.indexOf(INTERVENED[v]) >= 0) {
@@ -286,6 +298,15 @@ public final class BrainEvaluation {
     out.put("test_units", (double) n);
     out.put("particles", (double) particles);
     out.put("seed", (double) seed);
+    return out;
+  }
+
+  /** One subject's pixels of a chunk's row-major images, from {@code at}. */
+  private static double[] unitPixels(float[] images, int at) {
+    double[] out = new double[PIXELS];
+    for (int p = 0; p < PIXELS; p++) {
+      out[p] = images[at + p];
+    }
     return out;
   }
 

@@ -19,6 +19,7 @@ import org.deepscm.data.morphomnist.TypicalIntensity;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ParentPredictor;
+import org.deepscm.image.ParticleSpread;
 import org.deepscm.scm.Intervention;
 import org.deepscm.scm.StructuralCausalModel;
 
@@ -38,6 +39,10 @@ import org.deepscm.scm.StructuralCausalModel;
  *       {@code cf_intensity_slope_do_i}: the least-squares slope of the measured change (counterfactual
  *       image against the observed one) on the requested change, 1 when the image moves all the way;
  *   <li>{@code cf_true_mae}: pixel MAE between the model's counterfactual and the true one of Eq. 7;
+ *   <li>how well the counterfactual's spread over its particles foretells its error against the true image, per
+ *       do() ({@link SpreadCalibration}, a case being one unit under one grid target: {@code
+ *       cf_sd_error_spearman_do_t}, {@code cf_true_coverage_2sd_do_t}, {@code cf_sd_error_unit_corr_do_t}, and
+ *       the same for i);
  *   <li>{@code composition_l1_1}, {@code composition_l1_10}: the null intervention applied 1 and
  *       10 times, mean absolute pixel change;
  *   <li>{@code reversibility_l1}: do(t := t + 1), then back to the observed (t, i);
@@ -140,6 +145,7 @@ public final class MorphoMnistEvaluation {
     int[] predIndex = predictors == null ? new int[] {-1, -1} : new int[] {predictors.indexOf("t"),
         predictors.indexOf("i")};
     double[] cfTrue = new double[1];
+    SpreadCalibration spread = new SpreadCalibration();
 
     ImageEvaluation.World world = new ImageEvaluation.World() {
       @Override
@@ -196,8 +202,10 @@ public final class MorphoMnistEvaluation {
         double[] iObs = pa.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
         for (Map<String, Intervention> dos : grid) {
           Map<String, NDArray> star = covariates.counterfactual(pa, dos);
-          float[] cfPx = image.counterfactual(chunk.abduction(), ImageEvaluation.parentsOf(image, star), nd)
-              .toFloatArray();
+          ParticleSpread.MeanAndSpread answer = image.counterfactualWithSpread(chunk.abduction(),
+              ImageEvaluation.parentsOf(image, star), nd);
+          float[] cfPx = answer.mean().toFloatArray();
+          float[] sdPx = answer.sd().toFloatArray();
           double[] tStar = star.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
           double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
           int target = dos.containsKey("t") ? 0 : 1;
@@ -238,6 +246,7 @@ public final class MorphoMnistEvaluation {
               d += Math.abs(img[p] - truth[p]);
             }
             cfTrue[0] += d / img.length;
+            spread.add(target == 0 ? "t" : "i", img, unit(sdPx, u), truth, unit(chunk.pixels(), u));
           }
         }
       }
@@ -261,6 +270,8 @@ public final class MorphoMnistEvaluation {
     out.put("cf_thickness_slope_do_t", slopeT.slope());
     out.put("cf_intensity_slope_do_i", slopeI.slope());
     out.put("cf_true_mae", cfTrue[0] / all.cfCount);
+    // does the spread over the particles say where the counterfactual is wrong (against the TRUE image)?
+    out.putAll(spread.measures());
     if (digitIndex >= 0) {
       out.put("digit_kept_do_t", digitKept[0] / byTargetCount[0]);
       out.put("digit_kept_do_i", digitKept[1] / byTargetCount[1]);

@@ -500,12 +500,49 @@ public final class DeformationMechanism implements ImageMechanism {
       if (Arrays.equals(ctxStar, a.ctx)) {
         return handBack(target, a.x.duplicate().reshape(a.shape));
       }
-      NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
-      NDArray perParticle = Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255);
-      NDArray mean = perParticle.reshape(a.particles, a.n, arch.channels(), arch.height(), arch.width())
-          .mean(new int[] {0});
-      return handBack(target, keepUnchangedUnits(mean, a.x, a.ctx, ctxStar).reshape(a.shape));
+      NDArray mean = counterfactualParticles(a, ctxStar, scope)
+          .reshape(a.particles, a.n, arch.channels(), arch.height(), arch.width()).mean(new int[] {0});
+      return handBack(target, mean.reshape(a.shape));
     }
+  }
+
+  @Override
+  public ParticleSpread.MeanAndSpread counterfactualWithSpread(Abduction abduction,
+      Map<String, NDArray> counterfactualParents, NDManager target) {
+    WarpAbduction a = own(abduction);
+    float[] ctxStar = contextRows(counterfactualParents, a.n, "counterfactual ");
+    try (NDManager scope = a.manager.newSubManager()) {
+      a.visit(scope);
+      return ParticleSpread.of(counterfactualParticles(a, ctxStar, scope), a.particles, a.shape, target);
+    }
+  }
+
+  @Override
+  public ParticleSpread.MeanAndSpread counterfactualWithSpread(NDArray value, Map<String, NDArray> parents,
+      Map<String, NDArray> counterfactualParents, int particles) {
+    checkParticles(particles);
+    Images img = checkImages(value);
+    float[] ctx = contextRows(parents, img.n(), "");
+    contextRows(counterfactualParents, img.n(), "counterfactual ");
+    try (WarpAbduction a = abduct(value.getManager(), img, ctx, particles)) {
+      return counterfactualWithSpread(a, counterfactualParents, value.getManager());
+    }
+  }
+
+  /**
+   * The particles' counterfactual images (P N, C, H, W), particle-major, in {@code scope}: the observed image
+   * resampled once through phi^-1 o phi* and scaled by g* / g, clipped to [0, 255]; a unit whose parents are
+   * not changed gets its observed image in every particle, exactly.
+   */
+  private NDArray counterfactualParticles(WarpAbduction a, float[] ctxStar, NDManager scope) {
+    NDArray observed = VaeImageMechanism.tileRows(a.x, a.particles);
+    if (Arrays.equals(ctxStar, a.ctx)) {
+      return observed;
+    }
+    NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
+    NDArray perParticle = Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255);
+    return keepUnchangedUnits(perParticle, observed, VaeImageMechanism.tileRows(a.ctx, context.size(), a.particles),
+        VaeImageMechanism.tileRows(ctxStar, context.size(), a.particles));
   }
 
   /** Units whose parents are not changed get their observed image back, exactly. */

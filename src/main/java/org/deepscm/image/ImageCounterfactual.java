@@ -18,13 +18,16 @@ import org.deepscm.scm.VariableKind;
  * The counterfactual of fully observed units of an SCM with one image variable, as the paper
  * computes it: abduction, action and prediction on the scalar variables (exact for flows), then the
  * image by Eq. 6 from the observed and counterfactual parents, averaged over particles in pixel
- * space.
+ * space, with each pixel's spread over the particles beside the mean.
  */
 public final class ImageCounterfactual {
   private ImageCounterfactual() {}
 
-  /** Counterfactual scalar values by name, and the counterfactual images (shaped like the observed ones). */
-  public record Result(Map<String, NDArray> scalars, NDArray image) {}
+  /**
+   * Counterfactual scalar values by name, the counterfactual images (shaped like the observed ones: the mean over
+   * the particles) and each pixel's spread over the particles ({@link ParticleSpread}, same shape).
+   */
+  public record Result(Map<String, NDArray> scalars, NDArray image, NDArray spread) {}
 
   /** The model's image variable. */
   public static String imageVariable(StructuralCausalModel scm) {
@@ -52,13 +55,19 @@ public final class ImageCounterfactual {
     Map<String, NDArray> paStar = new LinkedHashMap<>();
     for (String p : mechanism.parents()) {
       pa.put(p, scalars.get(p));
-      paStar.put(p, star.get(p));
+      // no intervention: the counterfactual world is the observed one, its image's parents exactly the observed
+      // (the scalars' abduction and prediction give them back only to rounding)
+      paStar.put(p, interventions.isEmpty() ? scalars.get(p) : star.get(p));
     }
-    return new Result(star, mechanism.counterfactual(image, pa, paStar, particles));
+    ParticleSpread.MeanAndSpread cf = mechanism.counterfactualWithSpread(image, pa, paStar, particles);
+    return new Result(star, cf.mean(), cf.sd());
   }
 
-  /** Counterfactuals of many units as plain arrays: scalars by name (one value per unit), images (row-major pixels). */
-  public record Answers(Map<String, double[]> scalars, double[][] images) {}
+  /**
+   * Counterfactuals of many units as plain arrays: scalars by name (one value per unit), images (row-major pixels,
+   * the mean over the particles) and each image's per-pixel spread over the particles (grey levels).
+   */
+  public record Answers(Map<String, double[]> scalars, double[][] images, double[][] spreads) {}
 
   /**
    * {@link #compute} for many units, at most {@code batch} at a time: each batch decodes particles x
@@ -85,6 +94,7 @@ public final class ImageCounterfactual {
       scalarsOut.put(v, new double[n]);
     }
     double[][] imagesOut = new double[n][];
+    double[][] spreadsOut = new double[n][];
     for (int from = 0; from < n; from += batch) {
       int to = Math.min(n, from + batch);
       try (NDManager nd = NDManager.newBaseManager()) {
@@ -112,16 +122,20 @@ public final class ImageCounterfactual {
           System.arraycopy(column, 0, scalarsOut.get(v), from, to - from);
         }
         float[] cf = r.image().toFloatArray();
+        float[] sd = r.spread().toFloatArray();
         for (int u = from; u < to; u++) {
           double[] one = new double[pixels];
+          double[] spread = new double[pixels];
           for (int k = 0; k < pixels; k++) {
             one[k] = cf[(u - from) * pixels + k];
+            spread[k] = sd[(u - from) * pixels + k];
           }
           imagesOut[u] = one;
+          spreadsOut[u] = spread;
         }
       }
     }
-    return new Answers(scalarsOut, imagesOut);
+    return new Answers(scalarsOut, imagesOut, spreadsOut);
   }
 
   /** The abduction of the observed images given their observed parents (see {@link ImageMechanism#abduct}). */
@@ -146,9 +160,10 @@ public final class ImageCounterfactual {
     ImageMechanism mechanism = (ImageMechanism) scm.mechanism(x);
     Map<String, NDArray> paStar = new LinkedHashMap<>();
     for (String p : mechanism.parents()) {
-      paStar.put(p, star.get(p));
+      paStar.put(p, interventions.isEmpty() ? scalars.get(p) : star.get(p));
     }
-    return new Result(star, mechanism.counterfactual(abduction, paStar, target));
+    ParticleSpread.MeanAndSpread cf = mechanism.counterfactualWithSpread(abduction, paStar, target);
+    return new Result(star, cf.mean(), cf.sd());
   }
 
   /**

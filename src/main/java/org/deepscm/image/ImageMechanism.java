@@ -89,6 +89,17 @@ public interface ImageMechanism extends Mechanism {
     return counterfactual(value, parents, counterfactualParents, DEFAULT_PARTICLES);
   }
 
+  /**
+   * The counterfactual images and each pixel's spread over the particles ({@link ParticleSpread}: both from the
+   * same particle images, in one pass), in {@code target}; the spread is 0 where the answer is the observed image.
+   */
+  ParticleSpread.MeanAndSpread counterfactualWithSpread(Abduction a, Map<String, NDArray> counterfactualParents,
+      NDManager target);
+
+  /** Abduction and {@link #counterfactualWithSpread(Abduction, Map, NDManager)} in one call, in {@code value}'s manager. */
+  ParticleSpread.MeanAndSpread counterfactualWithSpread(NDArray value, Map<String, NDArray> parents,
+      Map<String, NDArray> counterfactualParents, int particles);
+
   /** What the model captures of the abducted images: the mean over particles of the noise-free image. */
   NDArray reconstruct(Abduction a, NDManager target);
 

@@ -268,20 +268,48 @@ public final class VaeImageMechanism implements ImageMechanism {
         return counterfactual(a, counterfactualParents, value.getManager());
       }
     }
-    // One decoder call for the particles under pa and under pa*: the decoder's weights (25 MB for
-    // Morpho-MNIST's first layer) are read from memory once instead of twice.
     try (NDManager scope = value.getManager().newSubManager()) {
-      NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
-      NDArray c = contextArray(scope, ctx, img.n);
-      NDArray cStar = contextArray(scope, ctxStar, img.n);
-      NDArray z = posteriorDraws(nets.foldedInference(), y, c, particles);
-      long rows = (long) particles * img.n;
-      NDArray both = decodeInChunks(z.concat(z, 0), tileRows(c, particles).concat(tileRows(cStar, particles), 0));
-      NDArray mu = both.get("0:" + rows);
-      NDArray muStar = both.get(rows + ":");
-      NDArray perParticle = toPixels(tileRows(y, particles).add(muStar.sub(mu)));
+      NDArray perParticle = counterfactualParticles(img, ctx, ctxStar, particles, scope);
       return handBack(value.getManager(), meanOverParticles(perParticle, particles, img));
     }
+  }
+
+  /**
+   * As {@link #counterfactual(NDArray, Map, Map, int)}, with each pixel's spread over the particles beside the
+   * mean ({@link ParticleSpread}: both from the same particle images, in one pass); both in {@code value}'s manager.
+   */
+  @Override
+  public ParticleSpread.MeanAndSpread counterfactualWithSpread(NDArray value, Map<String, NDArray> parents,
+      Map<String, NDArray> counterfactualParents, int particles) {
+    checkParticles(particles);
+    Images img = checkImages(value);
+    float[] ctx = contextRows(parents, img.n, "");
+    float[] ctxStar = contextRows(counterfactualParents, img.n, "counterfactual ");
+    if (ctx == null || java.util.Arrays.equals(ctx, ctxStar)) {
+      try (VaeAbduction a = abduct(value.getManager(), img, ctx, particles)) {
+        return counterfactualWithSpread(a, counterfactualParents, value.getManager());
+      }
+    }
+    try (NDManager scope = value.getManager().newSubManager()) {
+      return ParticleSpread.of(counterfactualParticles(img, ctx, ctxStar, particles, scope), particles, img.shape,
+          value.getManager());
+    }
+  }
+
+  /** Eq. 6's particle images (particles * N, C, H, W), particle-major, for pa != pa*, in {@code scope}. */
+  private NDArray counterfactualParticles(Images img, float[] ctx, float[] ctxStar, int particles,
+      NDManager scope) {
+    // One decoder call for the particles under pa and under pa*: the decoder's weights (25 MB for
+    // Morpho-MNIST's first layer) are read from memory once instead of twice.
+    NDArray y = LogitPreprocessing.forward(img.array(scope, arch));
+    NDArray c = contextArray(scope, ctx, img.n);
+    NDArray cStar = contextArray(scope, ctxStar, img.n);
+    NDArray z = posteriorDraws(nets.foldedInference(), y, c, particles);
+    long rows = (long) particles * img.n;
+    NDArray both = decodeInChunks(z.concat(z, 0), tileRows(c, particles).concat(tileRows(cStar, particles), 0));
+    NDArray mu = both.get("0:" + rows);
+    NDArray muStar = both.get(rows + ":");
+    return toPixels(tileRows(y, particles).add(muStar.sub(mu)));
   }
 
   /**
@@ -401,21 +429,38 @@ public final class VaeImageMechanism implements ImageMechanism {
   @Override
   public NDArray counterfactual(Abduction abduction, Map<String, NDArray> counterfactualParents, NDManager target) {
     VaeAbduction a = own(abduction);
-    int n = a.images.n;
-    float[] ctxStar = contextRows(counterfactualParents, n, "counterfactual ");
-    if (java.util.Arrays.equals(ctxStar, a.context)) {
-      // the null intervention: the decoder is deterministic, so mu(z, pa*) = mu(z, pa) and y* = y
-      try (NDManager scope = a.manager.newSubManager()) {
-        a.visit(scope);
-        return meanOverParticles(a, toPixels(tileRows(a.y, a.particles)), target);
-      }
-    }
+    float[] ctxStar = contextRows(counterfactualParents, a.images.n, "counterfactual ");
     try (NDManager scope = a.manager.newSubManager()) {
       a.visit(scope);
-      NDArray cStar = contextArray(scope, ctxStar, n);
-      NDArray muStar = decodeInChunks(a.z, cStar == null ? null : tileRows(cStar, a.particles));
-      return meanOverParticles(a, toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu))), target);
+      return meanOverParticles(a, counterfactualParticles(a, ctxStar, scope), target);
     }
+  }
+
+  /**
+   * As {@link #counterfactual(Abduction, Map, NDManager)}, with each pixel's spread over the particles beside the
+   * mean ({@link ParticleSpread}: both from the same particle images, in one pass); 0 everywhere under the null
+   * intervention, where every particle gives the observed image back.
+   */
+  @Override
+  public ParticleSpread.MeanAndSpread counterfactualWithSpread(Abduction abduction,
+      Map<String, NDArray> counterfactualParents, NDManager target) {
+    VaeAbduction a = own(abduction);
+    float[] ctxStar = contextRows(counterfactualParents, a.images.n, "counterfactual ");
+    try (NDManager scope = a.manager.newSubManager()) {
+      a.visit(scope);
+      return ParticleSpread.of(counterfactualParticles(a, ctxStar, scope), a.particles, a.images.shape, target);
+    }
+  }
+
+  /** Eq. 6's particle images of an abduction (particles * N, C, H, W), particle-major, in {@code scope}. */
+  private NDArray counterfactualParticles(VaeAbduction a, float[] ctxStar, NDManager scope) {
+    if (java.util.Arrays.equals(ctxStar, a.context)) {
+      // the null intervention: the decoder is deterministic, so mu(z, pa*) = mu(z, pa) and y* = y
+      return toPixels(tileRows(a.y, a.particles));
+    }
+    NDArray cStar = contextArray(scope, ctxStar, a.images.n);
+    NDArray muStar = decodeInChunks(a.z, cStar == null ? null : tileRows(cStar, a.particles));
+    return toPixels(tileRows(a.y, a.particles).add(muStar.sub(a.mu)));
   }
 
   /**
@@ -710,6 +755,15 @@ public final class VaeImageMechanism implements ImageMechanism {
   }
 
   /** {@code a} stacked {@code k} times along axis 0 (copy-major: row r of copy j at j * N + r). */
+  /** Rows of {@code width} values repeated {@code k} times, row-major as {@link #tileRows(NDArray, int)} tiles. */
+  static float[] tileRows(float[] rows, int width, int k) {
+    float[] out = new float[rows.length * k];
+    for (int s = 0; s < k; s++) {
+      System.arraycopy(rows, 0, out, s * rows.length, rows.length);
+    }
+    return out;
+  }
+
   public static NDArray tileRows(NDArray a, int k) {
     long[] reps = new long[a.getShape().dimension()];
     java.util.Arrays.fill(reps, 1);

@@ -201,6 +201,23 @@ public final class BrainCases {
   public record NiftiSlice(double[] pixels, double centreXMm, double centreYMm, double whiteLevel,
       double outsideFraction) {}
 
+  /**
+   * Where a slice's pixels lie in the volume's world space, as a NIfTI affine for a 64 x 64 x 1 image stored as the
+   * slice is (voxel i = column, j = row): the centre of pixel (row r, column c) at world x = centre x + 94.5 - 3c
+   * (radiological: column 0 is +x), y = centre y + 94.5 - 3r (row 0 anterior), z = {@code zMm}, 3 mm pixels (the
+   * points {@link #axialImage} averaged, 1 mm apart, around each centre). A map computed on the slice (a
+   * counterfactual's spread) written with it lies over the volume it came from.
+   */
+  public static double[][] sliceAffine(NiftiSlice slice, double zMm) {
+    double pixel = BrainSliceRenderer.PIXEL_MM;
+    double first = BrainSliceRenderer.FOV_MM / 2 - pixel / 2;
+    return new double[][] {
+        {-pixel, 0, 0, slice.centreXMm() + first},
+        {0, -pixel, 0, slice.centreYMm() + first},
+        {0, 0, pixel, zMm},
+        {0, 0, 0, 1}};
+  }
+
   /** A NIfTI-1 volume, told by its name ({@code .nii} or {@code .nii.gz}, any case). */
   public static boolean isNifti(Path file) {
     String lower = file.getFileName().toString().toLowerCase(Locale.ROOT);

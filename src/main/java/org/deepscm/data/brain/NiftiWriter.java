@@ -12,7 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Writes a 3-D uint8 volume as a single-file NIfTI-1 image, little-endian, voxel data at byte 352, no scaling
+ * Writes a 3-D uint8 (or float32) volume as a single-file NIfTI-1 image, little-endian, voxel data at byte 352, no scaling
  * (scl_slope 1, scl_inter 0), the affine as the sform with the given code and the qform unset (qform_code 0: the
  * standard then takes the sform, and a qform could not hold a sheared affine anyway).
  *
@@ -44,7 +44,33 @@ public final class NiftiWriter {
    */
   public static void write(Path file, int nx, int ny, int nz, double[] voxelSizeMm, double[][] affine,
       byte[] uint8Data, int sformCode) throws IOException {
-    validate(nx, ny, nz, voxelSizeMm, affine, uint8Data, sformCode);
+    validate(nx, ny, nz, voxelSizeMm, affine, uint8Data == null ? -1 : uint8Data.length, sformCode);
+    writeFile(file, header(nx, ny, nz, voxelSizeMm, affine, sformCode, (short) 2, (short) 8), uint8Data);
+  }
+
+  /**
+   * Writes {@code values} as float32 (datatype 16; i fastest, then j, then k; no scaling), e.g. a map of grey
+   * levels that are not whole numbers, otherwise as {@link #write(Path, int, int, int, double[], double[][],
+   * byte[], int)}.
+   *
+   * @throws IllegalArgumentException for a non-finite value, or as the uint8 writer
+   */
+  public static void writeFloat32(Path file, int nx, int ny, int nz, double[] voxelSizeMm, double[][] affine,
+      float[] values, int sformCode) throws IOException {
+    validate(nx, ny, nz, voxelSizeMm, affine, values == null ? -1 : values.length, sformCode);
+    ByteBuffer data = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float v : values) {
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException("a float32 NIfTI written here holds finite values only, got " + v);
+      }
+      data.putFloat(v);
+    }
+    writeFile(file, header(nx, ny, nz, voxelSizeMm, affine, sformCode, (short) 16, (short) 32), data.array());
+  }
+
+  /** The 352-byte header (348 and the empty extension flag) for the given datatype code and bits per voxel. */
+  private static ByteBuffer header(int nx, int ny, int nz, double[] voxelSizeMm, double[][] affine, int sformCode,
+      short datatype, short bitpix) {
     ByteBuffer h = ByteBuffer.allocate(NiftiVolume.MIN_DATA_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
     h.putInt(0, NiftiVolume.HEADER_BYTES);
     h.put(38, (byte) 'r'); // "regular", as nibabel and FSL write it
@@ -52,8 +78,8 @@ public final class NiftiWriter {
     for (int d = 0; d < 8; d++) {
       h.putShort(40 + 2 * d, dim[d]);
     }
-    h.putShort(70, (short) 2); // uint8
-    h.putShort(72, (short) 8); // bitpix
+    h.putShort(70, datatype); // 2: uint8, 16: float32
+    h.putShort(72, bitpix);
     float[] pixdim = {1, (float) voxelSizeMm[0], (float) voxelSizeMm[1], (float) voxelSizeMm[2], 1, 1, 1, 1};
     for (int d = 0; d < 8; d++) {
       h.putFloat(76 + 4 * d, pixdim[d]);
@@ -75,14 +101,17 @@ public final class NiftiWriter {
     }
     h.put(344, (byte) 'n').put(345, (byte) '+').put(346, (byte) '1').put(347, (byte) 0);
     // bytes 348..351: the extension flag, all zero (no extensions)
+    return h;
+  }
 
+  private static void writeFile(Path file, ByteBuffer h, byte[] data) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".part");
     try {
       try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
           OutputStream out = file.getFileName().toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16)
               : raw) {
         out.write(h.array());
-        out.write(uint8Data);
+        out.write(data);
       }
       // A reader never sees half a file, and a failed write leaves the old one in place.
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -91,14 +120,15 @@ public final class NiftiWriter {
     }
   }
 
-  private static void validate(int nx, int ny, int nz, double[] voxelSizeMm, double[][] affine, byte[] data,
+  /** @param voxels how many voxel values are given (-1: none) */
+  private static void validate(int nx, int ny, int nz, double[] voxelSizeMm, double[][] affine, int voxels,
       int sformCode) {
     if (nx < 1 || ny < 1 || nz < 1 || nx > Short.MAX_VALUE || ny > Short.MAX_VALUE || nz > Short.MAX_VALUE) {
       throw new IllegalArgumentException("dims " + nx + "x" + ny + "x" + nz + ": each must be 1.." + Short.MAX_VALUE);
     }
-    if (data == null || data.length != (long) nx * ny * nz) {
+    if (voxels != (long) nx * ny * nz) {
       throw new IllegalArgumentException("dims " + nx + "x" + ny + "x" + nz + " need " + (long) nx * ny * nz
-          + " bytes of data, got " + (data == null ? "none" : data.length));
+          + " voxel values, got " + (voxels < 0 ? "none" : voxels));
     }
     if (voxelSizeMm == null || voxelSizeMm.length != 3) {
       throw new IllegalArgumentException("voxelSizeMm needs 3 values (x, y, z)");
