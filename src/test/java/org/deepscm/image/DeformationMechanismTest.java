@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -93,6 +94,17 @@ class DeformationMechanismTest {
         moved += Math.abs(out[k] - px[k]);
       }
       assertTrue(moved > 1, "unit 1's counterfactual differs from its observed image");
+      // the spread over the particles: exactly 0 for the unit not intervened on, not for the other
+      ParticleSpread.MeanAndSpread spread = d.counterfactualWithSpread(x, Map.of("r", pa),
+          Map.of("r", m.create(new float[] {6, 10})), 8);
+      float[] sd = spread.sd().toFloatArray();
+      double other = 0;
+      for (int k = 0; k < SIDE * SIDE; k++) {
+        assertEquals(0, sd[k], "spread of unit 0, pixel " + k);
+        other += sd[SIDE * SIDE + k];
+      }
+      assertTrue(other > 0, "unit 1's particles differ");
+      assertArrayEquals(px, Arrays.copyOf(spread.mean().toFloatArray(), px.length), 1e-3f);
     }
   }
 

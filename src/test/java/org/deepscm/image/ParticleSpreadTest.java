@@ -98,7 +98,7 @@ class ParticleSpreadTest {
   @Test
   void theNullInterventionHasExactlyNoSpread() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ImageMechanism mech = new ImageMechanism(Variable.image("x", 16, 16), ONE_PARENT, ImageArchitecture.tiny(16, 16),
+      VaeImageMechanism mech = new VaeImageMechanism(Variable.image("x", 16, 16), ONE_PARENT, ImageArchitecture.tiny(16, 16),
           new ParameterSet(m)).initParameters(new Random(4));
       NDArray x = m.randomUniform(0, 255, new Shape(2, 16, 16));
       Map<String, NDArray> pa = Map.of("p", m.create(new float[] {0.3f, -1.2f}));
@@ -135,9 +135,9 @@ class ParticleSpreadTest {
    * x*_s = pixels(y + K (z_s + 10) ALPHA (p* - p)), z_s ~ N(M, S^2): the counterfactual of every pixel is a known
    * function of one Gaussian.
    */
-  private static ImageMechanism linearGaussian(NDManager m) {
+  private static VaeImageMechanism linearGaussian(NDManager m) {
     ImageArchitecture arch = ImageArchitecture.tiny(16, 16).withParentFilm();
-    ImageMechanism mech = new ImageMechanism(Variable.image("x", 16, 16), ONE_PARENT, arch, new ParameterSet(m))
+    VaeImageMechanism mech = new VaeImageMechanism(Variable.image("x", 16, 16), ONE_PARENT, arch, new ParameterSet(m))
         .initParameters(new Random(9));
     ParameterSet w = mech.weights();
     for (String name : List.copyOf(w.all().keySet())) {
