@@ -104,7 +104,8 @@ class DeformationMechanismTest {
         other += sd[SIDE * SIDE + k];
       }
       assertTrue(other > 0, "unit 1's particles differ");
-      assertArrayEquals(px, Arrays.copyOf(spread.mean().toFloatArray(), px.length), 1e-3f);
+      assertArrayEquals(Arrays.copyOf(px, SIDE * SIDE), Arrays.copyOf(spread.mean().toFloatArray(), SIDE * SIDE),
+          1e-3f);
     }
   }
 
