@@ -45,10 +45,17 @@ public final class ExplorerSession {
 
   /**
    * A counterfactual answer; {@code image} (the mean over the particles), {@code difference} (image - observed) and
-   * {@code spread} (each pixel's standard deviation over the particles, grey levels) are null for covariate models.
+   * {@code spread} (each pixel's standard deviation over the particles, grey levels) are null for covariate models;
+   * {@code motion} (where tissue moved: the log of the local area change per pixel) only for image mechanisms that
+   * move tissue.
    */
   public record Result(Map<String, Double> values, double[] image, double[] difference, double[] spread,
-      int particles, double millis) {}
+      int particles, double millis, double[] motion) {
+    public Result(Map<String, Double> values, double[] image, double[] difference, double[] spread, int particles,
+        double millis) {
+      this(values, image, difference, spread, particles, millis, null);
+    }
+  }
 
   public ExplorerSession(SavedModel model) {
     this.model = model;
@@ -323,6 +330,7 @@ public final class ExplorerSession {
       double[] cfImage = null;
       double[] diff = null;
       double[] spread = null;
+      double[] motion = null;
       // the same posterior draws for every request: the image changes only with the sliders
       Engine.getInstance().setRandomSeed(7);
       if (imageVariable == null) {
@@ -363,8 +371,15 @@ public final class ExplorerSession {
           diff[k] = c[k] - img[k];
           spread[k] = sd[k];
         }
+        if (r.motion() != null) {
+          float[] m = r.motion().toFloatArray();
+          motion = new double[m.length];
+          for (int k = 0; k < m.length; k++) {
+            motion[k] = m[k];
+          }
+        }
       }
-      return new Result(out, cfImage, diff, spread, particles, (System.nanoTime() - start) / 1e6);
+      return new Result(out, cfImage, diff, spread, particles, (System.nanoTime() - start) / 1e6, motion);
     }
   }
 

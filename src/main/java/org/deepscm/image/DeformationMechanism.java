@@ -517,6 +517,41 @@ public final class DeformationMechanism implements ImageMechanism {
     }
   }
 
+  /** A counterfactual with its spread and where its tissue moved ({@link #tissueMotion}). */
+  public record Moved(ParticleSpread.MeanAndSpread images, NDArray motion) {}
+
+  /**
+   * {@link #counterfactualWithSpread(Abduction, Map, NDManager)} and {@link #tissueMotion} from one composed field per
+   * particle (what the explorer shows at each slider step), in {@code target}.
+   */
+  public Moved counterfactualWithMotion(Abduction abduction, Map<String, NDArray> counterfactualParents,
+      NDManager target) {
+    WarpAbduction a = own(abduction);
+    float[] ctxStar = contextRows(counterfactualParents, a.n, "counterfactual ");
+    try (NDManager scope = a.manager.newSubManager()) {
+      a.visit(scope);
+      NDArray observed = VaeImageMechanism.tileRows(a.x, a.particles);
+      if (Arrays.equals(ctxStar, a.ctx)) {
+        return new Moved(ParticleSpread.of(observed, a.particles, a.shape, target),
+            handBack(target, scope.zeros(new Shape(a.n, arch.height(), arch.width()))));
+      }
+      NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
+      float[] tiledCtx = VaeImageMechanism.tileRows(a.ctx, context.size(), a.particles);
+      float[] tiledStar = VaeImageMechanism.tileRows(ctxStar, context.size(), a.particles);
+      NDArray perParticle = keepUnchangedUnits(Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255),
+          observed, tiledCtx, tiledStar);
+      NDArray logArea = keepUnchangedUnits(logAreaChange(f.get(0)).expandDims(1), scope.zeros(new Shape(
+          (long) a.particles * a.n, 1, arch.height(), arch.width())), tiledCtx, tiledStar)
+          .reshape(a.particles, a.n, arch.height(), arch.width()).mean(new int[] {0});
+      return new Moved(ParticleSpread.of(perParticle, a.particles, a.shape, target), handBack(target, logArea));
+    }
+  }
+
+  /** -log det J of a composed field (P N, 2, H, W) per pixel: the log of the local area change it makes. */
+  private static NDArray logAreaChange(NDArray psi) {
+    return Warp.jacobianDeterminant(psi).maximum(1e-6f).log().neg();
+  }
+
   @Override
   public ParticleSpread.MeanAndSpread counterfactualWithSpread(NDArray value, Map<String, NDArray> parents,
       Map<String, NDArray> counterfactualParents, int particles) {
@@ -590,10 +625,8 @@ public final class DeformationMechanism implements ImageMechanism {
       if (Arrays.equals(ctxStar, a.ctx)) {
         return handBack(target, scope.zeros(new Shape(a.n, arch.height(), arch.width())));
       }
-      NDArray det = Warp.jacobianDeterminant(counterfactualField(a, scope.create(ctxStar,
-          new Shape(a.n, context.size()))).get(0));
-      NDArray logArea = det.maximum(1e-6f).log().neg()
-          .reshape(a.particles, a.n, arch.height(), arch.width()).mean(new int[] {0});
+      NDArray logArea = logAreaChange(counterfactualField(a, scope.create(ctxStar, new Shape(a.n,
+          context.size()))).get(0)).reshape(a.particles, a.n, arch.height(), arch.width()).mean(new int[] {0});
       return handBack(target, logArea);
     }
   }

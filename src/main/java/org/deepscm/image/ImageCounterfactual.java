@@ -25,9 +25,16 @@ public final class ImageCounterfactual {
 
   /**
    * Counterfactual scalar values by name, the counterfactual images (shaped like the observed ones: the mean over
-   * the particles) and each pixel's spread over the particles ({@link ParticleSpread}, same shape).
+   * the particles) and each pixel's spread over the particles ({@link ParticleSpread}, same shape); for a mechanism
+   * that moves tissue ({@link DeformationMechanism}) from an abduction, also where it moved (N, H, W: the log of the
+   * local area change), else null.
    */
-  public record Result(Map<String, NDArray> scalars, NDArray image, NDArray spread) {}
+  public record Result(Map<String, NDArray> scalars, NDArray image, NDArray spread, NDArray motion) {
+    /** An answer of a mechanism that moves no tissue. */
+    public Result(Map<String, NDArray> scalars, NDArray image, NDArray spread) {
+      this(scalars, image, spread, null);
+    }
+  }
 
   /** The model's image variable. */
   public static String imageVariable(StructuralCausalModel scm) {
@@ -161,6 +168,10 @@ public final class ImageCounterfactual {
     Map<String, NDArray> paStar = new LinkedHashMap<>();
     for (String p : mechanism.parents()) {
       paStar.put(p, interventions.isEmpty() ? scalars.get(p) : star.get(p));
+    }
+    if (mechanism instanceof DeformationMechanism deformation) {
+      DeformationMechanism.Moved moved = deformation.counterfactualWithMotion(abduction, paStar, target);
+      return new Result(star, moved.images().mean(), moved.images().sd(), moved.motion());
     }
     ParticleSpread.MeanAndSpread cf = mechanism.counterfactualWithSpread(abduction, paStar, target);
     return new Result(star, cf.mean(), cf.sd());
