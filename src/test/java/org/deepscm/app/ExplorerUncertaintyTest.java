@@ -115,8 +115,8 @@ class ExplorerUncertaintyTest {
     ParticleSpread.Summary s = ParticleSpread.summarise(r.difference(), r.spread(),
         ParticleSpread.region(app.view().session().observedImage(), r.image(), ParticleSpread.REGION_THRESHOLD), 2);
     String line = robot.lookup("#spread-summary").queryLabeled().getText();
-    assertEquals(String.format(java.util.Locale.ROOT, "Spread over 32 particles: mean %.2f grey levels over the "
-        + "digit; %.0f %% of it changed beyond 2 \u00d7 spread", s.meanSpread(), 100 * s.shareBeyond()), line);
+    assertEquals(String.format(java.util.Locale.ROOT, "Spread over 32 particles: mean %.2f grey levels; %.0f %% of "
+        + "the digit moved beyond 2 \u00d7 spread", s.meanSpread(), 100 * s.shareBeyond()), line);
 
     // the outline: nothing drawn while the toggle is off, the beyond-pixels' edges once it is on
     Canvas outline = robot.lookup("#outline").queryAs(Canvas.class);
@@ -150,8 +150,8 @@ class ExplorerUncertaintyTest {
   void aPreviewSaysItsSpreadIsRough() {
     SpreadPanel panel = app.view().spreadPanel();
     String rough = panel.describe(new ParticleSpread.Summary(1.234, 0.5, 100), 3, 4, false);
-    assertEquals("Rough spread (4 particles, refining\u2026): mean 1.23 grey levels over the digit; 50 % of it "
-        + "changed beyond 2 \u00d7 spread", rough);
+    assertEquals("Rough spread, 4 particles: mean 1.23 grey levels; 50 % of the digit moved beyond 2 \u00d7 "
+        + "spread", rough);
   }
 
   @Test
