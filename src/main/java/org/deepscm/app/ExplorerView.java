@@ -598,7 +598,10 @@ public final class ExplorerView {
         box.getChildren().add(orientationRow());
       }
       imageRow = images;
-      box.getChildren().addAll(images, spread.summaryRow());
+      // a brain's outline toggle sits in the orientation row; a digit's in the line under the images
+      box.getChildren().addAll(images, spread.summaryRow(!session.isBrain()));
+      // a line that wraps onto a second one takes height from the images, not from the plots
+      spread.summaryLabel().heightProperty().addListener((o, was, now) -> fitImages());
     }
     valuesBox.setId("values");
     box.getChildren().add(valuesBox);
@@ -646,7 +649,7 @@ public final class ExplorerView {
     return box;
   }
 
-  private static final double IMAGE_GAP = 12;
+  private static final double IMAGE_GAP = 8;
 
   /**
    * The largest whole zoom (at least 2x) at which the three images and the colour bar fit the centre's
@@ -667,13 +670,17 @@ public final class ExplorerView {
     for (Node n : centreBox.getChildren()) {
       if (n.isManaged()) {
         rows++;
-        other += n == imageRow ? titleHeight() : n == plots ? plots.getMinHeight() : n.prefHeight(width);
+        other += n == imageRow ? 0 : n == plots ? plots.getMinHeight() : n.prefHeight(width);
       }
     }
     other += centreBox.getSpacing() * Math.max(0, rows - 1);
     double byWidth = forImages / (panels().length * (double) session.imageWidth());
-    double byHeight = (height - other) / session.imageHeight();
-    double zoom = zoomFor(Math.min(byWidth, byHeight));
+    double zoom = zoomFor(byWidth);
+    // the image row at a zoom: its titles, wrapped to the images' width (narrower images may wrap them), and the
+    // images; the largest step whose row fits the height the other rows leave
+    while (zoom > 1 && titleHeight(session.imageWidth() * zoom) + session.imageHeight() * zoom > height - other) {
+      zoom = zoom > 2 ? zoom - 1 : zoom - 0.25;
+    }
     if (original.getFitWidth() != session.imageWidth() * zoom) {
       for (ImageView v : panels()) {
         v.setFitWidth(session.imageWidth() * zoom);
@@ -735,11 +742,11 @@ public final class ExplorerView {
   private Node spreadBar;
 
   /** The height of the images' titles (one line of the label font, wrapped titles take two). */
-  private double titleHeight() {
+  private double titleHeight(double imageWidth) {
     double most = 0;
     for (Node n : ((HBox) imageRow).getChildren()) {
       if (n instanceof VBox v && v.getChildren().get(0) instanceof Label l) {
-        most = Math.max(most, l.prefHeight(original.getFitWidth()) + v.getSpacing());
+        most = Math.max(most, l.prefHeight(imageWidth + IMAGE_GAP) + v.getSpacing());
       }
     }
     return most;
@@ -786,6 +793,10 @@ public final class ExplorerView {
     HBox second = new HBox(8, new Label("window"), window, new Label("level"), level, reset);
     second.setAlignment(Pos.CENTER_LEFT);
     javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(16, 4, first, second);
+    // the outline toggle and the uncertainty's help flow beside window and level, where a laptop's row has room
+    HBox outlineAndHelp = new HBox(8, spread.outlineToggle(), spread.helpMark());
+    outlineAndHelp.setAlignment(Pos.CENTER_LEFT);
+    row.getChildren().add(outlineAndHelp);
     row.setMinWidth(0);
     return row;
   }
@@ -820,7 +831,8 @@ public final class ExplorerView {
     Label l = new Label(title);
     // a long title wraps above its image instead of being cut to "..."
     l.setWrapText(true);
-    l.maxWidthProperty().bind(sizing.fitWidthProperty());
+    // as wide as the image and the gap beside it: "Counterfactual" stays one word above a 96 px slice
+    l.maxWidthProperty().bind(sizing.fitWidthProperty().add(IMAGE_GAP));
     l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
     return new VBox(4, l, content);
   }
@@ -861,9 +873,10 @@ public final class ExplorerView {
     Rectangle bar = colourBarFill;
     paintColourBar();
     bar.setStroke(Color.GREY);
-    VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE)),
-        spacer(), new Label("0 no change"), spacer(),
-        new Label(String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE)));
+    // the number above the word: the bar's column stays narrow enough for four image panels on a laptop
+    VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f\nbrighter", DIFFERENCE_RANGE)),
+        spacer(), new Label("0"), spacer(),
+        new Label(String.format(Locale.ROOT, "-%.0f\ndarker", DIFFERENCE_RANGE)));
     // as tall as the images beside it
     double aspect = (double) session.imageHeight() / Math.max(1, session.imageWidth());
     bar.heightProperty().bind(original.fitWidthProperty().multiply(aspect));

@@ -46,7 +46,7 @@ final class SpreadPanel {
   private final List<Canvas> largeOutlines = new ArrayList<>();
   private final CheckBox toggle = new CheckBox("Outline beyond 2 \u00d7 spread");
   private final Label summary = new Label();
-  private final Label help = new Label("\u24d8");
+  private final Label help = new Label("?");
   private final Rectangle barFill = new Rectangle(12, 100);
   private final Label top = new Label();
   private final Label middle = new Label();
@@ -87,6 +87,7 @@ final class SpreadPanel {
     summary.setMinWidth(120);
     help.setId("spread-help");
     help.setMinWidth(Region.USE_PREF_SIZE);
+    help.setStyle("-fx-border-color: grey; -fx-border-radius: 8; -fx-padding: 0 5 0 5;");
     Tooltip tip = new Tooltip(helpText);
     tip.setWrapText(true);
     tip.setMaxWidth(420);
@@ -125,9 +126,14 @@ final class SpreadPanel {
     return range;
   }
 
-  /** The line under the images: the summary, the outline toggle and the help mark. */
-  Node summaryRow() {
-    HBox row = new HBox(10, summary, toggle, help);
+  /** The help mark: its tooltip says what the spread is and how far it foretells the error. */
+  Label helpMark() {
+    return help;
+  }
+
+  /** The line under the images: the summary, then the outline toggle and the help mark unless they sit elsewhere. */
+  Node summaryRow(boolean withToggleAndHelp) {
+    HBox row = withToggleAndHelp ? new HBox(10, summary, toggle, help) : new HBox(10, summary);
     row.setAlignment(Pos.CENTER_LEFT);
     HBox.setHgrow(summary, Priority.ALWAYS);
     summary.setMaxWidth(Double.MAX_VALUE);
@@ -227,15 +233,15 @@ final class SpreadPanel {
   String describe(ParticleSpread.Summary s, double most, int particles, boolean complete) {
     String what = brain ? "the brain" : "the digit";
     String head = complete ? "Spread over " + particles + " particles: "
-        : "Rough spread (" + particles + " particles, refining\u2026): ";
+        : "Rough spread, " + particles + " particles: ";
     if (s.regionPixels() == 0) {
       return head + "no pixel brighter than " + number(ParticleSpread.REGION_THRESHOLD) + " to judge it on";
     }
     if (most == 0) {
       return head + "none: every particle gives the same image";
     }
-    return head + String.format(Locale.ROOT, "mean %.2f grey levels over %s; %.0f %% of it changed beyond "
-        + "2 \u00d7 spread", s.meanSpread(), what, 100 * s.shareBeyond());
+    return head + String.format(Locale.ROOT, "mean %.2f grey levels; %.0f %% of %s moved beyond 2 \u00d7 spread",
+        s.meanSpread(), 100 * s.shareBeyond(), what);
   }
 
   /** Pixels changed beyond the model's doubt in the answer on screen (null before the first). */

@@ -23,12 +23,56 @@ import org.testfx.util.WaitForAsyncUtils;
 class ExplorerBrainModelTest {
   private static final Path MODEL = Path.of("models", "brain-synthetic");
   private ExplorerApp app;
+  private Stage stage;
 
   @Start
   void start(Stage stage) throws Exception {
     assumeTrue(Files.isRegularFile(MODEL.resolve(ModelFolder.MODEL_FILE)), "models/brain-synthetic is shipped");
+    this.stage = stage;
     app = new ExplorerApp(LatestOnlyExecutor.inline(), Runnable::run, MODEL);
     app.start(stage);
+  }
+
+  /**
+   * The uncertainty of that counterfactual on a 1366 x 768 laptop: the spread map beside the difference map, the
+   * line under the images as the spread and the change give it, the outline of the pixels changed beyond twice
+   * their spread, and the spread map large (at least 256 px) on a double-click. With the system property
+   * deepscm.uncertaintyShot=FILE it writes the window there, outline on (the README's picture).
+   */
+  @Test
+  void threeTimesTheVentricleVolumeShowsItsUncertaintyOnALaptop(FxRobot robot) {
+    robot.interact(() -> {
+      stage.setWidth(1366);
+      stage.setHeight(768);
+    });
+    double v = app.view().session().observed().get("ventricle_volume");
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(3 * v));
+    robot.interact(() -> app.view().spreadPanel().outlineToggle().setSelected(true));
+    WaitForAsyncUtils.waitForFxEvents();
+    ExplorerSession.Result r = app.view().lastResult();
+    org.deepscm.image.ParticleSpread.Summary s = org.deepscm.image.ParticleSpread.summarise(r.difference(),
+        r.spread(), org.deepscm.image.ParticleSpread.region(app.view().session().observedImage(), r.image(),
+            org.deepscm.image.ParticleSpread.REGION_THRESHOLD), 2);
+    String line = robot.lookup("#spread-summary").queryLabeled().getText();
+    System.out.println(line + " (" + s.regionPixels() + " pixels of the brain)");
+    assertTrue(line.equals(String.format(java.util.Locale.ROOT, "Spread over 32 particles: mean %.2f grey levels; "
+        + "%.0f %% of the brain moved beyond 2 \u00d7 spread", s.meanSpread(), 100 * s.shareBeyond())), line);
+    assertTrue(s.meanSpread() > 0 && s.shareBeyond() > 0.5, "three times the ventricles moves most of the brain "
+        + "beyond the particles' disagreement: " + line);
+    assertTrue(app.view().spreadPanel().outlineEdges() > 0, "the outline is drawn");
+    javafx.scene.image.ImageView map = robot.lookup("#image-uncertainty").queryAs(javafx.scene.image.ImageView.class);
+    javafx.scene.image.ImageView diff = robot.lookup("#image-difference").queryAs(javafx.scene.image.ImageView.class);
+    assertTrue(map.getFitWidth() == diff.getFitWidth() && map.getFitWidth() >= 64, "as large as the difference map");
+    String shot = System.getProperty("deepscm.uncertaintyShot");
+    if (shot != null) {
+      robot.interact(() -> app.exportPng(Path.of(shot)));
+    }
+    robot.doubleClickOn("#image-uncertainty");
+    WaitForAsyncUtils.waitForFxEvents();
+    LargeImageView large = app.view().lastLargeView();
+    assertTrue(large != null && large.stage().isShowing() && large.image().getFitWidth() >= 256,
+        "the spread map large: " + (large == null ? "none" : large.image().getFitWidth() + " px"));
+    robot.interact(() -> large.stage().close());
   }
 
   @Test

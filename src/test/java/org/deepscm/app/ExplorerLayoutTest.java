@@ -32,7 +32,8 @@ import org.testfx.util.WaitForAsyncUtils;
  * and a classroom's projector in presentation mode, on the brain and the Morpho-MNIST models, in every
  * rung, with a do() in force. Judged on the scene graph: every control and label lies inside the window and under no other,
  * no text is cut to "..." , no slider's tick labels run into each other, the density chart keeps a
- * readable height, and at 1366 x 768 the main view needs no scroll bar. With the system property
+ * readable height, at 1366 x 768 the main view needs no scroll bar, and the counterfactual's uncertainty view
+ * (as large as the difference map), its line and its outline toggle are on screen. With the system property
  * deepscm.layoutShots=DIR it also writes each window there (the README's screenshots).
  */
 @ExtendWith(ApplicationExtension.class)
@@ -100,6 +101,28 @@ class ExplorerLayoutTest {
         for (String p : problems(stage.getScene().getRoot(), stage.getScene().getWidth(),
             stage.getScene().getHeight(), screen[0] == 1366 && screen[2] == 0, r == 2)) {
           problems.add(where + p);
+        }
+        if (r == 2) {
+          // the counterfactual's uncertainty beside its difference map, its line and the outline toggle: on screen
+          for (String id : new String[] {"#image-difference", "#image-uncertainty", "#spread-summary",
+              "#outline-toggle"}) {
+            Node n = stage.getScene().getRoot().lookup(id);
+            if (n == null || !visibleChain(n)) {
+              problems.add(where + id + " is not shown");
+              continue;
+            }
+            Bounds b = n.localToScene(n.getLayoutBounds());
+            if (b.getWidth() < 1 || b.getMinX() < 0 || b.getMinY() < 0 || b.getMaxX() > stage.getScene().getWidth()
+                || b.getMaxY() > stage.getScene().getHeight()) {
+              problems.add(where + id + " is not inside the window: " + fmt(b));
+            }
+          }
+          ImageView map = (ImageView) stage.getScene().getRoot().lookup("#image-uncertainty");
+          ImageView diff = (ImageView) stage.getScene().getRoot().lookup("#image-difference");
+          if (map != null && diff != null && map.getFitWidth() != diff.getFitWidth()) {
+            problems.add(where + "the uncertainty view is " + map.getFitWidth() + " px wide, the difference map "
+                + diff.getFitWidth());
+          }
         }
         if (screen[2] == 1) {
           // on a projector the causal graph is read from the back of the room: never shrunk below its own size

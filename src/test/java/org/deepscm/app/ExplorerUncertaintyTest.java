@@ -115,8 +115,8 @@ class ExplorerUncertaintyTest {
     ParticleSpread.Summary s = ParticleSpread.summarise(r.difference(), r.spread(),
         ParticleSpread.region(app.view().session().observedImage(), r.image(), ParticleSpread.REGION_THRESHOLD), 2);
     String line = robot.lookup("#spread-summary").queryLabeled().getText();
-    assertEquals(String.format(java.util.Locale.ROOT, "Spread over 32 particles: mean %.2f grey levels over the "
-        + "digit; %.0f %% of it changed beyond 2 \u00d7 spread", s.meanSpread(), 100 * s.shareBeyond()), line);
+    assertEquals(String.format(java.util.Locale.ROOT, "Spread over 32 particles: mean %.2f grey levels; %.0f %% of "
+        + "the digit moved beyond 2 \u00d7 spread", s.meanSpread(), 100 * s.shareBeyond()), line);
 
     // the outline: nothing drawn while the toggle is off, the beyond-pixels' edges once it is on
     Canvas outline = robot.lookup("#outline").queryAs(Canvas.class);
@@ -147,11 +147,29 @@ class ExplorerUncertaintyTest {
   }
 
   @Test
-  void aPreviewSaysItsSpreadIsRough() {
+  void aPreviewSaysItsSpreadIsRoughAndKeepsTheColourScale(FxRobot robot) {
     SpreadPanel panel = app.view().spreadPanel();
     String rough = panel.describe(new ParticleSpread.Summary(1.234, 0.5, 100), 3, 4, false);
-    assertEquals("Rough spread (4 particles, refining\u2026): mean 1.23 grey levels over the digit; 50 % of it "
-        + "changed beyond 2 \u00d7 spread", rough);
+    assertEquals("Rough spread, 4 particles: mean 1.23 grey levels; 50 % of the digit moved beyond 2 \u00d7 "
+        + "spread", rough);
+    // a preview's answer on screen: its line says so, and the colour bar keeps the full answer's range
+    double t = app.view().session().observed().get("t");
+    robot.interact(() -> app.view().slider("t").setValue(t + 2));
+    ExplorerSession.Result full = app.view().lastResult();
+    double range = panel.range();
+    double[] wide = full.spread().clone();
+    double far = Math.min(100, 10 * range);
+    java.util.Arrays.fill(wide, 0, 10, far);
+    ExplorerSession.Result preview = new ExplorerSession.Result(full.values(), full.image(), full.difference(), wide,
+        4, 1);
+    robot.interact(() -> panel.show(preview, app.view().session().observedImage(), false));
+    assertTrue(robot.lookup("#spread-summary").queryLabeled().getText().startsWith("Rough spread, 4 particles: "),
+        robot.lookup("#spread-summary").queryLabeled().getText());
+    assertEquals(range, panel.range(), "a preview keeps the colour scale");
+    robot.interact(() -> panel.show(new ExplorerSession.Result(full.values(), full.image(), full.difference(), wide,
+        32, 1), app.view().session().observedImage(), true));
+    assertTrue(panel.range() >= far && panel.range() > range, "a full answer sets it: " + panel.range());
+    assertTrue(robot.lookup("#spread-summary").queryLabeled().getText().startsWith("Spread over 32 particles: "));
   }
 
   @Test
