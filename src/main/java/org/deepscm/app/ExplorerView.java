@@ -50,6 +50,8 @@ public final class ExplorerView {
   static final int FULL_PARTICLES = 32;
   /** Half-range of the difference map's colour scale, fixed so colours mean the same as a slider moves. */
   public static final double DIFFERENCE_RANGE = 128;
+  /** The tissue-motion map's scale: log 2, i.e. from half the area (blue) to twice it (red). */
+  public static final double MOTION_RANGE = Math.log(2);
   private static final double NODE_W = 150;
   private static final double NODE_H = 48;
 
@@ -577,7 +579,7 @@ public final class ExplorerView {
       spreadBar = spread.colourBar(original.fitWidthProperty().multiply(aspect));
       HBox images = new HBox(IMAGE_GAP, titled("Original", original, original),
           titled("Counterfactual", spread.overlay(counterfactual), counterfactual),
-          titled("Difference", difference, difference), differenceBar,
+          differencePanel = titled("Difference", difference, difference), differenceBar,
           titled("Uncertainty", spread.map(), spread.map()), spreadBar);
       javafx.scene.control.Tooltip.install(difference, new javafx.scene.control.Tooltip(
           "counterfactual - original, in grey levels (colour bar on the right); double-click to see it large"));
@@ -795,6 +797,15 @@ public final class ExplorerView {
     javafx.scene.layout.FlowPane row = new javafx.scene.layout.FlowPane(16, 4, first, second);
     // the outline toggle and the uncertainty's help flow beside window and level, where a laptop's row has room
     HBox outlineAndHelp = new HBox(8, spread.outlineToggle(), spread.helpMark());
+    if (session.movesTissue()) {
+      tissueMotion.setId("tissue-motion-toggle");
+      tissueMotion.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+      tissueMotion.setTooltip(new javafx.scene.control.Tooltip("Show where tissue moves in the counterfactual "
+          + "instead of how grey levels change: the log of each point's area change (red grows, blue shrinks), as "
+          + "tensor-based morphometry shows a deformation"));
+      tissueMotion.selectedProperty().addListener((o, was, now) -> paintDifference());
+      outlineAndHelp.getChildren().add(0, tissueMotion);
+    }
     outlineAndHelp.setAlignment(Pos.CENTER_LEFT);
     row.getChildren().add(outlineAndHelp);
     row.setMinWidth(0);
@@ -837,6 +848,44 @@ public final class ExplorerView {
     return new VBox(4, l, content);
   }
 
+  /** The difference panel (its title first), whose map shows where tissue moves while {@link #tissueMotion} is on. */
+  private Node differencePanel;
+  /** Deformation models: the difference panel shows where tissue moves (log area change) instead of grey levels. */
+  private final javafx.scene.control.ToggleButton tissueMotion = new javafx.scene.control.ToggleButton("Tissue motion");
+  private final Label barTop = new Label();
+  private final Label barMiddle = new Label();
+  private final Label barBottom = new Label();
+  private final Label barTitle = new Label();
+
+  /** Whether the difference panel shows where tissue moves. */
+  public boolean showsTissueMotion() {
+    return tissueMotion.isSelected() && last != null && last.motion() != null;
+  }
+
+  /** Switches the difference panel between grey levels and tissue motion (deformation models). */
+  public void setTissueMotion(boolean on) {
+    tissueMotion.setSelected(on);
+  }
+
+  /** Draws the difference panel, its title and its colour bar for the last answer. */
+  private void paintDifference() {
+    boolean motion = showsTissueMotion();
+    Label title = (Label) ((VBox) differencePanel).getChildren().get(0);
+    title.setText(motion ? "Tissue motion" : "Difference");
+    barTitle.setText(motion ? "area change" : "cf - original");
+    barTop.setText(motion ? "+100 % grows" : String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE));
+    barMiddle.setText(motion ? "0 stays" : "0 no change");
+    barBottom.setText(motion ? "-50 % shrinks" : String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE));
+    if (last == null || last.difference() == null) {
+      return;
+    }
+    difference.setImage(motion
+        ? ImageRendering.difference(last.motion(), session.imageHeight(), session.imageWidth(), MOTION_RANGE,
+            differenceColours)
+        : ImageRendering.difference(last.difference(), session.imageHeight(), session.imageWidth(), DIFFERENCE_RANGE,
+            differenceColours));
+  }
+
   private org.deepscm.data.ImageFiles.Diverging differenceColours = org.deepscm.data.ImageFiles.Diverging.RED_BLUE;
   private final Rectangle colourBarFill = new Rectangle(16, 180);
 
@@ -844,10 +893,7 @@ public final class ExplorerView {
   public void setDifferenceColours(org.deepscm.data.ImageFiles.Diverging colours) {
     differenceColours = colours;
     paintColourBar();
-    if (last != null && last.difference() != null) {
-      difference.setImage(ImageRendering.difference(last.difference(), session.imageHeight(), session.imageWidth(),
-          DIFFERENCE_RANGE, colours));
-    }
+    paintDifference();
   }
 
   public org.deepscm.data.ImageFiles.Diverging differenceColours() {
@@ -889,9 +935,9 @@ public final class ExplorerView {
     });
     HBox b = new HBox(4, bar, labels);
     b.setId("colour-bar");
-    Label title = new Label("cf - original");
-    title.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
-    return new VBox(4, title, b);
+    barTitle.setText("cf - original");
+    barTitle.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+    return new VBox(4, barTitle, b);
   }
 
   private static Node spacer() {
@@ -1192,7 +1238,7 @@ public final class ExplorerView {
         originalWindowLevel = windowLevel;
       }
       counterfactual.setImage(ImageRendering.grey(r.image(), h, w, window.getValue(), level.getValue()));
-      difference.setImage(ImageRendering.difference(r.difference(), h, w, DIFFERENCE_RANGE, differenceColours));
+      paintDifference();
       spread.show(r, pixels, complete);
     }
     Map<String, Double> obs = session.observed();
