@@ -171,13 +171,13 @@ class DeformationMechanismTest {
   @Test
   void aTrainedDeformationScalesDiscsAllTheWayAndThePapersVaeDoesNot() {
     ImageData data = discs(256, 11);
-    int steps = 240;
+    int steps = 300;
     try (NDManager m = NDManager.newBaseManager()) {
       ai.djl.engine.Engine.getInstance().setRandomSeed(7);
       DeformationMechanism d = mechanism(m, 7);
       DeformationTrainer.initTemplate(d, data);
       DeformationTrainer.Options o = new DeformationTrainer.Options(1, 32, 3e-3, 1, 60,
-          DeformationTrainer.Smoothness.BENDING, 1, 1, 1, 7, null, false);
+          DeformationTrainer.Smoothness.BENDING, 1, 10, 1, 7, null, false);
       Adam adam = new Adam(m, o.learningRate(), 1e-8);
       Random pick = new Random(7);
       for (int s = 0; s < steps; s++) {
