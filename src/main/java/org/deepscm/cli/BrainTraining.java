@@ -371,7 +371,7 @@ final class BrainTraining {
       c.append(" --image-init ").append(o.imageInit);
     }
     if (!o.imageKind.equals("vae")) {
-      c.append(" --image-kind ").append(o.imageKind).append(" --image-particles ").append(o.imageParticles)
+      c.append(" --image-kind ").append(o.imageKind)
           .append(" --warp-smoothness ").append(o.warpSmoothness).append(" --warp-weight ").append(o.warpWeight)
           .append(" --subject-warp-weight ").append(o.subjectWarpWeight);
     }
