@@ -264,7 +264,7 @@ final class BenchCommand implements Callable<Integer> {
     Arrays.sort(sec);
     int perEpoch = c.epochSize() / rows.length;
     Table tr = new Table(List.of("training", "seconds"));
-    tr.row("one step, batch " + rows.length + " x " + ImageMechanism.ELBO_PARTICLES + " particles (median of "
+    tr.row("one step, batch " + rows.length + " x " + (image instanceof VaeImageMechanism ? ImageMechanism.ELBO_PARTICLES : 1) + " particles (median of "
         + steps + ")", sec[steps / 2]);
     tr.row(String.format(java.util.Locale.ROOT, "one epoch of %,d training images (%d steps, estimated)",
         c.epochSize(), perEpoch), sec[steps / 2] * perEpoch);
@@ -275,6 +275,11 @@ final class BenchCommand implements Callable<Integer> {
   private static void trainingStep(ImageMechanism image, Adam adam, ImageData data, int[] rows) {
     if (image instanceof VaeImageMechanism vae) {
       ImageTrainer.step(vae, adam, data, rows, ImageMechanism.ELBO_PARTICLES);
+    } else if (image instanceof org.deepscm.image.DeformationMechanism deformation) {
+      // as the README's command trains it: one particle, the bending prior
+      org.deepscm.train.DeformationTrainer.step(deformation, adam, data, rows,
+          new org.deepscm.train.DeformationTrainer.Options(1, rows.length, 1e-3, 1, 1,
+              org.deepscm.train.DeformationTrainer.Smoothness.BENDING, 1, 10, 1, 1, null, false));
     } else {
       throw new IllegalStateException("no training step for image mechanisms of kind " + image.kind());
     }

@@ -100,18 +100,24 @@ public final class DeformationMechanism implements ImageMechanism {
     weights.create(prefix + "app.template", new Shape(c, arch.height(), arch.width()), 0, random);
     linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), arch.zDim(), random, 0.001);
     linear("gain.out", arch.gainGrid() * arch.gainGrid(), arch.zDim() + p, random, 0.001);
-    NDArray logSigma = weights.create(prefix + "log_sigma", new Shape(1), 0, random);
+    weights.create(prefix + "log_sigma", new Shape(1), 0, random);
     if (random != null) {
-      logSigma.set(new ai.djl.ndarray.index.NDIndex(":"), (float) Math.log(20));
+      // the pixel noise starts at 20 grey levels (put, not set in place: the parameter is a leaf with gradients)
+      weights.put(prefix + "log_sigma", weights.manager().create(new float[] {(float) Math.log(20)}));
     }
     return this;
   }
 
   /** Sets the template (pixels 0..255, C x H x W), e.g. to the training images' mean before training. */
   public void setTemplate(float[] pixels) {
-    NDArray t = weights.get(prefix + "app.template");
-    t.set(pixels);
-    weights.changed();
+    Shape shape = weights.get(prefix + "app.template").getShape();
+    if (pixels.length != shape.size()) {
+      throw new IllegalArgumentException("a template of " + shape + " needs " + shape.size() + " pixels, got "
+          + pixels.length);
+    }
+    try (NDManager scope = weights.manager().newSubManager()) {
+      weights.put(prefix + "app.template", scope.create(pixels, shape));
+    }
   }
 
   private static double he(int in) {
@@ -576,6 +582,11 @@ public final class DeformationMechanism implements ImageMechanism {
     }
     NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
     NDArray perParticle = Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255);
+    if (!Float.isFinite(perParticle.sum().getFloat())) {
+      // a diverged model (its gain or warp overflowed): say so instead of drawing NaN
+      throw new InvalidModelException("image '" + variable.name() + "': the deformation model's counterfactual is not a "
+          + "number (its warp or gain overflowed for these parents); the model's weights need retraining");
+    }
     return keepUnchangedUnits(perParticle, observed, VaeImageMechanism.tileRows(a.ctx, context.size(), a.particles),
         VaeImageMechanism.tileRows(ctxStar, context.size(), a.particles));
   }
