@@ -869,6 +869,9 @@ public final class ExplorerView {
 
   /** Draws the difference panel, its title and its colour bar for the last answer. */
   private void paintDifference() {
+    if (differencePanel == null) {
+      return; // a model without an image, or the panels not built yet
+    }
     boolean motion = showsTissueMotion();
     Label title = (Label) ((VBox) differencePanel).getChildren().get(0);
     title.setText(motion ? "Tissue motion" : "Difference");
