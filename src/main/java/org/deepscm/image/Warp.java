@@ -2,7 +2,6 @@ package org.deepscm.image;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.function.Supplier;
@@ -20,9 +19,9 @@ import java.util.function.Supplier;
  * the arrays' own floating type (float32 for training; float64 also works, for checking gradients); an
  * image and a field used together must share it.
  *
- * <p>Results live in the manager of the first argument. Intermediates are closed before a function
- * returns (a thread-local {@link NDScope}, so arrays shared between threads, a template, are never
- * moved between managers); libtorch's autograd graph keeps its own references to what backward needs.
+ * <p>Results live in the manager of the first argument; intermediates stay in the managers of the arrays
+ * they were made from, so call these inside a short-lived sub-manager (every caller in the project does);
+ * arrays shared between threads (a template) are never moved between managers.
  */
 public final class Warp {
   private Warp() {}
@@ -309,15 +308,14 @@ public final class Warp {
    * result then belongs to the caller's own scope, if any, as if made there.
    */
   private static NDArray scoped(NDArray home, Supplier<NDArray> body) {
-    NDArray result;
-    try (NDScope scope = new NDScope()) {
-      result = body.get();
-      NDScope.unregister(result);
-    }
+    // Intermediates stay in the managers of the arrays they were made from and are freed when the caller closes
+    // them (every caller computes in a short-lived sub-manager). Closing them here with an NDScope was tried: a
+    // test JVM then aborted with glibc heap corruption, never reproduced alone; this keeps native ownership simple.
+    NDArray result = body.get();
     if (result.getManager() != home.getManager()) {
       result.attach(home.getManager());
     }
-    NDScope.register(result);
     return result;
   }
+
 }
