@@ -17,8 +17,13 @@ else
   exit 0
 fi
 # the installed app's options (jpackage.cfg), so that the same classes load
-$run java -Xmx4g -XX:TieredStopAtLevel=1 -Dai.djl.offline=true -XX:DumpLoadedClassList="$pkg/cds-all.lst" \
-  -cp "$pkg/deepscm-explorer.jar:$pkg/lib/*" org.deepscm.Launcher --self-test target/cds-self-test.png
+if ! $run java -Xmx4g -XX:TieredStopAtLevel=1 -Dai.djl.offline=true -XX:DumpLoadedClassList="$pkg/cds-all.lst" \
+  -cp "$pkg/deepscm-explorer.jar:$pkg/lib/*" org.deepscm.Launcher --self-test target/cds-self-test.png; then
+  # e.g. no GTK 3 on the build machine: an optional speed-up must not stop the build
+  echo "WARNING: the explorer's self-test did not run here (message above): the package is built without a class list (the app starts without class-data sharing)"
+  rm -f "$pkg/cds-all.lst"
+  exit 0
+fi
 # without the lambda proxies: JDK 17's static dump crashes on some of them
 # (SystemDictionaryShared::adjust_lambda_proxy_class_dictionary); the classes themselves are kept
 grep -v '^@lambda-proxy' "$pkg/cds-all.lst" > "$list"

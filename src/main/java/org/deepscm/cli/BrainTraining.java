@@ -119,7 +119,8 @@ final class BrainTraining {
         throw new IllegalArgumentException("--parents-every-scale, --cf-finetune, --image-init and --fresh-subjects "
             + "are for the paper's VAE image mechanism, not --image-kind deformation");
       }
-      builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE));
+      builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
+          .withGrids(o.warpGrid, o.appearanceGrid));
     }
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
@@ -373,7 +374,8 @@ final class BrainTraining {
     if (!o.imageKind.equals("vae")) {
       c.append(" --image-kind ").append(o.imageKind)
           .append(" --warp-smoothness ").append(o.warpSmoothness).append(" --warp-weight ").append(o.warpWeight)
-          .append(" --subject-warp-weight ").append(o.subjectWarpWeight);
+          .append(" --subject-warp-weight ").append(o.subjectWarpWeight)
+          .append(" --warp-grid ").append(o.warpGrid).append(" --appearance-grid ").append(o.appearanceGrid);
     }
     c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {

@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
         "         train --dataset brain --data my-subjects.csv --slice-mm 18 --out models/brain-mine"})
 final class TrainCommand implements Callable<Integer> {
   @Option(names = "--dataset", required = true, description = "morphomnist-covariates: (t, i) from the true SCM of "
-      + "paper Eq. 7, 60,000 training draws (10% held out for validation) and 10,000 test draws; morphomnist: "
+      + "paper Eq. 7, 60,000 training draws (10%% held out for validation) and 10,000 test draws; morphomnist: "
       + "the real digits with t, i and images from Eq. 7 (7,000 / 1,000 / 2,000); brain: the synthetic brain "
       + "population (resources/brain/README.md; 9,800 training and 2,100 validation subjects), or your own "
       + "subjects with --data")
@@ -57,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "CSV", description = "brain: your own subjects instead of the synthetic "
       + "population: a CSV with columns id, age, sex, brain_volume, ventricle_volume (ml), image (a 64 x 64 PNG "
       + "slice or a NIfTI volume, relative to the CSV's folder); every row is checked before training starts; "
-      + "a seeded 15 % of the rows validate")
+      + "a seeded 15 %% of the rows validate")
   Path data;
 
   @Option(names = "--slice-mm", paramLabel = "Z", description = "brain: the axial slice (world z, mm) taken from "
@@ -143,6 +143,15 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--subject-warp-weight", description = "deformation: weight of the subject's own velocity "
       + "(its gradients and size) per pixel (default: ${DEFAULT-VALUE})")
   double subjectWarpWeight = 1.0;
+
+  @Option(names = "--warp-grid", description = "deformation: points a side of the parents' velocity grid, 2 to 32 "
+      + "(default: ${DEFAULT-VALUE})")
+  int warpGrid = 32;
+
+  @Option(names = "--appearance-grid", description = "deformation: points a side of the subject's own appearance "
+      + "change in the template's frame, 2 to 64 (default: ${DEFAULT-VALUE}; a finer one lets the subject's code "
+      + "redraw what the warp should move)")
+  int appearanceGrid = 16;
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
   Path checkpoint;

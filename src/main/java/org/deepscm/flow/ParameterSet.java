@@ -49,27 +49,50 @@ public final class ParameterSet {
     if (random == null) {
       // zeros of the right name and shape, for a model folder's weights file to overwrite (drawing millions
       // of Gaussians only to overwrite them took a noticeable part of the explorer's start)
-      return put(name, manager.zeros(shape));
+      try (NDArray zeros = manager.zeros(shape)) {
+        return put(name, zeros);
+      }
     }
     float[] values = new float[Math.toIntExact(shape.size())];
     for (int k = 0; k < values.length; k++) {
       values[k] = (float) (std * random.nextGaussian());
     }
-    return put(name, manager.create(values, shape));
+    try (NDArray drawn = manager.create(values, shape)) {
+      return put(name, drawn);
+    }
   }
 
-  /** Adds or replaces a parameter with the given values (copied to float32 in this set's manager). */
+  /**
+   * Adds or replaces a parameter with the given values, copied to float32 in this set's manager: the stored
+   * array owns its memory, so {@code values} may be closed (with its manager) at once.
+   */
   public NDArray put(String name, NDArray values) {
     changed();
-    NDArray stored = values.toType(DataType.FLOAT32, true);
-    if (stored.getManager() != manager) {
-      stored.attach(manager);
-    }
+    NDArray stored = ownCopy(values, manager);
     stored.setName(name);
     stored.setRequiresGradient(true);
     NDArray old = arrays.put(name, stored);
     if (old != null && old != stored) {
       old.close();
+    }
+    return stored;
+  }
+
+  /**
+   * A float32 copy of {@code values} that owns its memory, in {@code target}. DJL's PyTorch engine answers
+   * toType(FLOAT32, copy = true) on a float32 array with an alias of the same memory: a parameter stored that
+   * way from an array made in a short-lived manager (from a Java array, whose memory the JVM frees once
+   * that array is closed) was later updated in place by the optimiser in freed memory, and glibc aborted
+   * the training with "corrupted double-linked list".
+   */
+  public static NDArray ownCopy(NDArray values, NDManager target) {
+    NDArray converted = values.toType(DataType.FLOAT32, false);
+    NDArray stored = converted.duplicate();
+    if (converted != values) {
+      converted.close();
+    }
+    if (stored.getManager() != target) {
+      stored.attach(target);
     }
     return stored;
   }
@@ -176,7 +199,9 @@ public final class ParameterSet {
               source + ": parameter '" + e.getKey() + "' contains NaN or infinite values");
         }
       }
-      put(e.getKey(), manager.create(values, saved.getShape()));
+      try (NDArray read = manager.create(values, saved.getShape())) {
+        put(e.getKey(), read);
+      }
     }
   }
 }

@@ -56,12 +56,19 @@ public record DeformationArchitecture(int channels, int height, int width, int z
 
   /**
    * The sizes for a 64 x 64 brain slice: the parents' velocity on 32 x 32 points, the subject's on 8 x 8 (the
-   * synthetic world warps each subject on 8 x 8 control points), the appearance on 32 x 32 (slices from
+   * synthetic world warps each subject on 8 x 8 control points), the appearance on 16 x 16 (slices from
    * different heights differ by more than a warp), the gain on 4 x 4; z of 16; integrated on 32 x 32.
    */
   public static DeformationArchitecture brain(int height, int width) {
-    return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 32, 4, 7,
+    return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 16, 4, 7,
         Math.min(height, width) / 2);
+  }
+
+  /** The same networks with the parents' velocity on {@code parentGrid} and the appearance on {@code appearanceGrid}
+   * points a side (checked as any architecture's). */
+  public DeformationArchitecture withGrids(int parentGrid, int appearanceGrid) {
+    return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid);
   }
 
   public int pixels() {

@@ -167,10 +167,7 @@ public final class ImageNetworks {
   }
 
   private void putBuffer(String name, NDArray values) {
-    NDArray stored = values.toType(DataType.FLOAT32, true);
-    if (stored.getManager() != weights.manager()) {
-      stored.attach(weights.manager());
-    }
+    NDArray stored = ParameterSet.ownCopy(values, weights.manager());
     stored.setName(name);
     NDArray old = buffers.put(name, stored);
     if (old != null && old != stored) {
@@ -222,7 +219,9 @@ public final class ImageNetworks {
           throw new IllegalArgumentException(source + ": '" + e.getKey() + "' contains NaN or infinite values");
         }
       }
-      putBuffer(e.getKey(), weights.manager().create(values, saved.getShape()));
+      try (NDArray read = weights.manager().create(values, saved.getShape())) {
+        putBuffer(e.getKey(), read);
+      }
     }
     // the running statistics were replaced after the weights: fold again from both
     weights.changed();

@@ -33,6 +33,24 @@ class CommandLineTest {
   }
 
   @Test
+  void everyCommandsHelpIsFormattedWithoutWarnings() {
+    // picocli reports a description it cannot format (a bare % in it) on System.err and prints it raw
+    java.io.PrintStream old = System.err;
+    java.io.ByteArrayOutputStream warnings = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(warnings, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      for (var sub : DeepScmCommand.commandLine().getSubcommands().entrySet()) {
+        String usage = sub.getValue().getUsageMessage();
+        assertTrue(usage.contains("Usage:"), sub.getKey());
+        assertTrue(!usage.contains("%n"), sub.getKey() + "'s help shows a raw %n:\n" + usage);
+      }
+    } finally {
+      System.setErr(old);
+    }
+    assertEquals("", warnings.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
   void aStormWithAnImpossibleDelayIsRefusedBeforeAWindowOpens() {
     Run r = run("explore", "--storm", "1", "--storm-after", "-1");
     // 2: what the command line refuses (as any other value out of its range)
