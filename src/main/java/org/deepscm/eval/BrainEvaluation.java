@@ -45,6 +45,8 @@ import org.deepscm.scm.StructuralCausalModel;
  *       {@code cf_sd_error_unit_corr_do_<v>});
  *   <li>{@code do_age_ventricle_rel_error}: E[v | do(age = a)] of the model against the true SCM's, for
  *       a = 50, 60, 70;
+ *   <li>{@code sample_ventricle_slope_do_ventricle_volume}: the ventricle area of the model's samples of
+ *       p(x | do(v)) against the true world's, over four volumes ({@link #interventionalImages});
  *   <li>{@code composition_l1_1}, {@code composition_l1_10}, {@code reversibility_l1} (do(age := age +
  *       10), then back).
  * </ul>
@@ -287,6 +289,7 @@ public final class BrainEvaluation {
       }
     }
     out.putAll(interventionalVentricle(scm, seed));
+    out.putAll(interventionalImages(scm, renderer, test, chosen, seed));
     if (warp[3] > 0) {
       out.put("warp_folded_share", warp[0] / warp[3]);
       out.put("warp_inverse_error_px", warp[1] / warp[3]);
@@ -321,6 +324,53 @@ public final class BrainEvaluation {
       case "ventricle_volume" -> BrainTrueScm.ventricleMl(c.age(), c.brainMl(), gaussian(rng));
       default -> throw new IllegalArgumentException("no do() target for " + variable);
     };
+  }
+
+  /** The ventricle volumes (ml) of the sample-level check, inside the training range. */
+  public static final double[] SAMPLE_VENTRICLE_ML = {10, 25, 50, 100};
+  private static final int SAMPLE_CHUNK = 50;
+
+  /**
+   * Rung two on the image: for each volume v of {@link #SAMPLE_VENTRICLE_ML}, the mean ventricle area (by the
+   * world's measurer) of as many samples of the model's p(x | do(ventricle_volume := v)) as there are chosen
+   * subjects, against the mean area of those subjects' TRUE images under the same do() (a sample of the
+   * world's p(x | do(v))). {@code sample_ventricle_slope_do_ventricle_volume} is the slope of the model's
+   * means on the true ones over the volumes: 1 when sampled anatomy follows the intervention as the world's does.
+   */
+  static Map<String, Double> interventionalImages(StructuralCausalModel scm, BrainSliceRenderer renderer,
+      BrainDataset test, int[] chosen, long seed) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    Regression slope = new Regression();
+    Engine.getInstance().setRandomSeed((int) (seed + 17));
+    int n = chosen.length;
+    for (double ml : SAMPLE_VENTRICLE_ML) {
+      Map<String, Intervention> dos = Map.of("ventricle_volume", Intervention.set(ml));
+      double trueSum = 0;
+      for (int unit : chosen) {
+        BrainDataset.Subject s = test.subject(unit);
+        BrainTrueScm.Covariates c = BrainTrueScm.counterfactual(s.noise(), dos);
+        trueSum += BrainMeasurer.measure(unitPixels(renderer.render(c.brainMl(), c.ventricleMl(), s.anatomy(), false)
+            .image(), 0)).ventricleMm2();
+      }
+      double modelSum = 0;
+      try (NDManager m = NDManager.newBaseManager()) {
+        for (int from = 0; from < n; from += SAMPLE_CHUNK) {
+          int k = Math.min(SAMPLE_CHUNK, n - from);
+          try (NDManager chunk = m.newSubManager()) {
+            float[] images = scm.sample(chunk, k, dos).get("x").toFloatArray();
+            for (int u = 0; u < k; u++) {
+              modelSum += BrainMeasurer.measure(unitPixels(images, u * PIXELS)).ventricleMm2();
+            }
+          }
+        }
+      }
+      String level = String.valueOf((int) ml);
+      out.put("sample_ventricle_mm2_do_v_" + level + "_model", modelSum / n);
+      out.put("sample_ventricle_mm2_do_v_" + level + "_true", trueSum / n);
+      slope.add(trueSum / n, modelSum / n);
+    }
+    out.put("sample_ventricle_slope_do_ventricle_volume", slope.slope());
+    return out;
   }
 
   /** E[v | do(age = a)]: the model's (20,000 samples) against the true SCM's, relative error. */

@@ -97,6 +97,21 @@ public final class ParameterSet {
     return stored;
   }
 
+  /**
+   * Sets every parameter's gradient to 0 before a backward pass. The gradients' handles and what DJL makes
+   * to set them live in a short-lived manager: in this set's own they stayed until the model closed, one
+   * per parameter and step (1.5 million arrays in a 30-epoch brain run).
+   */
+  public void zeroGradients() {
+    try (NDManager tmp = manager.newSubManager()) {
+      for (NDArray p : arrays.values()) {
+        NDArray g = p.getGradient();
+        g.attach(tmp);
+        g.set(new ai.djl.ndarray.index.NDIndex(":"), 0);
+      }
+    }
+  }
+
   public NDArray get(String name) {
     NDArray a = arrays.get(name);
     if (a == null) {

@@ -43,10 +43,9 @@ public final class Adam {
     double c2 = 1 - Math.pow(beta2, steps);
     for (Map.Entry<String, NDArray> e : params.all().entrySet()) {
       NDArray w = e.getValue();
-      NDArray g = w.getGradient();
       NDArray m = first.computeIfAbsent(e.getKey(), k -> manager.zeros(w.getShape(), w.getDataType()));
       NDArray v = second.computeIfAbsent(e.getKey(), k -> manager.zeros(w.getShape(), w.getDataType()));
-      try (NDManager tmp = manager.newSubManager()) {
+      try (NDManager tmp = manager.newSubManager(); NDArray g = w.getGradient()) {
         NDArray gt = tmp.zeros(g.getShape(), g.getDataType()).add(g);
         m.muli(beta1).addi(gt.mul(1 - beta1));
         v.muli(beta2).addi(gt.square().mul(1 - beta2));

@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
@@ -94,9 +93,7 @@ public final class DeformationTrainer {
     float[] px = new float[rows.length * data.pixelsPerImage()];
     data.gather(rows, px);
     float[] ctx = m.contextRows(data, rows);
-    for (NDArray p : weights.all().values()) {
-      p.getGradient().set(new NDIndex(":"), 0);
-    }
+    weights.zeroGradients();
     try (NDManager scope = weights.manager().newSubManager()) {
       double elbo;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -114,8 +111,10 @@ public final class DeformationTrainer {
         return Double.NaN;
       }
       for (NDArray p : weights.all().values()) {
-        if (!Float.isFinite(scope.zeros(p.getShape()).add(p.getGradient()).sum().getFloat())) {
-          return Double.NaN;
+        try (NDArray g = p.getGradient(); NDArray sum = g.sum()) {
+          if (!Float.isFinite(sum.getFloat())) {
+            return Double.NaN;
+          }
         }
       }
       adam.step(weights);

@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
@@ -169,9 +168,7 @@ public final class FlowTrainer {
 
   /** Clears the gradients (a fill, not a multiply by zero, which would keep a NaN), then runs forward and backward. */
   private static NDArray backward(StructuralCausalModel scm, Map<String, NDArray> batch) {
-    for (NDArray p : scm.parameters().all().values()) {
-      p.getGradient().set(new NDIndex(":"), 0);
-    }
+    scm.parameters().zeroGradients();
     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
       NDArray loss = negativeLogLikelihood(scm, batch).mean();
       gc.backward(loss);
@@ -181,7 +178,11 @@ public final class FlowTrainer {
 
   private static boolean gradientsFinite(ParameterSet params) {
     for (NDArray p : params.all().values()) {
-      for (float g : p.getGradient().toFloatArray()) {
+      float[] values;
+      try (NDArray g = p.getGradient()) {
+        values = g.toFloatArray();
+      }
+      for (float g : values) {
         if (!Float.isFinite(g)) {
           return false;
         }

@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
@@ -562,9 +561,7 @@ public final class ImageTrainer {
    * which case the weights are left alone.
    */
   private static double descend(ParameterSet weights, Adam adam, Function<NDManager, NDArray> lossIn) {
-    for (NDArray p : weights.all().values()) {
-      p.getGradient().set(new NDIndex(":"), 0);
-    }
+    weights.zeroGradients();
     try (NDManager scope = weights.manager().newSubManager()) {
       double value;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -576,7 +573,10 @@ public final class ImageTrainer {
         return Double.NaN;
       }
       for (NDArray p : weights.all().values()) {
-        NDArray g = scope.zeros(p.getShape()).add(p.getGradient());
+        NDArray g;
+        try (NDArray raw = p.getGradient()) {
+          g = scope.zeros(p.getShape()).add(raw);
+        }
         if (!Float.isFinite(g.sum().getFloat())) {
           return Double.NaN;
         }

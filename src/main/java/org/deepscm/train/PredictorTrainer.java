@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -107,9 +106,7 @@ public final class PredictorTrainer {
     for (int r = 0; r < rows.length; r++) {
       System.arraycopy(encoded[rows[r]], 0, target, r * t, t);
     }
-    for (NDArray w : p.weights().all().values()) {
-      w.getGradient().set(new NDIndex(":"), 0);
-    }
+    p.weights().zeroGradients();
     try (NDManager scope = p.weights().manager().newSubManager()) {
       double loss;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

@@ -39,6 +39,15 @@ class BrainEvaluateCommandTest {
         "cf_ventricle_rel_error", "cf_brain_rel_error", "do_age_ventricle_rel_error", "reversibility_l1"}) {
       assertTrue(Double.isFinite(m.get(k).getAsDouble()), k);
     }
+    // the sample-level check: the true world's ventricles grow with do(v) as the measurer reads them
+    double previous = 0;
+    for (String ml : new String[] {"10", "25", "50", "100"}) {
+      double truth = m.get("sample_ventricle_mm2_do_v_" + ml + "_true").getAsDouble();
+      assertTrue(truth > previous, "true ventricle area under do(v := " + ml + " ml): " + truth);
+      previous = truth;
+      assertTrue(m.get("sample_ventricle_mm2_do_v_" + ml + "_model").getAsDouble() >= 0, ml);
+    }
+    assertTrue(Double.isFinite(m.get("sample_ventricle_slope_do_ventricle_volume").getAsDouble()));
     assertEquals(Math.log(0.5), m.get("log_p_sex").getAsDouble(), 0.05, "sex is about even");
     assertTrue(m.get("composition_l1_10").getAsDouble() < 1e-3, "do(nothing) keeps the image");
     assertEquals("a random sample of 6 of the 2100 test subjects, stratified by sex and age decade (seed 1)",
