@@ -120,7 +120,7 @@ final class BrainTraining {
             + "are for the paper's VAE image mechanism, not --image-kind deformation");
       }
       builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
-          .withGrids(o.warpGrid, o.appearanceGrid));
+          .withGrids(o.warpGrid, o.appearanceGrid).withParentModes(o.parentModes));
     }
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
@@ -375,7 +375,8 @@ final class BrainTraining {
       c.append(" --image-kind ").append(o.imageKind)
           .append(" --warp-smoothness ").append(o.warpSmoothness).append(" --warp-weight ").append(o.warpWeight)
           .append(" --subject-warp-weight ").append(o.subjectWarpWeight)
-          .append(" --warp-grid ").append(o.warpGrid).append(" --appearance-grid ").append(o.appearanceGrid);
+          .append(" --warp-grid ").append(o.warpGrid).append(" --appearance-grid ").append(o.appearanceGrid)
+          .append(" --parent-modes ").append(o.parentModes);
     }
     c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {

@@ -153,6 +153,11 @@ final class TrainCommand implements Callable<Integer> {
       + "redraw what the warp should move)")
   int appearanceGrid = 16;
 
+  @Option(names = "--parent-modes", description = "deformation: fields of the parents' effect that the subject's "
+      + "code places (where this case's ventricles lie) and the parents size, 0 to 16 (default: ${DEFAULT-VALUE}: one "
+      + "field of the parents for every subject)")
+  int parentModes = 0;
+
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
   Path checkpoint;
 

@@ -11,8 +11,11 @@ import org.deepscm.scm.InvalidModelException;
  * encoder q(z | x, pa):  Conv(c -> enc1, k4 s2 p1), LeakyReLU(0.1) -> Conv(enc1 -> enc2, k4 s2 p1), LeakyReLU
  *                        -> Conv(enc2 -> enc3, k4 s2 p1), LeakyReLU -> concat(flat, pa-hat)
  *                        -> Linear(encHidden), LeakyReLU -> [Linear(zDim) mean, Linear(zDim) log-var]
- * parents' velocity:     pa-hat -> Linear(parentHidden), LeakyReLU -> Linear(parentHidden), LeakyReLU
+ * parents' velocity:     pa-hat -> Linear(parentHidden), LeakyReLU -> Linear(parentHidden), LeakyReLU = h
  *                        -> Linear(2 x parentGrid^2), bilinear up to h x w        (the parents' effect)
+ *                        + sum over parentModes j of s_j(h) P_j(z): Linear(h -> modes) scalars times
+ *                        Linear(z -> modes x 2 x parentGrid^2) fields: an effect whose place follows the
+ *                        subject (where this slice's ventricles lie), whose size follows the parents
  * subject's velocity:    z -> Linear(2 x subjectGrid^2), bilinear up            (the case's own shape)
  * appearance:            a learned template (c x h x w) + Linear(z -> appearanceGrid^2), bilinear up
  * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
@@ -25,7 +28,7 @@ import org.deepscm.scm.InvalidModelException;
  */
 public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
     int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
-    int fieldGrid) {
+    int fieldGrid, int parentModes) {
 
   public DeformationArchitecture {
     int[] sizes = {channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
@@ -49,6 +52,9 @@ public record DeformationArchitecture(int channels, int height, int width, int z
       throw new InvalidModelException("the velocity grids (" + parentGrid + ", " + subjectGrid + ") must not be finer "
           + "than the grid they are integrated on (" + fieldGrid + ")");
     }
+    if (parentModes < 0 || parentModes > 16) {
+      throw new InvalidModelException("the parents' velocity has 0 .. 16 subject-shaped modes; got " + parentModes);
+    }
     if (steps > 12) {
       throw new InvalidModelException("scaling and squaring with " + steps + " steps; at most 12");
     }
@@ -61,14 +67,20 @@ public record DeformationArchitecture(int channels, int height, int width, int z
    */
   public static DeformationArchitecture brain(int height, int width) {
     return new DeformationArchitecture(1, height, width, 16, 16, 32, 32, 128, 64, 32, 8, 16, 4, 7,
-        Math.min(height, width) / 2);
+        Math.min(height, width) / 2, 0);
   }
 
   /** The same networks with the parents' velocity on {@code parentGrid} and the appearance on {@code appearanceGrid}
    * points a side (checked as any architecture's). */
   public DeformationArchitecture withGrids(int parentGrid, int appearanceGrid) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
-        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid);
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes);
+  }
+
+  /** The same networks with {@code modes} subject-shaped modes in the parents' velocity. */
+  public DeformationArchitecture withParentModes(int modes) {
+    return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, modes);
   }
 
   public int pixels() {
@@ -101,6 +113,7 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     o.addProperty("gain_grid", gainGrid);
     o.addProperty("steps", steps);
     o.addProperty("field_grid", fieldGrid);
+    o.addProperty("parent_modes", parentModes);
     return o;
   }
 
@@ -114,7 +127,9 @@ public record DeformationArchitecture(int channels, int height, int width, int z
       }
       v[k] = o.get(keys[k]).getAsInt();
     }
+    // folders written before the modes existed have none: the parents' velocity is the same for every subject
+    int modes = o.has("parent_modes") ? o.get("parent_modes").getAsInt() : 0;
     return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14]);
+        v[12], v[13], v[14], modes);
   }
 }

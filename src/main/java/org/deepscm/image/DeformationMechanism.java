@@ -96,6 +96,11 @@ public final class DeformationMechanism implements ImageMechanism {
     linear("pa.fc2", arch.parentHidden(), arch.parentHidden(), random, he(arch.parentHidden()));
     // the warps start at the identity: the template is first fitted, then moved
     linear("pa.out", 2 * arch.parentGrid() * arch.parentGrid(), arch.parentHidden(), random, 0);
+    if (arch.parentModes() > 0) {
+      // the modes' sizes from the parents, their fields from z; the fields start at zero (the plain parents' warp)
+      linear("pa.modes", arch.parentModes(), arch.parentHidden(), random, he(arch.parentHidden()));
+      linear("pa.pattern", arch.parentModes() * 2 * arch.parentGrid() * arch.parentGrid(), arch.zDim(), random, 0);
+    }
     linear("sub.out", 2 * arch.subjectGrid() * arch.subjectGrid(), arch.zDim(), random, 0.001);
     weights.create(prefix + "app.template", new Shape(c, arch.height(), arch.width()), 0, random);
     linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), arch.zDim(), random, 0.001);
@@ -233,12 +238,23 @@ public final class DeformationMechanism implements ImageMechanism {
     return new NDList(lin(w, prefix + "enc.mean", h), lin(w, prefix + "enc.logvar", h));
   }
 
-  /** The parents' velocity on the field grid (N, 2, G, G), in the grid's pixels. */
-  NDArray parentVelocity(Function<String, NDArray> w, NDArray c) {
+  /**
+   * The parents' velocity on the field grid (N, 2, G, G), in the grid's pixels: a field of the parents, plus
+   * (with modes) fields placed by the subject's z and sized by the parents. Rows of c and z go together.
+   */
+  NDArray parentVelocity(Function<String, NDArray> w, NDArray c, NDArray z) {
     long n = c.getShape().get(0);
+    int g = arch.parentGrid();
     NDArray h = leaky(lin(w, prefix + "pa.fc1", c));
     h = leaky(lin(w, prefix + "pa.fc2", h));
-    return toFieldGrid(lin(w, prefix + "pa.out", h).reshape(n, 2, arch.parentGrid(), arch.parentGrid()));
+    NDArray v = lin(w, prefix + "pa.out", h).reshape(n, 2, g, g);
+    int k = arch.parentModes();
+    if (k > 0) {
+      NDArray sizes = lin(w, prefix + "pa.modes", h).reshape(n, k, 1, 1, 1);
+      NDArray fields = lin(w, prefix + "pa.pattern", z).reshape(n, k, 2, g, g);
+      v = v.add(fields.mul(sizes).sum(new int[] {1}));
+    }
+    return toFieldGrid(v);
   }
 
   /** The subject's velocity on the field grid (N, 2, G, G), in the grid's pixels. */
@@ -276,7 +292,7 @@ public final class DeformationMechanism implements ImageMechanism {
 
   /** The noise-free image for latents z and context c (rows alike): ((A(z)) o exp(v)) * g. */
   NDArray meanImage(Function<String, NDArray> w, NDArray z, NDArray c) {
-    NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
+    NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
     return Warp.sample(appearance(w, z), toImage(Warp.exp(v, arch.steps()))).mul(logGain(w, z, c).exp());
   }
 
@@ -295,7 +311,7 @@ public final class DeformationMechanism implements ImageMechanism {
     NDArray z = ImageNetworks.reparameterise(VaeImageMechanism.tileRows(mean, particles),
         VaeImageMechanism.tileRows(logVar, particles), eps);
     NDArray ct = VaeImageMechanism.tileRows(c, particles);
-    NDArray vPa = parentVelocity(w, ct);
+    NDArray vPa = parentVelocity(w, ct, z);
     NDArray vZ = subjectVelocity(w, z);
     NDArray d = toImage(Warp.exp(vPa.add(vZ), arch.steps()));
     NDArray model = Warp.sample(appearance(w, z), d).mul(logGain(w, z, ct).exp());
@@ -335,7 +351,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray u = e.get(":, " + arch.zDim() + ":").reshape(n, arch.channels(), arch.height(), arch.width());
       NDArray c = scope.create(ctx, new Shape(n, context.size()));
       Function<String, NDArray> w = inference();
-      NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
+      NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
       NDArray x = Warp.sample(appearance(w, z).add(u), toImage(Warp.exp(v, arch.steps())))
           .mul(logGain(w, z, c).exp());
       return handBack(caller, x.clip(0, 255).reshape(valueShape(n, s.dimension() == 2 ? 3 : 4)));
@@ -358,7 +374,7 @@ public final class DeformationMechanism implements ImageMechanism {
       Function<String, NDArray> w = inference();
       NDList q = encode(w, x, c);
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
-      NDArray v = parentVelocity(w, c).add(subjectVelocity(w, z));
+      NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
       NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), toImage(Warp.exp(v.neg(), arch.steps())))
           .sub(appearance(w, z)).reshape(img.n(), arch.pixels());
       return handBack(caller, z.concat(u, 1));
@@ -463,7 +479,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray logVar = VaeImageMechanism.tileRows(q.get(1), particles);
       NDArray z = ImageNetworks.reparameterise(mean, logVar, scope.randomNormal(mean.getShape()));
       NDArray ct = VaeImageMechanism.tileRows(c, particles);
-      NDArray vPa = parentVelocity(w, ct);
+      NDArray vPa = parentVelocity(w, ct, z);
       NDArray v = vPa.add(subjectVelocity(w, z));
       NDArray inverse = Warp.exp(v.neg(), arch.steps());
       NDArray xOverGain = VaeImageMechanism.tileRows(x, particles).div(logGain(w, z, ct).exp());
@@ -492,7 +508,7 @@ public final class DeformationMechanism implements ImageMechanism {
   private NDList counterfactualField(WarpAbduction a, NDArray cStar) {
     Function<String, NDArray> w = inference();
     NDArray ct = VaeImageMechanism.tileRows(cStar, a.particles);
-    NDArray vStar = a.velocity.sub(a.parentsVelocity).add(parentVelocity(w, ct));
+    NDArray vStar = a.velocity.sub(a.parentsVelocity).add(parentVelocity(w, ct, a.z));
     NDArray psi = toImage(Warp.compose(a.inverse, Warp.exp(vStar, arch.steps())));
     return new NDList(psi, logGain(w, a.z, ct).exp());
   }

@@ -34,12 +34,17 @@ class DeformationMechanismTest {
   static final List<ContextEncoding> CONTEXT = List.of(new ContextEncoding("r", true, Math.log(7.5), 0.2));
 
   static DeformationArchitecture small() {
-    return new DeformationArchitecture(1, SIDE, SIDE, 4, 8, 8, 8, 32, 32, 16, 4, 8, 4, 7, 16);
+    return new DeformationArchitecture(1, SIDE, SIDE, 4, 8, 8, 8, 32, 32, 16, 4, 8, 4, 7, 16, 0);
   }
 
   static DeformationMechanism mechanism(NDManager m, long seed) {
-    return new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, small(), new ParameterSet(m))
-        .initParameters(new Random(seed));
+    return mechanism(m, seed, 0);
+  }
+
+  /** With {@code modes} subject-placed fields in the parents' velocity. */
+  static DeformationMechanism mechanism(NDManager m, long seed, int modes) {
+    return new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT, small().withParentModes(modes),
+        new ParameterSet(m)).initParameters(new Random(seed));
   }
 
   /** A bright disc of radius r at the centre, anti-aliased over one pixel. */
@@ -64,13 +69,16 @@ class DeformationMechanismTest {
     return Math.sqrt(area / Math.PI);
   }
 
-  @Test
-  void nullInterventionGivesTheObservedImageExactly() {
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} subject-placed modes")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 2})
+  void nullInterventionGivesTheObservedImageExactly(int modes) {
     try (NDManager m = NDManager.newBaseManager()) {
-      DeformationMechanism d = mechanism(m, 1);
+      DeformationMechanism d = mechanism(m, 1, modes);
       // make the warp and the gain do something: a zero-initialised parents' field would be trivially exact
       ai.djl.engine.Engine.getInstance().setRandomSeed(3);
-      for (String name : List.of("x.pa.out.weight", "x.gain.out.weight")) {
+      List<String> moving = modes == 0 ? List.of("x.pa.out.weight", "x.gain.out.weight")
+          : List.of("x.pa.out.weight", "x.gain.out.weight", "x.pa.pattern.weight");
+      for (String name : moving) {
         d.weights().put(name, m.full(d.weights().get(name).getShape(), 0.02f));
       }
       float[] px = new float[2 * SIDE * SIDE];
@@ -108,15 +116,16 @@ class DeformationMechanismTest {
     }
   }
 
-  @Test
-  void describesItselfAndReadsBack() {
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} subject-placed modes")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 2})
+  void describesItselfAndReadsBack(int modes) {
     try (NDManager m = NDManager.newBaseManager()) {
-      DeformationMechanism d = mechanism(m, 2);
+      DeformationMechanism d = mechanism(m, 2, modes);
       JsonObject json = d.toJson();
       assertEquals("deformation", json.get("kind").getAsString());
       ImageMechanism back = ImageMechanism.fromJson(json, Variable.image("x", SIDE, SIDE), new ParameterSet(m));
       assertTrue(back instanceof DeformationMechanism);
-      assertEquals(small(), ((DeformationMechanism) back).architecture());
+      assertEquals(small().withParentModes(modes), ((DeformationMechanism) back).architecture());
       back.restore(d.snapshot(m), "test");
       float[] px = disc(7);
       NDArray x = m.create(px, new Shape(1, SIDE, SIDE));
@@ -126,6 +135,11 @@ class DeformationMechanismTest {
       ai.djl.engine.Engine.getInstance().setRandomSeed(5);
       float[] b = back.reconstruct(x, Map.of("r", pa), 4).toFloatArray();
       assertArrayEquals(a, b, 1e-4f);
+      // a folder written before the modes existed reads as a model without them
+      JsonObject old = json.deepCopy();
+      old.getAsJsonObject("architecture").remove("parent_modes");
+      assertEquals(0, ((DeformationMechanism) ImageMechanism.fromJson(old, Variable.image("x", SIDE, SIDE),
+          new ParameterSet(m))).architecture().parentModes());
       JsonObject unknown = json.deepCopy();
       unknown.addProperty("kind", "diffusion");
       InvalidModelException e = assertThrows(InvalidModelException.class,
