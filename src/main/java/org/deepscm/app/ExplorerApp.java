@@ -64,7 +64,7 @@ import org.deepscm.scm.Variable;
  */
 public final class ExplorerApp extends Application {
   static final Path BRAIN_MODEL = Path.of("models", "brain-synthetic");
-  static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full");
+  static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full-finetuned");
   static final Path COVARIATE_MODEL = Path.of("models", "morphomnist-covariates");
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
   private static volatile Path initialModel;
