@@ -63,7 +63,7 @@ import org.deepscm.scm.Variable;
  * Morpho-MNIST image model when there is one, else on the covariate model.
  */
 public final class ExplorerApp extends Application {
-  static final Path BRAIN_MODEL = Path.of("models", "brain-synthetic");
+  static final Path BRAIN_MODEL = Path.of("models", "brain-deformation");
   static final Path IMAGE_MODEL = Path.of("models", "morphomnist-full-finetuned");
   static final Path COVARIATE_MODEL = Path.of("models", "morphomnist-covariates");
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();

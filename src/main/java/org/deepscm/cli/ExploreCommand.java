@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
     description = "Open the explorer window on a model (what `java -jar deepscm-explorer.jar` does with no arguments).")
 final class ExploreCommand implements Callable<Integer> {
   @Option(names = {"-m", "--model"}, paramLabel = "DIR",
-      description = "model folder (default: models/brain-synthetic when it is there, else models/morphomnist-full-finetuned, "
+      description = "model folder (default: models/brain-deformation when it is there, else models/morphomnist-full-finetuned, "
           + "else models/morphomnist-covariates)")
   Path model;
 
