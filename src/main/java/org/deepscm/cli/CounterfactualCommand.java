@@ -92,7 +92,7 @@ final class CounterfactualCommand implements Callable<Integer> {
 
   @Option(names = "--jacobian-out", paramLabel = "PNG", description = "models whose image mechanism moves tissue "
       + "(kind deformation), one --image: write where tissue moves, the log of the local area change from the "
-      + "original to the counterfactual (red grows, blue shrinks, symmetric scale; the scale in % is printed)")
+      + "original to the counterfactual (red grows, blue shrinks, symmetric scale; the scale in %% is printed)")
   Path jacobianOut;
 
   @Option(names = "--sd-out", paramLabel = "PNG|DIR", description = {"write the counterfactual's spread over its "
