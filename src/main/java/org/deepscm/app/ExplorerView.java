@@ -1258,8 +1258,9 @@ public final class ExplorerView {
           valuesBox.getChildren().add(l);
           return l;
         });
-        line.setText(String.format(Locale.ROOT, "%s: observed %s, counterfactual %s%s", v.name(),
-            display(v, before), display(v, after), dos.containsKey(v.name()) ? "   (intervened)" : ""));
+        // short enough for two to a line at 1366 x 768, which leaves the image panels their height
+        line.setText(String.format(Locale.ROOT, "%s: %s -> counterfactual %s%s", v.name(),
+            display(v, before), display(v, after), dos.containsKey(v.name()) ? " (intervened)" : ""));
         ChoiceBox<String> choice = choices.get(v.name());
         if (choice != null) {
           choice.getSelectionModel().select((int) Math.round(dos.containsKey(v.name()) ? dos.get(v.name()) : after));
