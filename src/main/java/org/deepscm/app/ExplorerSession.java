@@ -85,14 +85,14 @@ public final class ExplorerSession {
    * Whether this is a brain model (an image of brain and ventricle volume): its slices are stored in
    * radiological convention and its test cases are brain subjects.
    */
-  /** Whether the model's image mechanism moves tissue, so that its answers say where ({@link Result#motion}). */
-  public boolean movesTissue() {
-    return imageVariable != null && scm().mechanism(imageVariable) instanceof org.deepscm.image.DeformationMechanism;
-  }
-
   public boolean isBrain() {
     var graph = scm().graph();
     return imageVariable != null && graph.contains("brain_volume") && graph.contains("ventricle_volume");
+  }
+
+  /** Whether the model's image mechanism moves tissue, so that its answers say where ({@link Result#motion}). */
+  public boolean movesTissue() {
+    return imageVariable != null && scm().mechanism(imageVariable) instanceof org.deepscm.image.DeformationMechanism;
   }
 
   public int imageHeight() {

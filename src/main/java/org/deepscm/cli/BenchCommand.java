@@ -276,7 +276,8 @@ final class BenchCommand implements Callable<Integer> {
     if (image instanceof VaeImageMechanism vae) {
       ImageTrainer.step(vae, adam, data, rows, ImageMechanism.ELBO_PARTICLES);
     } else if (image instanceof org.deepscm.image.DeformationMechanism deformation) {
-      // as the README's command trains it: one particle, the bending prior
+      // one particle and the bending prior, as deformation models train (the prior's weights and the learning
+      // rate scale numbers, not work: the step costs the same)
       org.deepscm.train.DeformationTrainer.step(deformation, adam, data, rows,
           new org.deepscm.train.DeformationTrainer.Options(1, rows.length, 1e-3, 1, 1,
               org.deepscm.train.DeformationTrainer.Smoothness.BENDING, 1, 10, 1, 1, null, false));

@@ -309,13 +309,11 @@ public final class Warp {
    */
   private static NDArray scoped(NDArray home, Supplier<NDArray> body) {
     // Intermediates stay in the managers of the arrays they were made from and are freed when the caller closes
-    // them (every caller computes in a short-lived sub-manager). Closing them here with an NDScope was tried: a
-    // test JVM then aborted with glibc heap corruption, never reproduced alone; this keeps native ownership simple.
+    // them (every caller computes in a short-lived sub-manager): plain ownership, no thread-local scope.
     NDArray result = body.get();
     if (result.getManager() != home.getManager()) {
       result.attach(home.getManager());
     }
     return result;
   }
-
 }

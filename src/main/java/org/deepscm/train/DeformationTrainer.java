@@ -88,10 +88,11 @@ public final class DeformationTrainer {
   }
 
   /**
-   * Clips a step's gradients to a multiple of their recent norm. A rare batch whose gradient is hundreds of
-   * times the usual one threw a brain run from its best fit to an ELBO 70 times worse within one epoch
-   * (epoch 36 of 60, Adam at 3e-4); limited to {@link #LIMIT} times the running mean of the norms before it,
-   * such a step moves the weights no further than an ordinary one.
+   * Clips a step's gradients to a multiple of their recent norm, a guard against one step throwing the weights
+   * far: a resumed brain run (Adam at 3e-4) went from its best fit to an ELBO 8 times worse within one epoch
+   * (epoch 36) and did not recover; its cause was not found (the same run from scratch, with this guard, never
+   * needed it in 60 epochs). Limited to {@link #LIMIT} times the running mean of the norms before it, a step
+   * moves the weights no further than an ordinary one.
    */
   public static final class GradientClip {
     /** How far above the running mean a norm may go before it is scaled down. */
