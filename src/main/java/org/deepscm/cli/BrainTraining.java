@@ -120,7 +120,7 @@ final class BrainTraining {
             + "are for the paper's VAE image mechanism, not --image-kind deformation");
       }
       builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
-          .withGrids(o.warpGrid, o.appearanceGrid).withParentModes(o.parentModes));
+          .withGrids(o.warpGrid(32), o.appearanceGrid(16)).withParentModes(o.parentModes(0)));
     }
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
@@ -375,8 +375,8 @@ final class BrainTraining {
       c.append(" --image-kind ").append(o.imageKind)
           .append(" --warp-smoothness ").append(o.warpSmoothness).append(" --warp-weight ").append(o.warpWeight)
           .append(" --subject-warp-weight ").append(o.subjectWarpWeight)
-          .append(" --warp-grid ").append(o.warpGrid).append(" --appearance-grid ").append(o.appearanceGrid)
-          .append(" --parent-modes ").append(o.parentModes);
+          .append(" --warp-grid ").append(o.warpGrid(32)).append(" --appearance-grid ")
+          .append(o.appearanceGrid(16)).append(" --parent-modes ").append(o.parentModes(0));
     }
     c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {

@@ -20,6 +20,8 @@ import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.Measures;
 import org.deepscm.eval.MorphoMnistEvaluation;
+import org.deepscm.image.DeformationArchitecture;
+import org.deepscm.image.DeformationMechanism;
 import org.deepscm.image.ImageData;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.train.PredictorTrainer;
@@ -29,6 +31,7 @@ import org.deepscm.train.ImageTrainer;
 import org.deepscm.scm.ModelFolder;
 import org.deepscm.scm.SavedModel;
 import org.deepscm.scm.StructuralCausalModel;
+import org.deepscm.train.DeformationTrainer;
 import org.deepscm.train.FlowTrainer;
 import org.deepscm.train.ModelCard;
 import org.deepscm.train.MorphoMnistModels;
@@ -127,8 +130,8 @@ final class TrainCommand implements Callable<Integer> {
       + "(default: ${DEFAULT-VALUE}; `evaluate` measures the whole split)")
   int evalUnits = 500;
 
-  @Option(names = "--image-kind", paramLabel = "KIND", description = "brain: the image mechanism, vae (the paper's "
-      + "amortised VAE) or deformation (a template warped by a diffeomorphism the parents drive, times a smooth "
+  @Option(names = "--image-kind", paramLabel = "KIND", description = "the image mechanism, vae (the paper's "
+      + "amortised VAE) or deformation (an appearance warped by a diffeomorphism the parents drive, times a smooth "
       + "intensity field; default: ${DEFAULT-VALUE})")
   String imageKind = "vae";
 
@@ -144,19 +147,31 @@ final class TrainCommand implements Callable<Integer> {
       + "(its gradients and size) per pixel (default: ${DEFAULT-VALUE})")
   double subjectWarpWeight = 1.0;
 
-  @Option(names = "--warp-grid", description = "deformation: points a side of the parents' velocity grid, 2 to 32 "
-      + "(default: ${DEFAULT-VALUE})")
-  int warpGrid = 32;
+  @Option(names = "--warp-grid", description = "deformation: points a side of the parents' velocity grid, 2 to the "
+      + "image's side (default: 32 for brains, 14 for digits)")
+  Integer warpGrid;
 
   @Option(names = "--appearance-grid", description = "deformation: points a side of the subject's own appearance "
       + "change in the template's frame, 2 to 64 (default: ${DEFAULT-VALUE}; a finer one lets the subject's code "
-      + "redraw what the warp should move)")
-  int appearanceGrid = 16;
+      + "redraw what the warp should move; default: 16 for brains, 28 for digits)")
+  Integer appearanceGrid;
 
   @Option(names = "--parent-modes", description = "deformation: fields of the parents' effect that the subject's "
-      + "code places (where this case's ventricles lie) and the parents size, 0 to 16 (default: ${DEFAULT-VALUE}: one "
-      + "field of the parents for every subject)")
-  int parentModes = 0;
+      + "code places (where this case's ventricles lie, where this digit's strokes run) and the parents size, 0 to 16 "
+      + "(default: 0 for brains, one field of the parents for every subject; 8 for digits)")
+  Integer parentModes;
+
+  int warpGrid(int otherwise) {
+    return warpGrid == null ? otherwise : warpGrid;
+  }
+
+  int appearanceGrid(int otherwise) {
+    return appearanceGrid == null ? otherwise : appearanceGrid;
+  }
+
+  int parentModes(int otherwise) {
+    return parentModes == null ? otherwise : parentModes;
+  }
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "checkpoint folder (default: checkpoints/<out name>)")
   Path checkpoint;
@@ -228,7 +243,28 @@ final class TrainCommand implements Callable<Integer> {
     }
     log = spec.commandLine().getErr();
     boolean images = dataset.equals("morphomnist");
-    checkFineTuningOptions();
+    boolean deformation = switch (imageKind) {
+      case "vae" -> false;
+      case "deformation" -> true;
+      default -> throw new IllegalArgumentException("--image-kind must be vae or deformation; got '" + imageKind + "'");
+    };
+    if (deformation && (!images || !graph.equals("full"))) {
+      throw new IllegalArgumentException("--image-kind deformation needs --dataset morphomnist (or brain) and --graph "
+          + "full: its warp and gain are driven by the image's parents");
+    }
+    if (deformation && (parentsEveryScale || imageInit != null || klWeight != 1 || cfHoldReconstruction)) {
+      throw new IllegalArgumentException("--parents-every-scale, --image-init, --kl-weight and "
+          + "--cf-hold-reconstruction are for the paper's VAE image mechanism, not --image-kind deformation");
+    }
+    if (!deformation && (warpGrid != null || appearanceGrid != null || parentModes != null)) {
+      throw new IllegalArgumentException("--warp-grid, --appearance-grid and --parent-modes are for --image-kind "
+          + "deformation");
+    }
+    if (deformation) {
+      checkFineTuningOptions(false);
+    } else {
+      checkFineTuningOptions();
+    }
     if (cfFinetune && (!images || graph.equals("independent"))) {
       throw new IllegalArgumentException("--cf-finetune trains the image's response to its parents: it needs "
           + "--dataset morphomnist (or brain) and a graph whose image has parents (full or conditional)");
@@ -241,6 +277,11 @@ final class TrainCommand implements Callable<Integer> {
     ScmBuilder builder = MorphoMnistModels.builder(graph, images);
     if (images && parentsEveryScale) {
       builder.imageArchitecture(org.deepscm.image.ImageArchitecture.morphoMnist().withParentFilm());
+    }
+    if (deformation) {
+      DeformationArchitecture a = DeformationArchitecture.morphoMnist();
+      builder.deformation(a.withGrids(warpGrid(a.parentGrid()), appearanceGrid(a.appearanceGrid()))
+          .withParentModes(parentModes(a.parentModes())));
     }
     for (var v : builder.graph().variables()) {
       if (v.kind().isScalar() && !builder.graph().parents(v.name()).isEmpty()) {
@@ -278,6 +319,11 @@ final class TrainCommand implements Callable<Integer> {
         }
       }
     }
+    if (deformation) {
+      // both parents by their logs: the gain, linear in them, is then a power of the intensity, as SetIntensity's
+      // scaling of a digit's brightness is
+      builder.imageContext(List.of(logEncoding("t", train.column("t")), logEncoding("i", train.column("i"))));
+    }
     StructuralCausalModel scm = builder.build(train, seed);
     log.printf("training %s (%s graph) on %d units, validating on %d; checkpoints in %s%n", name, graph,
         train.rows(), validation.rows(), checkpoints);
@@ -307,7 +353,15 @@ final class TrainCommand implements Callable<Integer> {
     double seconds = r.seconds();
 
     Map<String, Double> measures;
-    if (images) {
+    if (deformation) {
+      Trained t = trainDeformation(scm, builder, train, training, name, seconds, trainSets, validationSet, digits,
+          checkpoints);
+      if (t == null) {
+        return 130;
+      }
+      measures = t.measures();
+      seconds = t.seconds();
+    } else if (images) {
       VaeImageMechanism image = (VaeImageMechanism) scm.mechanism("x");
       boolean resuming = resume && java.nio.file.Files.isRegularFile(
           checkpoints.resolve("image").resolve(ImageTrainer.STATE_FILE));
@@ -358,7 +412,71 @@ final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The fine-tuning options' own checks (both datasets). */
+  /**
+   * Trains a Morpho-MNIST deformation image mechanism (with --cf-finetune its counterfactual term from the
+   * first step), saves the model and measures it; null when cancelled.
+   */
+  private record Trained(Map<String, Double> measures, double seconds) {}
+
+  private Trained trainDeformation(StructuralCausalModel scm, ScmBuilder builder, CovariateTable train,
+      JsonObject training, String name, double flowSeconds, List<MorphoMnistDataset> trainSets,
+      MorphoMnistDataset validationSet, MnistDigits digits, Path checkpoints) throws IOException {
+    double seconds = flowSeconds;
+    DeformationMechanism image = (DeformationMechanism) scm.mechanism("x");
+    ImageData trainData = withLabels(imageData(image, trainSets), trainSets);
+    ParentPredictor predictors = null;
+    DeformationTrainer.Options d = new DeformationTrainer.Options(imageEpochs, imageBatch, imageLearningRate,
+        imageParticles, minutes, DeformationTrainer.Smoothness.parse(warpSmoothness), warpWeight, subjectWarpWeight,
+        1.0, seed, checkpoints.resolve("deformation"), resume);
+    if (cfFinetune) {
+      long p0 = System.nanoTime();
+      predictors = morphoMnistPredictors(image, trainData, digits, checkpoints.resolve("predictors"), training);
+      seconds += (System.nanoTime() - p0) / 1e9;
+      d = d.withCounterfactual(fineTuningTerm(predictors, image.parents(), List.of("digit")));
+      training.addProperty("cf_finetune", describeFineTuning("from the first step, one parent of the image "
+          + "shuffled within each batch, " + String.join(" and ", image.parents()) + " in turn, the digit's class "
+          + "kept").replace("; batch norm on its running statistics", ""));
+    }
+    DeformationTrainer.Result ir = new DeformationTrainer().train(image, epoch -> trainData,
+        imageData(image, List.of(validationSet)), d, progress("image"));
+    if (ir.cancelled()) {
+      log.println("cancelled; resume with --resume");
+      return null;
+    }
+    training.addProperty("image_kind", DeformationMechanism.KIND);
+    training.addProperty("image_optimiser", "Adam, lr " + imageLearningRate + ", batch " + imageBatch + ", "
+        + imageParticles + " particle(s)");
+    training.addProperty("warp_prior", "parents' velocity: " + warpSmoothness + " x " + warpWeight
+        + "; subject's velocity: gradients + 0.01 size x " + subjectWarpWeight + "; centring x 1");
+    training.addProperty("image_epochs", ir.epochs());
+    training.addProperty("image_best_epoch", ir.bestEpoch());
+    training.addProperty("image_best_validation_elbo", ir.bestValidationElbo());
+    seconds += ir.seconds();
+    save(scm, builder, train, training, name, seconds, null);
+    if (predictors != null && predictorsFrom == null) {
+      predictors.save(out);
+    }
+    log.printf("evaluating on %d test units…%n", evalUnits);
+    Map<String, Double> measures = MorphoMnistEvaluation.evaluateTestSplit(scm, digits, evalUnits,
+        ImageMechanism.DEFAULT_PARTICLES, 1, predictors, done -> {
+          log.printf("\revaluated %d units", done);
+          log.flush();
+        });
+    log.println();
+    if (predictors != null) {
+      predictors.close();
+    }
+    return new Trained(measures, seconds);
+  }
+
+  /** A positive parent encoded by its log, normalised on the training values. */
+  private static org.deepscm.scm.ContextEncoding logEncoding(String parent, double[] values) {
+    double[] logs = java.util.Arrays.stream(values).map(Math::log).toArray();
+    double mean = java.util.Arrays.stream(logs).average().orElse(0);
+    double sd = Math.sqrt(java.util.Arrays.stream(logs).map(v -> (v - mean) * (v - mean)).sum() / logs.length);
+    return new org.deepscm.scm.ContextEncoding(parent, true, mean, sd > 0 ? sd : 1);
+  }
+
   /** The fine-tuning term of these options: the weight, and the reconstruction held when asked. */
   ImageTrainer.CounterfactualTerm fineTuningTerm(ParentPredictor predictors, List<String> intervened,
       List<String> preserved) {
@@ -375,7 +493,12 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   void checkFineTuningOptions() {
-    if (cfFinetune && imageInit == null && !resume) {
+    checkFineTuningOptions(true);
+  }
+
+  /** @param fromTrainedModel whether fine-tuning needs a trained model to start from (the VAE's does) */
+  void checkFineTuningOptions(boolean fromTrainedModel) {
+    if (fromTrainedModel && cfFinetune && imageInit == null && !resume) {
       throw new IllegalArgumentException("--cf-finetune fine-tunes a trained model: give it with --image-init DIR");
     }
     if ((predictorsFrom != null || cfWeight != 1.0 || predictorEpochs != 10 || cfHoldReconstruction) && !cfFinetune) {
@@ -395,7 +518,7 @@ final class TrainCommand implements Callable<Integer> {
    * digit's class; from --predictors, or trained on the training images (resumable) and measured on the
    * whole test split.
    */
-  private ParentPredictor morphoMnistPredictors(VaeImageMechanism image, ImageData trainImages, MnistDigits digits,
+  private ParentPredictor morphoMnistPredictors(ImageMechanism image, ImageData trainImages, MnistDigits digits,
       Path checkpoints, JsonObject training) throws IOException {
     if (predictorsFrom != null) {
       return loadPredictors(training);
@@ -408,7 +531,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** The image's parents as the model encodes them: the fine-tuning targets are its own context values. */
-  static List<ParentPredictor.Target> imageParentTargets(VaeImageMechanism image) {
+  static List<ParentPredictor.Target> imageParentTargets(ImageMechanism image) {
     List<ParentPredictor.Target> targets = new ArrayList<>();
     for (org.deepscm.scm.ContextEncoding e : image.context()) {
       targets.add(ParentPredictor.Target.continuous(e.parent(), e.log(), e.shift(), e.scale()));
@@ -568,7 +691,7 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static ImageData imageData(VaeImageMechanism image, List<MorphoMnistDataset> sets) {
+  private static ImageData imageData(ImageMechanism image, List<MorphoMnistDataset> sets) {
     List<double[]> px = new ArrayList<>();
     for (MorphoMnistDataset d : sets) {
       for (int u = 0; u < d.size(); u++) {
@@ -621,6 +744,13 @@ final class TrainCommand implements Callable<Integer> {
       c.append(" --context-hidden ").append(String.join(",", contextHidden.stream().map(String::valueOf).toList()));
     }
     if (dataset.equals("morphomnist")) {
+      if (!imageKind.equals("vae")) {
+        c.append(" --image-kind ").append(imageKind).append(" --warp-smoothness ").append(warpSmoothness)
+            .append(" --warp-weight ").append(warpWeight).append(" --subject-warp-weight ").append(subjectWarpWeight);
+        DeformationArchitecture a = DeformationArchitecture.morphoMnist();
+        c.append(" --warp-grid ").append(warpGrid(a.parentGrid())).append(" --appearance-grid ")
+            .append(appearanceGrid(a.appearanceGrid())).append(" --parent-modes ").append(parentModes(a.parentModes()));
+      }
       c.append(" --image-epochs ").append(imageEpochs).append(" --image-lr ").append(imageLearningRate)
           .append(" --image-batch ").append(imageBatch);
       if (Double.isFinite(minutes)) {
@@ -669,7 +799,11 @@ final class TrainCommand implements Callable<Integer> {
         + ". Thickness t: Spline(8 bins, bound 3) -> normalisation of log t -> exp. Intensity i: "
         + (graph.equals("full") ? "conditional affine on normalised log t" : "affine -> spline")
         + " -> sigmoid -> affine onto the training range."
-        + (dataset.equals("morphomnist") ? " Image x: encoder/decoder (paper Appendix A.2, nearest upsampling + "
+        + (dataset.equals("morphomnist") && imageKind.equals("deformation") ? " Image x: a deformation mechanism, "
+            + "x = ((A(z, t, i) + u) o phi) g with phi = exp(v(t, i, z)) (8 fields placed by z, sized by t and i) and "
+            + "g = exp(linear in z, log t, log i): a power of the intensity; A is a small decoder of z and the parents "
+            + "(thickening adds ink, which no warp can). A counterfactual resamples the observed digit once." : "")
+        + (dataset.equals("morphomnist") && imageKind.equals("vae") ? " Image x: encoder/decoder (paper Appendix A.2, nearest upsampling + "
             + "convolution instead of transposed convolution), fixed log-variance -5 in logit space, "
             + "logit(0.05 + 0.95 x / 256) preprocessing." : "")
         + " Data: the true SCM of paper Eq. 7 (t = 0.5 + Gamma(10, rate 5); i = 64 + 191 sigmoid(0.5 eps + 2t - 5)"

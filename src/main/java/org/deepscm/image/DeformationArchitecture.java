@@ -4,8 +4,8 @@ import com.google.gson.JsonObject;
 import org.deepscm.scm.InvalidModelException;
 
 /**
- * Sizes of a {@link DeformationMechanism}'s networks. Images are {@code channels x height x width},
- * height and width divisible by 8 (three stride-2 steps in the encoder).
+ * Sizes of a {@link DeformationMechanism}'s networks. Images are {@code channels x height x width}, at
+ * least 8 a side (three stride-2 steps in the encoder: 64 -> 8, 28 -> 3).
  *
  * <pre>
  * encoder q(z | x, pa):  Conv(c -> enc1, k4 s2 p1), LeakyReLU(0.1) -> Conv(enc1 -> enc2, k4 s2 p1), LeakyReLU
@@ -17,7 +17,10 @@ import org.deepscm.scm.InvalidModelException;
  *                        Linear(z -> modes x 2 x parentGrid^2) fields: an effect whose place follows the
  *                        subject (where this slice's ventricles lie), whose size follows the parents
  * subject's velocity:    z -> Linear(2 x subjectGrid^2), bilinear up            (the case's own shape)
- * appearance:            a learned template (c x h x w) + Linear(z -> appearanceGrid^2), bilinear up
+ * appearance:            a learned template (c x h x w) + Linear(z -> appearanceGrid^2), bilinear up; with
+ *                        appearanceHidden > 0 a hidden layer first (z -> Linear(appearanceHidden), LeakyReLU),
+ *                        and with appearanceParents the parents beside z: a change of the parents then adds or
+ *                        removes matter in the template's frame (a digit's stroke thickened), which no warp can
  * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
  * </pre>
  *
@@ -28,7 +31,15 @@ import org.deepscm.scm.InvalidModelException;
  */
 public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
     int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
-    int fieldGrid, int parentModes) {
+    int fieldGrid, int parentModes, int appearanceHidden, boolean appearanceParents) {
+
+  /** Networks whose appearance is a linear function of z alone (the brain's). */
+  public DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
+      int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
+      int fieldGrid, int parentModes) {
+    this(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
+        appearanceGrid, gainGrid, steps, fieldGrid, parentModes, 0, false);
+  }
 
   public DeformationArchitecture {
     int[] sizes = {channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
@@ -38,9 +49,12 @@ public record DeformationArchitecture(int channels, int height, int width, int z
         throw new InvalidModelException("deformation network sizes must be positive: " + toJson());
       }
     }
-    if (height % 8 != 0 || width % 8 != 0) {
-      throw new InvalidModelException("a deformation mechanism needs height and width divisible by 8; got "
+    if (height < 8 || width < 8) {
+      throw new InvalidModelException("a deformation mechanism needs images of at least 8 x 8 pixels; got "
           + height + " x " + width);
+    }
+    if (appearanceHidden < 0 || appearanceHidden > 4096) {
+      throw new InvalidModelException("the appearance's hidden layer has 0 .. 4096 units; got " + appearanceHidden);
     }
     for (int g : new int[] {parentGrid, subjectGrid, appearanceGrid, gainGrid, fieldGrid}) {
       if (g < 2 || g > Math.min(height, width)) {
@@ -70,17 +84,30 @@ public record DeformationArchitecture(int channels, int height, int width, int z
         Math.min(height, width) / 2, 0);
   }
 
+  /**
+   * The sizes for a 28 x 28 Morpho-MNIST digit: no shared template (every digit is its own), so the appearance
+   * is a small decoder of z and the parents (256 hidden units, full resolution): thickening a stroke adds ink,
+   * which a warp cannot; the parents' velocity with 8 fields placed by z and sized by the parents (where a
+   * stroke thickens depends on the digit), 14 x 14; the subject's pose on 7 x 7; the gain on 2 x 2 (intensity
+   * is one brightness per digit); integrated at full resolution (strokes are 1 to 8 pixels wide); z of 16.
+   */
+  public static DeformationArchitecture morphoMnist() {
+    return new DeformationArchitecture(1, 28, 28, 16, 16, 32, 32, 128, 64, 14, 7, 28, 2, 7, 28, 8, 256, true);
+  }
+
   /** The same networks with the parents' velocity on {@code parentGrid} and the appearance on {@code appearanceGrid}
    * points a side (checked as any architecture's). */
   public DeformationArchitecture withGrids(int parentGrid, int appearanceGrid) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
-        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes);
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
+        appearanceParents);
   }
 
   /** The same networks with {@code modes} subject-shaped modes in the parents' velocity. */
   public DeformationArchitecture withParentModes(int modes) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
-        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, modes);
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, modes, appearanceHidden,
+        appearanceParents);
   }
 
   public int pixels() {
@@ -93,7 +120,16 @@ public record DeformationArchitecture(int channels, int height, int width, int z
 
   /** Values flattened by the encoder's three stride-2 convolutions. */
   int encoderFlat() {
-    return enc3 * (height / 8) * (width / 8);
+    return enc3 * encoded(height) * encoded(width);
+  }
+
+  /** A side after three convolutions of kernel 4, stride 2, padding 1. */
+  static int encoded(int side) {
+    int s = side;
+    for (int k = 0; k < 3; k++) {
+      s = (s + 2 - 4) / 2 + 1;
+    }
+    return s;
   }
 
   public JsonObject toJson() {
@@ -114,6 +150,8 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     o.addProperty("steps", steps);
     o.addProperty("field_grid", fieldGrid);
     o.addProperty("parent_modes", parentModes);
+    o.addProperty("appearance_hidden", appearanceHidden);
+    o.addProperty("appearance_parents", appearanceParents);
     return o;
   }
 
@@ -129,7 +167,10 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     }
     // folders written before the modes existed have none: the parents' velocity is the same for every subject
     int modes = o.has("parent_modes") ? o.get("parent_modes").getAsInt() : 0;
+    // ... nor an appearance decoder: the appearance is linear in z
+    int hidden = o.has("appearance_hidden") ? o.get("appearance_hidden").getAsInt() : 0;
+    boolean parents = o.has("appearance_parents") && o.get("appearance_parents").getAsBoolean();
     return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], modes);
+        v[12], v[13], v[14], modes, hidden, parents);
   }
 }

@@ -103,7 +103,13 @@ public final class DeformationMechanism implements ImageMechanism {
     }
     linear("sub.out", 2 * arch.subjectGrid() * arch.subjectGrid(), arch.zDim(), random, 0.001);
     weights.create(prefix + "app.template", new Shape(c, arch.height(), arch.width()), 0, random);
-    linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), arch.zDim(), random, 0.001);
+    int appearanceIn = arch.zDim() + (arch.appearanceParents() ? p : 0);
+    if (arch.appearanceHidden() > 0) {
+      linear("app.fc", arch.appearanceHidden(), appearanceIn, random, he(appearanceIn));
+      linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), arch.appearanceHidden(), random, 0.001);
+    } else {
+      linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), appearanceIn, random, 0.001);
+    }
     linear("gain.out", arch.gainGrid() * arch.gainGrid(), arch.zDim() + p, random, 0.001);
     weights.create(prefix + "log_sigma", new Shape(1), 0, random);
     if (random != null) {
@@ -273,12 +279,21 @@ public final class DeformationMechanism implements ImageMechanism {
     return Warp.upsampleVelocity(d, arch.height(), arch.width());
   }
 
-  /** The appearance in the template's frame (N, C, H, W), pixels 0..255 (not clipped). */
-  NDArray appearance(Function<String, NDArray> w, NDArray z) {
+  /**
+   * The appearance in the template's frame (N, C, H, W), pixels 0..255 (not clipped), for latents z and (read
+   * only when the architecture's appearance sees them) the parents c, rows alike.
+   */
+  NDArray appearance(Function<String, NDArray> w, NDArray z, NDArray c) {
     long n = z.getShape().get(0);
     int g = arch.appearanceGrid();
-    NDArray own = Warp.upsample(lin(w, prefix + "app.out", z).reshape(n, arch.channels(), g, g), arch.height(),
-        arch.width());
+    NDArray h = arch.appearanceParents() ? z.concat(c, 1) : z;
+    if (arch.appearanceHidden() > 0) {
+      h = leaky(lin(w, prefix + "app.fc", h));
+    }
+    NDArray own = lin(w, prefix + "app.out", h).reshape(n, arch.channels(), g, g);
+    if (g != arch.height() || g != arch.width()) {
+      own = Warp.upsample(own, arch.height(), arch.width());
+    }
     return own.mul(32).add(w.apply(prefix + "app.template").expandDims(0));
   }
 
@@ -293,7 +308,7 @@ public final class DeformationMechanism implements ImageMechanism {
   /** The noise-free image for latents z and context c (rows alike): ((A(z)) o exp(v)) * g. */
   NDArray meanImage(Function<String, NDArray> w, NDArray z, NDArray c) {
     NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
-    return Warp.sample(appearance(w, z), toImage(Warp.exp(v, arch.steps()))).mul(logGain(w, z, c).exp());
+    return Warp.sample(appearance(w, z, c), toImage(Warp.exp(v, arch.steps()))).mul(logGain(w, z, c).exp());
   }
 
   /**
@@ -303,6 +318,16 @@ public final class DeformationMechanism implements ImageMechanism {
    * collector's scope it trains.
    */
   public NDList elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, int particles) {
+    return elboTerms(w, x, c, null, particles);
+  }
+
+  /**
+   * As {@link #elboTerms(Function, NDArray, NDArray, int)}, and with counterfactual parents {@code cStar}
+   * (N, p; null: none) also [4] the counterfactual images under them (particles N, C, H, W, clipped to
+   * 0..255) from the same particles, formed as {@link #counterfactual} forms them: what counterfactual
+   * training judges.
+   */
+  public NDList elboTerms(Function<String, NDArray> w, NDArray x, NDArray c, NDArray cStar, int particles) {
     int n = Math.toIntExact(x.getShape().get(0));
     NDList q = encode(w, x, c);
     NDArray mean = q.get(0);
@@ -313,15 +338,25 @@ public final class DeformationMechanism implements ImageMechanism {
     NDArray ct = VaeImageMechanism.tileRows(c, particles);
     NDArray vPa = parentVelocity(w, ct, z);
     NDArray vZ = subjectVelocity(w, z);
-    NDArray d = toImage(Warp.exp(vPa.add(vZ), arch.steps()));
-    NDArray model = Warp.sample(appearance(w, z), d).mul(logGain(w, z, ct).exp());
+    NDArray velocity = vPa.add(vZ);
+    NDArray d = toImage(Warp.exp(velocity, arch.steps()));
+    NDArray logGain = logGain(w, z, ct);
+    NDArray model = Warp.sample(appearance(w, z, ct), d).mul(logGain.exp());
     NDArray logSigma = w.apply(prefix + "log_sigma");
     NDArray r = VaeImageMechanism.tileRows(x, particles).sub(model).div(logSigma.exp());
     NDArray logLik = Scalars.times(r.square().reshape((long) particles * n, -1).sum(new int[] {1}), -0.5)
         .sub(logSigma.add(LOG_SQRT_2PI).mul(arch.pixels()))
         .reshape(particles, n).mean(new int[] {0});
     NDArray kl = Scalars.times(logVar.exp().add(mean.square()).sub(1).sub(logVar).sum(new int[] {1}), 0.5);
-    return new NDList(logLik.sub(kl), vPa, vZ, model);
+    NDList out = new NDList(logLik.sub(kl), vPa, vZ, model);
+    if (cStar != null) {
+      NDArray xt = VaeImageMechanism.tileRows(x, particles);
+      NDArray xOverGain = xt.div(logGain.exp());
+      NDList f = counterfactualField(w, z, velocity, vPa, Warp.exp(velocity.neg(), arch.steps()), ct,
+          VaeImageMechanism.tileRows(cStar, particles));
+      out.add(counterfactualImages(xOverGain, f));
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ Mechanism
@@ -352,7 +387,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray c = scope.create(ctx, new Shape(n, context.size()));
       Function<String, NDArray> w = inference();
       NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
-      NDArray x = Warp.sample(appearance(w, z).add(u), toImage(Warp.exp(v, arch.steps())))
+      NDArray x = Warp.sample(appearance(w, z, c).add(u), toImage(Warp.exp(v, arch.steps())))
           .mul(logGain(w, z, c).exp());
       return handBack(caller, x.clip(0, 255).reshape(valueShape(n, s.dimension() == 2 ? 3 : 4)));
     }
@@ -376,7 +411,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
       NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
       NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), toImage(Warp.exp(v.neg(), arch.steps())))
-          .sub(appearance(w, z)).reshape(img.n(), arch.pixels());
+          .sub(appearance(w, z, c)).reshape(img.n(), arch.pixels());
       return handBack(caller, z.concat(u, 1));
     }
   }
@@ -502,15 +537,36 @@ public final class DeformationMechanism implements ImageMechanism {
 
   /**
    * The composed field psi = phi^-1 o phi* per particle (P N, 2, H, W; composed on the field grid, then
-   * brought to the image's pixels) and the gain under pa*: what maps
-   * the observed image onto the counterfactual, x*(p) = (x / g)(p + psi(p)) g*(p).
+   * brought to the image's pixels), the gain under pa*, and (only where the appearance sees the parents) the
+   * appearance's change warped to the counterfactual, (A(z, pa*) - A(z, pa)) o phi*: what maps the observed
+   * image onto the counterfactual, x*(p) = ((x / g)(p + psi(p)) + dA*(p)) g*(p).
    */
   private NDList counterfactualField(WarpAbduction a, NDArray cStar) {
-    Function<String, NDArray> w = inference();
-    NDArray ct = VaeImageMechanism.tileRows(cStar, a.particles);
-    NDArray vStar = a.velocity.sub(a.parentsVelocity).add(parentVelocity(w, ct, a.z));
-    NDArray psi = toImage(Warp.compose(a.inverse, Warp.exp(vStar, arch.steps())));
-    return new NDList(psi, logGain(w, a.z, ct).exp());
+    NDArray c = cStar.getManager().create(a.ctx, new Shape(a.n, context.size()));
+    return counterfactualField(inference(), a.z, a.velocity, a.parentsVelocity, a.inverse,
+        VaeImageMechanism.tileRows(c, a.particles), VaeImageMechanism.tileRows(cStar, a.particles));
+  }
+
+  /** {@link #counterfactualField(WarpAbduction, NDArray)} from its parts (rows of particles x units). */
+  private NDList counterfactualField(Function<String, NDArray> w, NDArray z, NDArray velocity,
+      NDArray parentsVelocity, NDArray inverse, NDArray c, NDArray cStar) {
+    NDArray vStar = velocity.sub(parentsVelocity).add(parentVelocity(w, cStar, z));
+    NDArray forwardStar = Warp.exp(vStar, arch.steps());
+    NDArray psi = toImage(Warp.compose(inverse, forwardStar));
+    NDList f = new NDList(psi, logGain(w, z, cStar).exp());
+    if (arch.appearanceParents()) {
+      f.add(Warp.sample(appearance(w, z, cStar).sub(appearance(w, z, c)), toImage(forwardStar)));
+    }
+    return f;
+  }
+
+  /** The particles' counterfactual images, unclipped units aside: ((x / g) o psi + dA*) g*, clipped to 0..255. */
+  private static NDArray counterfactualImages(NDArray xOverGain, NDList field) {
+    NDArray moved = Warp.sample(xOverGain, field.get(0));
+    if (field.size() > 2) {
+      moved = moved.add(field.get(2));
+    }
+    return moved.mul(field.get(1)).clip(0, 255);
   }
 
   @Override
@@ -560,8 +616,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
       float[] tiledCtx = VaeImageMechanism.tileRows(a.ctx, context.size(), a.particles);
       float[] tiledStar = VaeImageMechanism.tileRows(ctxStar, context.size(), a.particles);
-      NDArray perParticle = keepUnchangedUnits(Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255),
-          observed, tiledCtx, tiledStar);
+      NDArray perParticle = keepUnchangedUnits(counterfactualImages(a.xOverGain, f), observed, tiledCtx, tiledStar);
       NDArray logArea = keepUnchangedUnits(logAreaChange(f.get(0)).expandDims(1), scope.zeros(new Shape(
           (long) a.particles * a.n, 1, arch.height(), arch.width())), tiledCtx, tiledStar)
           .reshape(a.particles, a.n, arch.height(), arch.width()).mean(new int[] {0});
@@ -597,7 +652,7 @@ public final class DeformationMechanism implements ImageMechanism {
       return observed;
     }
     NDList f = counterfactualField(a, scope.create(ctxStar, new Shape(a.n, context.size())));
-    NDArray perParticle = Warp.sample(a.xOverGain, f.get(0)).mul(f.get(1)).clip(0, 255);
+    NDArray perParticle = counterfactualImages(a.xOverGain, f);
     if (!Float.isFinite(perParticle.sum().getFloat())) {
       // a diverged model (its gain or warp overflowed): say so instead of drawing NaN
       throw new InvalidModelException("image '" + variable.name() + "': the deformation model's counterfactual is not a "
@@ -683,7 +738,7 @@ public final class DeformationMechanism implements ImageMechanism {
       a.visit(scope);
       Function<String, NDArray> w = inference();
       NDArray ct = VaeImageMechanism.tileRows(scope.create(a.ctx, new Shape(a.n, context.size())), a.particles);
-      NDArray model = Warp.sample(appearance(w, a.z), toImage(Warp.exp(a.velocity, arch.steps())))
+      NDArray model = Warp.sample(appearance(w, a.z, ct), toImage(Warp.exp(a.velocity, arch.steps())))
           .mul(logGain(w, a.z, ct).exp()).clip(0, 255);
       return handBack(target, model.reshape(a.particles, a.n, arch.channels(), arch.height(), arch.width())
           .mean(new int[] {0}).reshape(a.shape));

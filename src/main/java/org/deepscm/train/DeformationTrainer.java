@@ -22,6 +22,9 @@ import org.deepscm.flow.ParameterSet;
 import org.deepscm.flow.Scalars;
 import org.deepscm.image.DeformationMechanism;
 import org.deepscm.image.ImageData;
+import org.deepscm.image.LogitPreprocessing;
+import org.deepscm.image.ParentPredictor;
+import org.deepscm.image.VaeImageMechanism;
 import org.deepscm.image.Warp;
 
 /**
@@ -59,7 +62,25 @@ public final class DeformationTrainer {
    */
   public record Options(int epochs, int batch, double learningRate, int particles, double minutes,
       Smoothness smoothness, double parentSmoothness, double subjectSmoothness, double centring, long seed,
-      Path checkpoints, boolean resume) {
+      Path checkpoints, boolean resume, ImageTrainer.CounterfactualTerm counterfactual) {
+    public Options(int epochs, int batch, double learningRate, int particles, double minutes, Smoothness smoothness,
+        double parentSmoothness, double subjectSmoothness, double centring, long seed, Path checkpoints,
+        boolean resume) {
+      this(epochs, batch, learningRate, particles, minutes, smoothness, parentSmoothness, subjectSmoothness, centring,
+          seed, checkpoints, resume, null);
+    }
+
+    /**
+     * The same options with a counterfactual term (null: none): each step also shuffles one parent of the
+     * image within the batch (the term's parents in turn) and adds the weight times the frozen predictors'
+     * -log q(pa* | x*) of the counterfactual images, nats per pixel, to the loss (De Sousa Ribeiro et al.
+     * 2023). Here it trains from the start: the warp has no other reason to carry a parent that z could carry.
+     */
+    public Options withCounterfactual(ImageTrainer.CounterfactualTerm term) {
+      return new Options(epochs, batch, learningRate, particles, minutes, smoothness, parentSmoothness,
+          subjectSmoothness, centring, seed, checkpoints, resume, term);
+    }
+
     public Options {
       if (epochs < 1 || batch < 2 || !(learningRate > 0) || particles < 1 || !(minutes > 0)
           || !(parentSmoothness >= 0) || !(subjectSmoothness >= 0) || !(centring >= 0)) {
@@ -132,10 +153,42 @@ public final class DeformationTrainer {
   /** {@link #step(DeformationMechanism, Adam, ImageData, int[], Options)} with its gradient clipped (null: not). */
   public static double step(DeformationMechanism m, Adam adam, ImageData data, int[] rows, Options o,
       GradientClip clip) {
+    return step(m, adam, data, rows, o, clip, 0, null, null);
+  }
+
+  /** The counterfactual term's -log q(pa* | x*) per image over the steps that had it, for progress lines. */
+  public static final class CounterfactualLoss {
+    private double sum;
+    private long steps;
+
+    void add(double value) {
+      sum += value;
+      steps++;
+    }
+
+    public double mean() {
+      return steps == 0 ? Double.NaN : sum / steps;
+    }
+
+    void reset() {
+      sum = 0;
+      steps = 0;
+    }
+  }
+
+  /**
+   * One step as above; with the options' counterfactual term, the parent shuffled is the term's
+   * {@code stepIndex}-th in turn, shuffled by {@code random}, and its loss goes into {@code cf} (may be null).
+   */
+  public static double step(DeformationMechanism m, Adam adam, ImageData data, int[] rows, Options o,
+      GradientClip clip, int stepIndex, java.util.Random random, CounterfactualLoss cf) {
     ParameterSet weights = m.weights();
     float[] px = new float[rows.length * data.pixelsPerImage()];
     data.gather(rows, px);
     float[] ctx = m.contextRows(data, rows);
+    ImageTrainer.CounterfactualTerm term = o.counterfactual();
+    ImageTrainer.Batch b = term == null ? null : ImageTrainer.counterfactualBatch(m, data, rows, term,
+        term.intervened().get(stepIndex % term.intervened().size()), random);
     weights.zeroGradients();
     try (NDManager scope = weights.manager().newSubManager()) {
       double elbo;
@@ -143,12 +196,26 @@ public final class DeformationTrainer {
         Function<String, NDArray> w = weights.scoped(scope)::get;
         NDArray x = scope.create(px, new Shape(rows.length, m.channels(), m.height(), m.width()));
         NDArray c = scope.create(ctx, new Shape(rows.length, m.context().size()));
-        NDList terms = m.elboTerms(w, x, c, o.particles());
+        NDArray cStar = b == null ? null : scope.create(b.counterfactualContext(), new Shape(rows.length,
+            m.context().size()));
+        NDList terms = m.elboTerms(w, x, c, cStar, o.particles());
         NDArray meanElbo = terms.get(0).mean();
-        NDArray loss = meanElbo.neg().add(Scalars.times(penalty(terms.get(1), terms.get(2), o), m.channels()
-            * m.height() * m.width()));
+        int pixels = m.channels() * m.height() * m.width();
+        NDArray loss = meanElbo.neg().add(Scalars.times(penalty(terms.get(1), terms.get(2), o), pixels));
+        NDArray nll = null;
+        if (b != null) {
+          ParentPredictor pred = term.predictor();
+          NDArray out = pred.forward(pred.weights()::get, LogitPreprocessing.forward(terms.get(4)));
+          NDArray targets = VaeImageMechanism.tileRows(scope.create(b.targets(), new Shape(rows.length,
+              pred.targets().size())), o.particles());
+          nll = pred.negativeLogLikelihood(out, targets, b.mask()).mean();
+          loss = loss.add(Scalars.times(nll, term.weight() * pixels));
+        }
         gc.backward(loss);
         elbo = meanElbo.getFloat();
+        if (nll != null && cf != null && Double.isFinite(elbo)) {
+          cf.add(nll.getFloat());
+        }
       }
       if (!Double.isFinite(elbo)) {
         return Double.NaN;
@@ -242,10 +309,13 @@ public final class DeformationTrainer {
       int epoch = startEpoch;
       boolean cancelled = false;
       GradientClip clip = new GradientClip();
+      CounterfactualLoss cf = new CounterfactualLoss();
       for (; epoch <= o.epochs(); epoch++) {
         long t0 = System.nanoTime();
         ImageData train = trainForEpoch.apply(epoch);
         int[] order = ImageTrainer.shuffled(train.n(), o.seed() * 1_000_003L + epoch);
+        java.util.Random shuffling = new java.util.Random(o.seed() * 7_919L + epoch);
+        cf.reset();
         int steps = train.n() / o.batch();
         double sum = 0;
         int counted = 0;
@@ -255,7 +325,7 @@ public final class DeformationTrainer {
             break;
           }
           int[] rows = java.util.Arrays.copyOfRange(order, s * o.batch(), (s + 1) * o.batch());
-          double elbo = step(m, adam, train, rows, o, clip);
+          double elbo = step(m, adam, train, rows, o, clip, s, shuffling, cf);
           if (Double.isFinite(elbo)) {
             sum += elbo;
             counted++;
@@ -263,7 +333,9 @@ public final class DeformationTrainer {
           if ((s + 1) % 25 == 0) {
             listener.message(String.format(Locale.ROOT, "epoch %d: step %d/%d, ELBO %.1f, %.1f s%s", epoch, s + 1,
                 steps, sum / Math.max(1, counted), (System.nanoTime() - t0) / 1e9,
-                clip.clipped() == 0 ? "" : ", " + clip.clipped() + " steps' gradients clipped so far"));
+                clip.clipped() == 0 ? "" : ", " + clip.clipped() + " steps' gradients clipped so far")
+                + (o.counterfactual() == null ? "" : String.format(Locale.ROOT, ", counterfactual -log q %.3f",
+                    cf.mean())));
           }
         }
         if (cancelled) {

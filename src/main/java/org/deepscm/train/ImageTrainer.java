@@ -629,9 +629,11 @@ public final class ImageTrainer {
   }
 
   /** The encoded parents of a batch and of its counterfactual, and the predictors' targets (pa*) with their mask. */
-  private record Batch(float[] context, float[] counterfactualContext, float[] targets, float[] mask) {}
+  record Batch(float[] context, float[] counterfactualContext, float[] targets, float[] mask) {}
 
-  private static Batch counterfactualBatch(VaeImageMechanism m, ImageData data, int[] rows, CounterfactualTerm term,
+  /** A batch's parents and, with {@code intervened} shuffled within it, its counterfactual parents and targets. */
+  static Batch counterfactualBatch(org.deepscm.image.ImageMechanism m, ImageData data, int[] rows,
+      CounterfactualTerm term,
       String intervened, Random random) {
     int[] shuffled = rows.clone();
     for (int i = shuffled.length - 1; i > 0; i--) {

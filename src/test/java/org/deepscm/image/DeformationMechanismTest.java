@@ -148,6 +148,104 @@ class DeformationMechanismTest {
     }
   }
 
+  /** Digit-sized (28 x 28: not a multiple of 8) networks whose appearance is a decoder of z and the parents. */
+  static DeformationMechanism digitSized(NDManager m, long seed) {
+    DeformationArchitecture a = new DeformationArchitecture(1, 28, 28, 4, 8, 8, 8, 32, 32, 14, 7, 28, 2, 7, 28, 2,
+        16, true);
+    return new DeformationMechanism(Variable.image("x", 28, 28), CONTEXT, a, new ParameterSet(m))
+        .initParameters(new Random(seed));
+  }
+
+  @Test
+  void anAppearanceThatSeesTheParentsAddsItsChangeAndReadsBack() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      DeformationMechanism d = digitSized(m, 4);
+      // no warp (velocities zero: exp(0) samples every pixel at its own centre), a gain and an appearance that
+      // follow the parent; then x* = (x / g + A(z, pa*) - A(z, pa)) g*, which is also what predicting from the
+      // abducted noise (z, u) under pa* gives
+      for (String name : List.of("x.gain.out.weight", "x.app.out.weight")) {
+        d.weights().put(name, m.full(d.weights().get(name).getShape(), 0.02f));
+      }
+      for (String name : List.of("x.pa.out.weight", "x.pa.out.bias", "x.pa.pattern.weight", "x.sub.out.weight",
+          "x.sub.out.bias")) {
+        d.weights().put(name, m.zeros(d.weights().get(name).getShape()));
+      }
+      float[] px = new float[28 * 28];
+      Random r = new Random(4);
+      for (int k = 0; k < px.length; k++) {
+        px[k] = 40 + r.nextInt(120);
+      }
+      NDArray x = m.create(px, new Shape(1, 28, 28));
+      Map<String, NDArray> pa = Map.of("r", m.create(new float[] {6}));
+      Map<String, NDArray> star = Map.of("r", m.create(new float[] {9}));
+      ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+      float[] cf = d.counterfactual(x, pa, star, 1).toFloatArray();
+      ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+      float[] predicted = d.generate(d.abduct(x, pa), star).toFloatArray();
+      assertArrayEquals(predicted, cf, 0.05f);
+      double changed = 0;
+      for (int k = 0; k < px.length; k++) {
+        changed += Math.abs(cf[k] - px[k]);
+      }
+      assertTrue(changed / px.length > 1, "the counterfactual moved: mean change " + changed / px.length);
+      assertArrayEquals(px, d.counterfactual(x, pa, Map.of("r", m.create(new float[] {6})), 4).toFloatArray(),
+          "do(nothing) gives the observed image");
+
+      JsonObject json = d.toJson();
+      DeformationMechanism back = (DeformationMechanism) ImageMechanism.fromJson(json, Variable.image("x", 28, 28),
+          new ParameterSet(m));
+      assertEquals(d.architecture(), back.architecture());
+      assertEquals(16, back.architecture().appearanceHidden());
+      assertTrue(back.architecture().appearanceParents());
+      back.restore(d.snapshot(m), "test");
+      ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+      assertArrayEquals(cf, back.counterfactual(x, pa, star, 1).toFloatArray(), 1e-4f);
+      // a folder written before the appearance decoder existed reads as a linear appearance of z
+      JsonObject old = json.deepCopy();
+      old.getAsJsonObject("architecture").remove("appearance_hidden");
+      old.getAsJsonObject("architecture").remove("appearance_parents");
+      DeformationArchitecture linear = ((DeformationMechanism) ImageMechanism.fromJson(old,
+          Variable.image("x", 28, 28), new ParameterSet(m))).architecture();
+      assertEquals(0, linear.appearanceHidden());
+      assertTrue(!linear.appearanceParents());
+    }
+  }
+
+  @Test
+  void theCounterfactualTermReachesTheWarpThroughThePredictor() {
+    ImageData data = discs(16, 5);
+    try (NDManager m = NDManager.newBaseManager()) {
+      ParentPredictor judge = new ParentPredictor(1, SIDE, SIDE,
+          List.of(ParentPredictor.Target.continuous("r", true, Math.log(7.5), 0.2)), new ParameterSet(m), null)
+          .initParameters(new Random(5));
+      float[][] moved = new float[2][];
+      for (int run = 0; run < 2; run++) {
+        DeformationMechanism d = mechanism(m, 5);
+        DeformationTrainer.initTemplate(d, data);
+        DeformationTrainer.Options o = new DeformationTrainer.Options(1, 8, 1e-2, 1, 60,
+            DeformationTrainer.Smoothness.BENDING, 1, 10, 1, 5, null, false);
+        if (run == 1) {
+          o = o.withCounterfactual(new ImageTrainer.CounterfactualTerm(judge, 1, List.of("r")));
+        }
+        Adam adam = new Adam(m.newSubManager(), o.learningRate(), 1e-8);
+        ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+        DeformationTrainer.CounterfactualLoss loss = new DeformationTrainer.CounterfactualLoss();
+        double elbo = DeformationTrainer.step(d, adam, data, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, o, null, 0,
+            new Random(5), loss);
+        assertTrue(Double.isFinite(elbo), "ELBO " + elbo);
+        assertEquals(run == 1, Double.isFinite(loss.mean()), "the term's -log q is recorded only with the term");
+        moved[run] = d.weights().get("x.pa.out.weight").toFloatArray();
+      }
+      // the parents' field starts at zero and the ELBO moves it one way; the predictor's loss on the
+      // counterfactuals (with r shuffled) moves it another
+      double differ = 0;
+      for (int k = 0; k < moved[0].length; k++) {
+        differ += Math.abs(moved[0][k] - moved[1][k]);
+      }
+      assertTrue(differ > 1e-6, "the term changed the parents' field's step: " + differ);
+    }
+  }
+
   /** Discs of random radii 5..10 px: the true mechanism scales one disc. */
   static ImageData discs(int n, long seed) {
     Random r = new Random(seed);
