@@ -38,8 +38,11 @@ import org.deepscm.scm.VariableKind;
  * <p><b>Counterfactual</b> (abduction, action, prediction): z ~ q(z | x, pa) per particle; the residual in
  * the template's frame is u = (x / g) o phi^-1 - A(z); under pa* with z kept,
  * x* = ((A(z) + u) o phi*) g* = (x / g) o (phi^-1 o phi*) g*. The two fields are composed first and the
- * observed image is sampled once, so the case's own texture comes from the case; A(z) cancels. A unit whose
- * parents are not changed gets its observed image back exactly. The result is the mean over particles.
+ * observed image is sampled once, so the case's own texture comes from the case; A(z) cancels. Where the
+ * appearance sees the parents too (digits: a thicker stroke is more ink, which no warp makes), A(z, pa) does
+ * not cancel: x* = ((x / g) o (phi^-1 o phi*) + (A(z, pa*) - A(z, pa)) o phi*) g*, the observed image still
+ * sampled once. A unit whose parents are not changed gets its observed image back exactly. The result is the
+ * mean over particles.
  *
  * <p>Trained on the ELBO with a Gaussian pixel likelihood of learned sigma in the image's frame
  * ({@link #elboTerms}); the noise u of {@link #generate} / {@link #abduct(NDArray, Map)} is that
