@@ -120,7 +120,8 @@ final class BrainTraining {
             + "are for the paper's VAE image mechanism, not --image-kind deformation");
       }
       builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
-          .withGrids(o.warpGrid(32), o.appearanceGrid(16)).withParentModes(o.parentModes(0)));
+          .withGrids(o.warpGrid(32), o.appearanceGrid(16)).withParentModes(o.parentModes(0))
+          .withComposedWarps(o.composeWarps));
     }
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
@@ -376,7 +377,8 @@ final class BrainTraining {
           .append(" --warp-smoothness ").append(o.warpSmoothness).append(" --warp-weight ").append(o.warpWeight)
           .append(" --subject-warp-weight ").append(o.subjectWarpWeight)
           .append(" --warp-grid ").append(o.warpGrid(32)).append(" --appearance-grid ")
-          .append(o.appearanceGrid(16)).append(" --parent-modes ").append(o.parentModes(0));
+          .append(o.appearanceGrid(16)).append(" --parent-modes ").append(o.parentModes(0))
+          .append(o.composeWarps ? " --compose-warps" : "");
     }
     c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {

@@ -161,6 +161,11 @@ final class TrainCommand implements Callable<Integer> {
       + "(default: 0 for brains, one field of the parents for every subject; 8 for digits)")
   Integer parentModes;
 
+  @Option(names = "--compose-warps", description = "deformation: the subject's warp first, then the parents' "
+      + "(phi = exp(v_parents) o exp(v_subject)), so the parents act in the template's frame where every case's "
+      + "anatomy has been brought; default: one velocity, the two summed")
+  boolean composeWarps;
+
   int warpGrid(int otherwise) {
     return warpGrid == null ? otherwise : warpGrid;
   }
@@ -256,9 +261,9 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--parents-every-scale, --image-init, --kl-weight and "
           + "--cf-hold-reconstruction are for the paper's VAE image mechanism, not --image-kind deformation");
     }
-    if (!deformation && (warpGrid != null || appearanceGrid != null || parentModes != null)) {
-      throw new IllegalArgumentException("--warp-grid, --appearance-grid and --parent-modes are for --image-kind "
-          + "deformation");
+    if (!deformation && (warpGrid != null || appearanceGrid != null || parentModes != null || composeWarps)) {
+      throw new IllegalArgumentException("--warp-grid, --appearance-grid, --parent-modes and --compose-warps are for "
+          + "--image-kind deformation");
     }
     if (deformation) {
       checkFineTuningOptions(false);
@@ -281,7 +286,7 @@ final class TrainCommand implements Callable<Integer> {
     if (deformation) {
       DeformationArchitecture a = DeformationArchitecture.morphoMnist();
       builder.deformation(a.withGrids(warpGrid(a.parentGrid()), appearanceGrid(a.appearanceGrid()))
-          .withParentModes(parentModes(a.parentModes())));
+          .withParentModes(parentModes(a.parentModes())).withComposedWarps(composeWarps));
     }
     for (var v : builder.graph().variables()) {
       if (v.kind().isScalar() && !builder.graph().parents(v.name()).isEmpty()) {
@@ -749,7 +754,8 @@ final class TrainCommand implements Callable<Integer> {
             .append(" --warp-weight ").append(warpWeight).append(" --subject-warp-weight ").append(subjectWarpWeight);
         DeformationArchitecture a = DeformationArchitecture.morphoMnist();
         c.append(" --warp-grid ").append(warpGrid(a.parentGrid())).append(" --appearance-grid ")
-            .append(appearanceGrid(a.appearanceGrid())).append(" --parent-modes ").append(parentModes(a.parentModes()));
+            .append(appearanceGrid(a.appearanceGrid())).append(" --parent-modes ").append(parentModes(a.parentModes()))
+            .append(composeWarps ? " --compose-warps" : "");
       }
       c.append(" --image-epochs ").append(imageEpochs).append(" --image-lr ").append(imageLearningRate)
           .append(" --image-batch ").append(imageBatch);

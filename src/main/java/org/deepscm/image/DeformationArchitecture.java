@@ -24,21 +24,22 @@ import org.deepscm.scm.InvalidModelException;
  * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
  * </pre>
  *
- * phi = exp(v_parents + v_subject), integrated by scaling and squaring in {@code steps} steps on a
+ * phi = exp(v_parents + v_subject) (or, with composeWarps, exp(v_parents) o exp(v_subject): the subject's warp
+ * first, so the parents' field acts in the template's frame), integrated by scaling and squaring in {@code steps} steps on a
  * {@code fieldGrid} x {@code fieldGrid} grid (the velocities are smooth; VoxelMorph integrates at half the
  * image's resolution too), then brought up to the image bilinearly. Fields are composed on that grid too;
  * only the image is sampled at its own resolution.
  */
 public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
     int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
-    int fieldGrid, int parentModes, int appearanceHidden, boolean appearanceParents) {
+    int fieldGrid, int parentModes, int appearanceHidden, boolean appearanceParents, boolean composeWarps) {
 
   /** Networks whose appearance is a linear function of z alone (the brain's). */
   public DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
       int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
       int fieldGrid, int parentModes) {
     this(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
-        appearanceGrid, gainGrid, steps, fieldGrid, parentModes, 0, false);
+        appearanceGrid, gainGrid, steps, fieldGrid, parentModes, 0, false, false);
   }
 
   public DeformationArchitecture {
@@ -92,7 +93,8 @@ public record DeformationArchitecture(int channels, int height, int width, int z
    * is one brightness per digit); integrated at full resolution (strokes are 1 to 8 pixels wide); z of 16.
    */
   public static DeformationArchitecture morphoMnist() {
-    return new DeformationArchitecture(1, 28, 28, 16, 16, 32, 32, 128, 64, 14, 7, 28, 2, 7, 28, 8, 256, true);
+    return new DeformationArchitecture(1, 28, 28, 16, 16, 32, 32, 128, 64, 14, 7, 28, 2, 7, 28, 8, 256, true,
+        false);
   }
 
   /** The same networks with the parents' velocity on {@code parentGrid} and the appearance on {@code appearanceGrid}
@@ -100,14 +102,21 @@ public record DeformationArchitecture(int channels, int height, int width, int z
   public DeformationArchitecture withGrids(int parentGrid, int appearanceGrid) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
         parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
-        appearanceParents);
+        appearanceParents, composeWarps);
   }
 
   /** The same networks with {@code modes} subject-shaped modes in the parents' velocity. */
   public DeformationArchitecture withParentModes(int modes) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
         parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, modes, appearanceHidden,
-        appearanceParents);
+        appearanceParents, composeWarps);
+  }
+
+  /** The same networks with the parents' warp after the subject's (true) or both in one velocity (false). */
+  public DeformationArchitecture withComposedWarps(boolean compose) {
+    return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
+        appearanceParents, compose);
   }
 
   public int pixels() {
@@ -152,6 +161,7 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     o.addProperty("parent_modes", parentModes);
     o.addProperty("appearance_hidden", appearanceHidden);
     o.addProperty("appearance_parents", appearanceParents);
+    o.addProperty("compose_warps", composeWarps);
     return o;
   }
 
@@ -170,7 +180,9 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     // ... nor an appearance decoder: the appearance is linear in z
     int hidden = o.has("appearance_hidden") ? o.get("appearance_hidden").getAsInt() : 0;
     boolean parents = o.has("appearance_parents") && o.get("appearance_parents").getAsBoolean();
+    // ... nor composed warps: one velocity, the parents' and the subject's summed
+    boolean compose = o.has("compose_warps") && o.get("compose_warps").getAsBoolean();
     return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], modes, hidden, parents);
+        v[12], v[13], v[14], modes, hidden, parents, compose);
   }
 }

@@ -277,6 +277,27 @@ public final class DeformationMechanism implements ImageMechanism {
     return v.getShape().get(2) == g ? v : Warp.upsampleVelocity(v, g, g);
   }
 
+  /**
+   * The map phi on the field grid for the parents' and the subject's velocities: exp(v_pa + v_z), or with
+   * composed warps exp(v_pa) o exp(v_z) (the subject's warp first, then the parents', so the parents act in
+   * the template's frame, where every subject's anatomy has been brought).
+   */
+  NDArray forwardMap(NDArray parentsVelocity, NDArray subjectVelocity) {
+    if (arch.composeWarps()) {
+      return Warp.compose(Warp.exp(parentsVelocity, arch.steps()), Warp.exp(subjectVelocity, arch.steps()));
+    }
+    return Warp.exp(parentsVelocity.add(subjectVelocity), arch.steps());
+  }
+
+  /** The inverse of {@link #forwardMap}: exp(-(v_pa + v_z)), or exp(-v_z) o exp(-v_pa). */
+  NDArray inverseMap(NDArray parentsVelocity, NDArray subjectVelocity) {
+    if (arch.composeWarps()) {
+      return Warp.compose(Warp.exp(subjectVelocity.neg(), arch.steps()), Warp.exp(parentsVelocity.neg(),
+          arch.steps()));
+    }
+    return Warp.exp(parentsVelocity.add(subjectVelocity).neg(), arch.steps());
+  }
+
   /** A displacement of the field grid brought to the image's pixels (N, 2, H, W). */
   private NDArray toImage(NDArray d) {
     return Warp.upsampleVelocity(d, arch.height(), arch.width());
@@ -310,8 +331,8 @@ public final class DeformationMechanism implements ImageMechanism {
 
   /** The noise-free image for latents z and context c (rows alike): ((A(z)) o exp(v)) * g. */
   NDArray meanImage(Function<String, NDArray> w, NDArray z, NDArray c) {
-    NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
-    return Warp.sample(appearance(w, z, c), toImage(Warp.exp(v, arch.steps()))).mul(logGain(w, z, c).exp());
+    NDArray d = toImage(forwardMap(parentVelocity(w, c, z), subjectVelocity(w, z)));
+    return Warp.sample(appearance(w, z, c), d).mul(logGain(w, z, c).exp());
   }
 
   /**
@@ -342,7 +363,7 @@ public final class DeformationMechanism implements ImageMechanism {
     NDArray vPa = parentVelocity(w, ct, z);
     NDArray vZ = subjectVelocity(w, z);
     NDArray velocity = vPa.add(vZ);
-    NDArray d = toImage(Warp.exp(velocity, arch.steps()));
+    NDArray d = toImage(forwardMap(vPa, vZ));
     NDArray logGain = logGain(w, z, ct);
     NDArray model = Warp.sample(appearance(w, z, ct), d).mul(logGain.exp());
     NDArray logSigma = w.apply(prefix + "log_sigma");
@@ -355,7 +376,7 @@ public final class DeformationMechanism implements ImageMechanism {
     if (cStar != null) {
       NDArray xt = VaeImageMechanism.tileRows(x, particles);
       NDArray xOverGain = xt.div(logGain.exp());
-      NDList f = counterfactualField(w, z, velocity, vPa, Warp.exp(velocity.neg(), arch.steps()), ct,
+      NDList f = counterfactualField(w, z, velocity, vPa, inverseMap(vPa, vZ), ct,
           VaeImageMechanism.tileRows(cStar, particles));
       out.add(counterfactualImages(xOverGain, f));
     }
@@ -389,8 +410,8 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray u = e.get(":, " + arch.zDim() + ":").reshape(n, arch.channels(), arch.height(), arch.width());
       NDArray c = scope.create(ctx, new Shape(n, context.size()));
       Function<String, NDArray> w = inference();
-      NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
-      NDArray x = Warp.sample(appearance(w, z, c).add(u), toImage(Warp.exp(v, arch.steps())))
+      NDArray d = toImage(forwardMap(parentVelocity(w, c, z), subjectVelocity(w, z)));
+      NDArray x = Warp.sample(appearance(w, z, c).add(u), d)
           .mul(logGain(w, z, c).exp());
       return handBack(caller, x.clip(0, 255).reshape(valueShape(n, s.dimension() == 2 ? 3 : 4)));
     }
@@ -412,8 +433,8 @@ public final class DeformationMechanism implements ImageMechanism {
       Function<String, NDArray> w = inference();
       NDList q = encode(w, x, c);
       NDArray z = ImageNetworks.reparameterise(q.get(0), q.get(1), scope.randomNormal(q.get(0).getShape()));
-      NDArray v = parentVelocity(w, c, z).add(subjectVelocity(w, z));
-      NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), toImage(Warp.exp(v.neg(), arch.steps())))
+      NDArray inverse = toImage(inverseMap(parentVelocity(w, c, z), subjectVelocity(w, z)));
+      NDArray u = Warp.sample(x.div(logGain(w, z, c).exp()), inverse)
           .sub(appearance(w, z, c)).reshape(img.n(), arch.pixels());
       return handBack(caller, z.concat(u, 1));
     }
@@ -519,7 +540,7 @@ public final class DeformationMechanism implements ImageMechanism {
       NDArray ct = VaeImageMechanism.tileRows(c, particles);
       NDArray vPa = parentVelocity(w, ct, z);
       NDArray v = vPa.add(subjectVelocity(w, z));
-      NDArray inverse = Warp.exp(v.neg(), arch.steps());
+      NDArray inverse = inverseMap(vPa, v.sub(vPa));
       NDArray xOverGain = VaeImageMechanism.tileRows(x, particles).div(logGain(w, z, ct).exp());
       for (NDArray a : new NDArray[] {x, z, v, vPa, inverse, xOverGain}) {
         a.attach(own);
@@ -553,8 +574,7 @@ public final class DeformationMechanism implements ImageMechanism {
   /** {@link #counterfactualField(WarpAbduction, NDArray)} from its parts (rows of particles x units). */
   private NDList counterfactualField(Function<String, NDArray> w, NDArray z, NDArray velocity,
       NDArray parentsVelocity, NDArray inverse, NDArray c, NDArray cStar) {
-    NDArray vStar = velocity.sub(parentsVelocity).add(parentVelocity(w, cStar, z));
-    NDArray forwardStar = Warp.exp(vStar, arch.steps());
+    NDArray forwardStar = forwardMap(parentVelocity(w, cStar, z), velocity.sub(parentsVelocity));
     NDArray psi = toImage(Warp.compose(inverse, forwardStar));
     NDList f = new NDList(psi, logGain(w, z, cStar).exp());
     if (arch.appearanceParents()) {
@@ -725,7 +745,7 @@ public final class DeformationMechanism implements ImageMechanism {
     WarpAbduction a = own(abduction);
     try (NDManager scope = a.manager.newSubManager()) {
       a.visit(scope);
-      NDArray forward = toImage(Warp.exp(a.velocity, arch.steps()));
+      NDArray forward = toImage(forwardMap(a.parentsVelocity, a.velocity.sub(a.parentsVelocity)));
       NDArray inverse = toImage(a.inverse);
       NDArray det = Warp.jacobianDeterminant(forward);
       double folded = det.lte(0).toType(DataType.FLOAT32, false).mean().getFloat();
@@ -741,7 +761,8 @@ public final class DeformationMechanism implements ImageMechanism {
       a.visit(scope);
       Function<String, NDArray> w = inference();
       NDArray ct = VaeImageMechanism.tileRows(scope.create(a.ctx, new Shape(a.n, context.size())), a.particles);
-      NDArray model = Warp.sample(appearance(w, a.z, ct), toImage(Warp.exp(a.velocity, arch.steps())))
+      NDArray model = Warp.sample(appearance(w, a.z, ct), toImage(forwardMap(a.parentsVelocity,
+          a.velocity.sub(a.parentsVelocity))))
           .mul(logGain(w, a.z, ct).exp()).clip(0, 255);
       return handBack(target, model.reshape(a.particles, a.n, arch.channels(), arch.height(), arch.width())
           .mean(new int[] {0}).reshape(a.shape));

@@ -151,7 +151,7 @@ class DeformationMechanismTest {
   /** Digit-sized (28 x 28: not a multiple of 8) networks whose appearance is a decoder of z and the parents. */
   static DeformationMechanism digitSized(NDManager m, long seed) {
     DeformationArchitecture a = new DeformationArchitecture(1, 28, 28, 4, 8, 8, 8, 32, 32, 14, 7, 28, 2, 7, 28, 2,
-        16, true);
+        16, true, false);
     return new DeformationMechanism(Variable.image("x", 28, 28), CONTEXT, a, new ParameterSet(m))
         .initParameters(new Random(seed));
   }
@@ -208,6 +208,46 @@ class DeformationMechanismTest {
           Variable.image("x", 28, 28), new ParameterSet(m))).architecture();
       assertEquals(0, linear.appearanceHidden());
       assertTrue(!linear.appearanceParents());
+    }
+  }
+
+  @Test
+  void composedWarpsInvertAndLeaveAnUnchangedCaseExact() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      DeformationMechanism d = new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT,
+          small().withComposedWarps(true), new ParameterSet(m)).initParameters(new Random(6));
+      DeformationMechanism summed = new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT,
+          small(), new ParameterSet(m)).initParameters(new Random(6));
+      // both warps at work, the same in both: the parents' field and the subject's
+      ai.djl.engine.Engine.getInstance().setRandomSeed(6);
+      for (String name : List.of("x.pa.out.weight", "x.sub.out.weight")) {
+        NDArray w = m.randomNormal(0, 0.05f, d.weights().get(name).getShape(), ai.djl.ndarray.types.DataType.FLOAT32);
+        d.weights().put(name, w);
+        summed.weights().put(name, w);
+      }
+      float[] px = disc(7);
+      NDArray x = m.create(px, new Shape(1, SIDE, SIDE));
+      Map<String, NDArray> pa = Map.of("r", m.create(new float[] {7}));
+      double summedError;
+      try (ImageMechanism.Abduction a = summed.abduct(m, x, pa, 4)) {
+        summedError = summed.warpHealth(a)[1];
+      }
+      try (ImageMechanism.Abduction a = d.abduct(m, x, pa, 4)) {
+        double[] health = d.warpHealth(a);
+        assertEquals(0, health[0], 1e-9, "folded share");
+        // two fields each inverted up to interpolation: about as exact as one (rough random fields in a
+        // 32 px world whose clamped border is a large share of it)
+        assertTrue(health[1] < 1.5 * summedError + 0.01, "phi^-1 o phi from the identity, mean " + health[1]
+            + " px; one summed velocity's: " + summedError + " px");
+        assertArrayEquals(px, d.counterfactual(a, Map.of("r", m.create(new float[] {7})), m).toFloatArray());
+        float[] larger = d.counterfactual(a, Map.of("r", m.create(new float[] {9})), m).toFloatArray();
+        double moved = 0;
+        for (int k = 0; k < px.length; k++) {
+          moved += Math.abs(larger[k] - px[k]);
+        }
+        assertTrue(moved > 1, "do(r := 9) moves the disc: " + moved);
+      }
+      assertTrue(d.toJson().getAsJsonObject("architecture").get("compose_warps").getAsBoolean());
     }
   }
 
