@@ -125,7 +125,7 @@ public final class ExplorerView {
     scrolled.setFitToWidth(true);
     scrolled.setMinWidth(200);
     centreViewport = scrolled;
-    // the images take the room the centre has (the scroll pane's viewport), at a whole zoom (never below 2x)
+    // the images take the room the centre has (the scroll pane's viewport), at the zoom fitImages() picks
     scrolled.viewportBoundsProperty().addListener((o, was, now) -> fitImages());
     // extrapolation is said where the user looks, above the images (ControlsFX notification pane)
     extrapolationNotice.setContent(scrolled);
@@ -558,7 +558,14 @@ public final class ExplorerView {
   private Node imageRow;
   private javafx.scene.control.TabPane plots;
   /** The density chart is unreadable below this height. */
-  static final double MIN_CHART_HEIGHT = 200;
+  static final double MIN_CHART_HEIGHT = 160;
+  /**
+   * The images come first up to this width (1.5x a brain slice, where the panels' titles fit on one line): the chart
+   * gives up height for them down to {@link #MIN_CHART_HEIGHT}; wider images only while it keeps {@link #CHART_HEIGHT}.
+   */
+  static final double PRIORITY_IMAGE_WIDTH = 96;
+  /** The chart's height that images wider than {@link #PRIORITY_IMAGE_WIDTH} leave it. */
+  static final double CHART_HEIGHT = 200;
 
   private Node centre() {
     VBox box = centreBox;
@@ -654,8 +661,9 @@ public final class ExplorerView {
   private static final double IMAGE_GAP = 8;
 
   /**
-   * The largest whole zoom (at least 2x) at which the three images and the colour bar fit the centre's
-   * width and leave the plots below them a readable height.
+   * The largest zoom at which the four images and their colour bars fit the centre's width and leave the plots
+   * below them a readable height: up to {@link #PRIORITY_IMAGE_WIDTH} the images come first, the chart down to
+   * {@link #MIN_CHART_HEIGHT}; beyond it the chart keeps {@link #CHART_HEIGHT}.
    */
   private void fitImages() {
     if (imageRow == null || centreViewport == null || centreViewport.getViewportBounds().getWidth() <= 0) {
@@ -679,8 +687,15 @@ public final class ExplorerView {
     double byWidth = forImages / (panels().length * (double) session.imageWidth());
     double zoom = zoomFor(byWidth);
     // the image row at a zoom: its titles, wrapped to the images' width (narrower images may wrap them), and the
-    // images; the largest step whose row fits the height the other rows leave
-    while (zoom > 1 && titleHeight(session.imageWidth() * zoom) + session.imageHeight() * zoom > height - other) {
+    // images; the largest step whose row fits the height the other rows leave, the chart at its least up to the
+    // priority width and at its usual height beyond
+    double beyondPriority = centreBox.getChildren().contains(plots) ? CHART_HEIGHT - MIN_CHART_HEIGHT : 0;
+    while (zoom > 1) {
+      double row = titleHeight(session.imageWidth() * zoom) + session.imageHeight() * zoom;
+      boolean priority = session.imageWidth() * zoom <= PRIORITY_IMAGE_WIDTH;
+      if (row <= height - other - (priority ? 0 : beyondPriority)) {
+        break;
+      }
       zoom = zoom > 2 ? zoom - 1 : zoom - 0.25;
     }
     if (original.getFitWidth() != session.imageWidth() * zoom) {
@@ -876,9 +891,9 @@ public final class ExplorerView {
     Label title = (Label) ((VBox) differencePanel).getChildren().get(0);
     title.setText(motion ? "Tissue motion" : "Difference");
     barTitle.setText(motion ? "area change" : "cf - original");
-    barTop.setText(motion ? "+100 % grows" : String.format(Locale.ROOT, "+%.0f brighter", DIFFERENCE_RANGE));
-    barMiddle.setText(motion ? "0 stays" : "0 no change");
-    barBottom.setText(motion ? "-50 % shrinks" : String.format(Locale.ROOT, "-%.0f darker", DIFFERENCE_RANGE));
+    barTop.setText(motion ? "+100 %\ngrows" : String.format(Locale.ROOT, "+%.0f\nbrighter", DIFFERENCE_RANGE));
+    barMiddle.setText("0");
+    barBottom.setText(motion ? "-50 %\nshrinks" : String.format(Locale.ROOT, "-%.0f\ndarker", DIFFERENCE_RANGE));
     if (last == null || last.difference() == null) {
       return;
     }
@@ -923,9 +938,13 @@ public final class ExplorerView {
     paintColourBar();
     bar.setStroke(Color.GREY);
     // the number above the word: the bar's column stays narrow enough for four image panels on a laptop
-    VBox labels = new VBox(new Label(String.format(Locale.ROOT, "+%.0f\nbrighter", DIFFERENCE_RANGE)),
-        spacer(), new Label("0"), spacer(),
-        new Label(String.format(Locale.ROOT, "-%.0f\ndarker", DIFFERENCE_RANGE)));
+    // the labels paintDifference() sets: grey levels, or the area change while the panel shows tissue motion
+    barTop.setText(String.format(Locale.ROOT, "+%.0f\nbrighter", DIFFERENCE_RANGE));
+    barMiddle.setText("0");
+    barBottom.setText(String.format(Locale.ROOT, "-%.0f\ndarker", DIFFERENCE_RANGE));
+    barTop.setId("colour-bar-top");
+    barBottom.setId("colour-bar-bottom");
+    VBox labels = new VBox(barTop, spacer(), barMiddle, spacer(), barBottom);
     // as tall as the images beside it
     double aspect = (double) session.imageHeight() / Math.max(1, session.imageWidth());
     bar.heightProperty().bind(original.fitWidthProperty().multiply(aspect));

@@ -113,40 +113,58 @@ final class BrainFigures {
     return write(img, file);
   }
 
+  /** A column of the model figure: its heading and the do() it shows. */
+  record Column(String heading, Map<String, Intervention> action) {}
+
+  /**
+   * The model figure's columns after the observed image: do(ventricle volume = 0.5, 2, 3 times its own),
+   * do(brain volume = 0.9 times its own), do(age := 75).
+   */
+  static final List<Column> MODEL_COLUMNS = List.of(
+      new Column("do(v x0.5)", Map.of("ventricle_volume", Intervention.scale(0.5))),
+      new Column("do(v x2)", Map.of("ventricle_volume", Intervention.scale(2))),
+      new Column("do(v x3)", Map.of("ventricle_volume", Intervention.scale(3))),
+      new Column("do(b x0.9)", Map.of("brain_volume", Intervention.scale(0.9))),
+      new Column("do(age := 75)", Map.of("age", Intervention.set(75))));
+
+  /** The narrowest label column of the model figure; wider when a model's name needs it. */
+  static final int MODEL_LABEL = 170;
+
+  /** The model figure's caption under each tile: heading, then the two areas the measurer reads. */
+  static final int MODEL_CAPTION = 44;
+
   /**
    * Model counterfactuals beside the TRUE ones: for each subject a row of TRUE counterfactual images
-   * under do(ventricle volume = 0.5, 2, 3 times its own), then a row per model (32 particles), each
-   * tile captioned with the ventricle area the measurer (no learning) reads on it.
+   * under the {@link #MODEL_COLUMNS}, then a row per model (32 particles). Each model is given the TRUE
+   * counterfactual parents (brain and ventricle volume from the subject's own noise), so the picture
+   * judges its image mechanism. Every tile is captioned with the ventricle and brain areas the measurer
+   * (no learning) reads on it.
    */
   static Path modelCounterfactuals(BrainSliceRenderer renderer, List<BrainDataset.Subject> subjects,
       List<String> names, List<ImageMechanism> models, Path file) throws IOException {
-    int label = 170;
-    double[] factors = {0.5, 2, 3};
+    int label = labelWidth(MODEL_LABEL, names);
     int rows = subjects.size() * (1 + models.size());
-    BufferedImage img = canvas(label + (1 + factors.length) * TILE, rows * (TILE + CAPTION));
+    BufferedImage img = canvas(label + (1 + MODEL_COLUMNS.size()) * TILE, rows * (TILE + MODEL_CAPTION));
     Graphics2D g = graphics(img);
     int row = 0;
     for (BrainDataset.Subject s : subjects) {
       BrainTrueScm.Covariates c = s.covariates();
       double[] observed = render(renderer, c, s);
       for (int r = 0; r <= models.size(); r++, row++) {
-        int y = row * (TILE + CAPTION);
-        g.drawString(r == 0 ? "TRUE counterfactual" : names.get(r - 1), 6, y + TILE / 2 - 8);
-        g.drawString(String.format(Locale.ROOT, "subject %d: v %.0f ml", s.index(), c.ventricleMl()), 6,
-            y + TILE / 2 + 10);
+        int y = row * (TILE + MODEL_CAPTION);
+        g.drawString(r == 0 ? "TRUE counterfactual" : names.get(r - 1), 6, y + TILE / 2 - 16);
+        g.drawString(String.format(Locale.ROOT, "subject %d: %d y %s", s.index(), (int) c.age(),
+            c.sex() == 1 ? "M" : "F"), 6, y + TILE / 2 + 2);
+        g.drawString(String.format(Locale.ROOT, "b %.0f ml, v %.0f ml", c.brainMl(), c.ventricleMl()), 6,
+            y + TILE / 2 + 18);
         tile(img, observed, label, y);
         sides(g, label, y);
-        caption(g, label, y + TILE, "observed", String.format(Locale.ROOT, "area %.0f mm2",
-            BrainMeasurer.measure(observed).ventricleMm2()));
-        for (int k = 0; k < factors.length; k++) {
-          double v = factors[k] * c.ventricleMl();
-          double[] cf = r == 0
-              ? render(renderer, BrainTrueScm.counterfactual(s.noise(), Map.of("ventricle_volume", Intervention.set(v))), s)
-              : modelCounterfactual(models.get(r - 1), observed, c, v);
+        areas(g, label, y + TILE, "observed", observed);
+        for (int k = 0; k < MODEL_COLUMNS.size(); k++) {
+          BrainTrueScm.Covariates star = BrainTrueScm.counterfactual(s.noise(), MODEL_COLUMNS.get(k).action());
+          double[] cf = r == 0 ? render(renderer, star, s) : modelCounterfactual(models.get(r - 1), observed, c, star);
           tile(img, cf, label + (k + 1) * TILE, y);
-          caption(g, label + (k + 1) * TILE, y + TILE, String.format(Locale.ROOT, "do(v=x%s)",
-              factors[k] == 0.5 ? "0.5" : String.valueOf((int) factors[k])),
-              String.format(Locale.ROOT, "area %.0f mm2", BrainMeasurer.measure(cf).ventricleMm2()));
+          areas(g, label + (k + 1) * TILE, y + TILE, MODEL_COLUMNS.get(k).heading(), cf);
         }
       }
     }
@@ -154,19 +172,42 @@ final class BrainFigures {
     return write(img, file);
   }
 
+  /** A label column at least {@code least} wide that holds each name in the figures' font, with margins. */
+  static int labelWidth(int least, List<String> names) {
+    BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = graphics(scratch);
+    int width = least;
+    for (String name : names) {
+      width = Math.max(width, g.getFontMetrics().stringWidth(name) + 16);
+    }
+    g.dispose();
+    return width;
+  }
+
+  /** A tile's heading and the ventricle and brain areas the measurer reads on it. */
+  private static void areas(Graphics2D g, int x, int y, String heading, double[] pixels) {
+    BrainMeasurer.Areas a = BrainMeasurer.measure(pixels);
+    g.drawString(heading, x + 4, y + 12);
+    g.drawString(String.format(Locale.ROOT, "v area %.0f mm2", a.ventricleMm2()), x + 4, y + 26);
+    g.drawString(String.format(Locale.ROOT, "b area %.0f mm2", a.brainMm2()), x + 4, y + 40);
+  }
+
+  /** The model's counterfactual image of the observed one, its parents set to those of {@code star}. */
   private static double[] modelCounterfactual(ImageMechanism image, double[] observed, BrainTrueScm.Covariates c,
-      double ventricleMl) {
+      BrainTrueScm.Covariates star) {
     try (NDManager m = NDManager.newBaseManager()) {
       float[] px = new float[observed.length];
       for (int p = 0; p < px.length; p++) {
         px[p] = (float) observed[p];
       }
       NDArray x = m.create(px, new Shape(1, BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE));
-      Map<String, NDArray> pa = Map.of("brain_volume", m.create(new double[] {c.brainMl()}),
-          "ventricle_volume", m.create(new double[] {c.ventricleMl()}));
-      Map<String, NDArray> star = Map.of("brain_volume", m.create(new double[] {c.brainMl()}),
-          "ventricle_volume", m.create(new double[] {ventricleMl}));
-      float[] cf = image.counterfactual(x, pa, star).toFloatArray();
+      Map<String, NDArray> pa = new java.util.HashMap<>();
+      Map<String, NDArray> paStar = new java.util.HashMap<>();
+      for (String name : image.parents()) {
+        pa.put(name, m.create(new double[] {c.get(name)}));
+        paStar.put(name, m.create(new double[] {star.get(name)}));
+      }
+      float[] cf = image.counterfactual(x, pa, paStar).toFloatArray();
       double[] out = new double[cf.length];
       for (int p = 0; p < cf.length; p++) {
         out[p] = cf[p];

@@ -42,8 +42,9 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--compare-models", split = ",", paramLabel = "DIR", description = "with --figures: also write "
       + "these models' counterfactuals beside the TRUE ones; brain: brain-model-counterfactuals.png, do(ventricle "
-      + "volume = 0.5, 2, 3 times its own) for two test subjects; morphomnist: morphomnist-model-counterfactuals.png, "
-      + "do(i := 80, 200) and do(t := 1.5, 4.5) for three test digits")
+      + "volume = 0.5, 2, 3 times its own), do(brain volume = 0.9 times its own) and do(age := 75) for two test "
+      + "subjects; morphomnist: morphomnist-model-counterfactuals.png, do(i := 80, 200) and do(t := 1.5, 4) for three "
+      + "test digits")
   java.util.List<Path> compareModels = new java.util.ArrayList<>();
 
   @Option(names = "--cache", paramLabel = "DIR", description = "cache folder (default: ~/.cache/deepscm-explorer)")

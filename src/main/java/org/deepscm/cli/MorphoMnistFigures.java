@@ -24,7 +24,7 @@ import org.deepscm.scm.Intervention;
 /**
  * The README's picture of Morpho-MNIST image models against the truth: for a few test digits, the
  * observed image, its TRUE counterfactuals (paper Eq. 7 with the digit's own noise) and each model's
- * under do(i := 80), do(i := 200), do(t := 1.5) and do(t := 4.5). Every tile is captioned with the
+ * under do(i := 80), do(i := 200), do(t := 1.5) and do(t := 4). Every tile is captioned with the
  * thickness and intensity the morphometrics measure on it, so the picture shows how far each model
  * went. The models get the TRUE counterfactual parents, so the picture judges their image mechanism.
  */
@@ -32,10 +32,11 @@ final class MorphoMnistFigures {
   private static final int ZOOM = 4;
   private static final int TILE = MnistDigits.SIDE * ZOOM;
   private static final int CAPTION = 30;
-  private static final int LABEL = 150;
+  /** The narrowest label column; wider when a model's name needs it. */
+  static final int LABEL = 150;
 
   /** The interventions of the columns, after the observed image. */
-  private static final List<String> COLUMNS = List.of("do(i := 80)", "do(i := 200)", "do(t := 1.5)", "do(t := 4.5)");
+  static final List<String> COLUMNS = List.of("do(i := 80)", "do(i := 200)", "do(t := 1.5)", "do(t := 4)");
 
   private MorphoMnistFigures() {}
 
@@ -68,7 +69,8 @@ final class MorphoMnistFigures {
   static Path modelCounterfactuals(MnistDigits digits, MorphoMnistDataset test, List<Integer> units,
       List<String> names, List<ImageMechanism> models, Path file) throws IOException {
     int rows = units.size() * (1 + models.size());
-    BufferedImage img = new BufferedImage(LABEL + (1 + COLUMNS.size()) * TILE, rows * (TILE + CAPTION),
+    int label = BrainFigures.labelWidth(LABEL, names);
+    BufferedImage img = new BufferedImage(label + (1 + COLUMNS.size()) * TILE, rows * (TILE + CAPTION),
         BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
     g.setColor(Color.WHITE);
@@ -85,17 +87,17 @@ final class MorphoMnistFigures {
         g.drawString(r == 0 ? "TRUE counterfactual" : names.get(r - 1), 6, y + TILE / 2 - 8);
         g.drawString(String.format(Locale.ROOT, "test digit %d (a %d)", unit, test.label(unit)), 6,
             y + TILE / 2 + 10);
-        tile(img, observed, LABEL, y);
-        caption(g, LABEL, y + TILE, "observed", observed);
+        tile(img, observed, label, y);
+        caption(g, label, y + TILE, "observed", observed);
         for (int k = 0; k < COLUMNS.size(); k++) {
-          Intervention doT = k >= 2 ? Intervention.set(k == 2 ? 1.5 : 4.5) : null;
+          Intervention doT = k >= 2 ? Intervention.set(k == 2 ? 1.5 : 4) : null;
           Intervention doI = k < 2 ? Intervention.set(k == 0 ? 80 : 200) : null;
           double[] star = MorphoMnistTrueScm.counterfactualCovariates(test.epsT(unit), test.epsI(unit), doT, doI);
           double[] cf = r == 0
               ? MorphoMnistTrueScm.image(digit, star[0], star[1])
               : modelCounterfactual(models.get(r - 1), observed, test.thickness(unit), test.intensity(unit), star);
-          tile(img, cf, LABEL + (k + 1) * TILE, y);
-          caption(g, LABEL + (k + 1) * TILE, y + TILE, COLUMNS.get(k), cf);
+          tile(img, cf, label + (k + 1) * TILE, y);
+          caption(g, label + (k + 1) * TILE, y + TILE, COLUMNS.get(k), cf);
         }
       }
     }

@@ -21,7 +21,8 @@ import org.testfx.util.WaitForAsyncUtils;
 
 /**
  * The shipped deformation brain model in the explorer: three times her ventricles on the slider, and the
- * difference panel switched to where tissue moves shows growth (red) where the ventricles are.
+ * difference panel switched to where tissue moves shows growth (red) where the ventricles are. With the system
+ * property deepscm.tissueMotionShot=FILE it writes the window there, tissue motion on (the README's picture).
  */
 @ExtendWith(ApplicationExtension.class)
 class ExplorerDeformationModelTest {
@@ -68,10 +69,26 @@ class ExplorerDeformationModelTest {
     assertTrue(r.motion()[best] > 0.1, "somewhere the area grows by more than 10 %: " + r.motion()[best]);
     javafx.scene.paint.Color c = motion.getPixelReader().getColor(best % w, best / w);
     assertTrue(c.getRed() > c.getBlue(), "growth is red: " + c);
+    // the colour bar beside the map says its scale: area change, not grey levels
+    assertEquals("+100 %\ngrows", robot.lookup("#colour-bar-top").queryLabeled().getText());
+    assertEquals("-50 %\nshrinks", robot.lookup("#colour-bar-bottom").queryLabeled().getText());
+    // the default model's extra toggle takes a row above the images: on a laptop they still come first
+    robot.interact(() -> {
+      stage.getScene().getRoot().applyCss();
+      stage.getScene().getRoot().layout();
+    });
+    java.util.List<String> row = ExplorerLayoutTest.imageRowProblems(stage.getScene().getRoot(),
+        ExplorerView.PRIORITY_IMAGE_WIDTH);
+    assertTrue(row.isEmpty(), String.join("\n", row));
+    String shot = System.getProperty("deepscm.tissueMotionShot");
+    if (shot != null) {
+      robot.interact(() -> app.exportPng(Path.of(shot)));
+    }
     robot.interact(() -> toggle.setSelected(false));
     WaitForAsyncUtils.waitForFxEvents();
     assertEquals("Difference", robot.lookup(".label").queryAllAs(javafx.scene.control.Label.class).stream()
         .map(javafx.scene.control.Label::getText).filter(t -> t.equals("Difference") || t.equals("Tissue motion"))
         .findFirst().orElse(""));
+    assertEquals("-128\ndarker", robot.lookup("#colour-bar-bottom").queryLabeled().getText());
   }
 }

@@ -32,7 +32,8 @@ import org.testfx.util.WaitForAsyncUtils;
  * and a classroom's projector in presentation mode, on the brain and the Morpho-MNIST models, in every
  * rung, with a do() in force. Judged on the scene graph: every control and label lies inside the window and under no other,
  * no text is cut to "..." , no slider's tick labels run into each other, the density chart keeps a
- * readable height, at 1366 x 768 the main view needs no scroll bar, and the counterfactual's uncertainty view
+ * readable height, at 1366 x 768 the main view needs no scroll bar and the brain's image panels are at least 1.5x
+ * with their titles on one line, and the counterfactual's uncertainty view
  * (as large as the difference map), its line and its outline toggle are on screen. With the system property
  * deepscm.layoutShots=DIR it also writes each window there (the README's screenshots).
  */
@@ -40,6 +41,7 @@ import org.testfx.util.WaitForAsyncUtils;
 class ExplorerLayoutTest {
   private static final Path BRAIN = Path.of("models", "brain-synthetic");
   private static final Path DIGITS = Path.of("models", "morphomnist-full");
+  private static final Path DEFORMATION = Path.of("models", "brain-deformation");
   /** Screens: width, height, presentation mode (1) or not (0). */
   private static final int[][] SCREENS = {{1366, 768, 0}, {1600, 1000, 0}, {1920, 1080, 0}, {1920, 1080, 1}};
 
@@ -61,6 +63,22 @@ class ExplorerLayoutTest {
         3 * app.view().session().observed().get("ventricle_volume")));
     WaitForAsyncUtils.waitForFxEvents();
     List<String> problems = check(robot, "brain");
+    assertTrue(problems.isEmpty(), problems.size() + " layout problems:\n" + String.join("\n", problems));
+  }
+
+  @Test
+  void theDefaultBrainModelWithTissueMotionFitsEveryScreenInEveryRung(FxRobot robot) {
+    // the deformation model's Tissue motion toggle takes a row of its own above the images on a laptop
+    assumeTrue(Files.isRegularFile(DEFORMATION.resolve(ModelFolder.MODEL_FILE)), "models/brain-deformation is shipped");
+    robot.interact(() -> app.load(DEFORMATION));
+    WaitForAsyncUtils.waitForFxEvents();
+    robot.interact(() -> app.view().resetInterventions());
+    robot.interact(() -> app.view().slider("ventricle_volume").setValue(
+        3 * app.view().session().observed().get("ventricle_volume")));
+    robot.interact(() -> app.view().setTissueMotion(true));
+    WaitForAsyncUtils.waitForFxEvents();
+    assertTrue(app.view().showsTissueMotion());
+    List<String> problems = check(robot, "brain-deformation");
     assertTrue(problems.isEmpty(), problems.size() + " layout problems:\n" + String.join("\n", problems));
   }
 
@@ -122,6 +140,12 @@ class ExplorerLayoutTest {
           if (map != null && diff != null && map.getFitWidth() != diff.getFitWidth()) {
             problems.add(where + "the uncertainty view is " + map.getFitWidth() + " px wide, the difference map "
                 + diff.getFitWidth());
+          }
+        }
+        if (r == 2 && model.startsWith("brain") && screen[0] == 1366 && screen[2] == 0) {
+          // a laptop's brain slices: the images before the chart, at least 1.5x with their titles on one line
+          for (String p : imageRowProblems(stage.getScene().getRoot(), ExplorerView.PRIORITY_IMAGE_WIDTH)) {
+            problems.add(where + p);
           }
         }
         if (screen[2] == 1) {
@@ -214,6 +238,36 @@ class ExplorerLayoutTest {
         if (b.getHeight() < ExplorerView.MIN_CHART_HEIGHT) {
           out.add(String.format(Locale.ROOT, "the density chart is %.0f px high (at least %.0f)", b.getHeight(),
               ExplorerView.MIN_CHART_HEIGHT));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What is wrong with the counterfactual's image row: a panel narrower than {@code leastWidth}, or a title wrapped
+   * onto a second line (taller than the original's title, which is one short word).
+   */
+  static List<String> imageRowProblems(Parent root, double leastWidth) {
+    List<String> out = new ArrayList<>();
+    for (String id : new String[] {"#image-original", "#image-counterfactual", "#image-difference",
+        "#image-uncertainty"}) {
+      ImageView v = (ImageView) root.lookup(id);
+      if (v == null) {
+        out.add(id + " is missing");
+      } else if (v.getFitWidth() < leastWidth) {
+        out.add(String.format(Locale.ROOT, "%s is %.0f px wide (at least %.0f)", id, v.getFitWidth(), leastWidth));
+      }
+    }
+    Node original = root.lookup("#image-original");
+    Parent row = original == null || original.getParent() == null ? null : original.getParent().getParent();
+    if (row != null) {
+      double oneLine = ((Labeled) ((Parent) original.getParent()).getChildrenUnmodifiable().get(0)).getHeight();
+      for (Node panel : row.getChildrenUnmodifiable()) {
+        if (panel instanceof Parent p && !p.getChildrenUnmodifiable().isEmpty()
+            && p.getChildrenUnmodifiable().get(0) instanceof Labeled title && title.getHeight() > oneLine + 1) {
+          out.add(String.format(Locale.ROOT, "the title \"%s\" wraps: %.0f px high, one line is %.0f", title.getText(),
+              title.getHeight(), oneLine));
         }
       }
     }

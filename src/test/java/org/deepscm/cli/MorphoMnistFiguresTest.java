@@ -53,9 +53,20 @@ class MorphoMnistFiguresTest {
       Path file = MorphoMnistFigures.modelCounterfactuals(digits, test, units, List.of("a", "b"),
           List.of(image, image), dir.resolve("strip.png"));
       BufferedImage img = ImageIO.read(file.toFile());
+      assertEquals(List.of("do(i := 80)", "do(i := 200)", "do(t := 1.5)", "do(t := 4)"), MorphoMnistFigures.COLUMNS);
       // a label column and five tiles of 4 x 28 px; three digits x (truth + two models) rows of tile + caption
       assertEquals(150 + 5 * 112, img.getWidth());
       assertEquals(3 * 3 * (112 + 30), img.getHeight());
+      // a model's name longer than the label column widens it, so that it does not run under the first tile
+      String longName = "morphomnist-full-finetuned";
+      file = MorphoMnistFigures.modelCounterfactuals(digits, test, units.subList(0, 1), List.of(longName),
+          List.of(image), dir.resolve("long.png"));
+      int label = ImageIO.read(file.toFile()).getWidth() - 5 * 112;
+      java.awt.Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+      g.setFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 12));
+      int nameWidth = g.getFontMetrics().stringWidth(longName);
+      g.dispose();
+      assertTrue(label > 150 && label >= 6 + nameWidth, "label column " + label + " px for a name of " + nameWidth + " px");
     }
   }
 }
