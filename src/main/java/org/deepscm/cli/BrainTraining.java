@@ -121,7 +121,7 @@ final class BrainTraining {
       }
       builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
           .withGrids(o.warpGrid(32), o.appearanceGrid(16)).withParentModes(o.parentModes(0))
-          .withComposedWarps(o.composeWarps));
+          .withComposedWarps(o.composeWarps).withGainFromZ(!o.gainFromParents));
     }
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
@@ -378,7 +378,7 @@ final class BrainTraining {
           .append(" --subject-warp-weight ").append(o.subjectWarpWeight)
           .append(" --warp-grid ").append(o.warpGrid(32)).append(" --appearance-grid ")
           .append(o.appearanceGrid(16)).append(" --parent-modes ").append(o.parentModes(0))
-          .append(o.composeWarps ? " --compose-warps" : "");
+          .append(o.composeWarps ? " --compose-warps" : "").append(o.gainFromParents ? " --gain-from-parents" : "");
     }
     c.append(o.fineTuningFlags());
     if (Double.isFinite(o.minutes)) {

@@ -166,6 +166,10 @@ final class TrainCommand implements Callable<Integer> {
       + "anatomy has been brought; default: one velocity, the two summed")
   boolean composeWarps;
 
+  @Option(names = "--gain-from-parents", description = "deformation: the intensity field is a function of the "
+      + "parents alone, not of the case's z too (digits: the brightness is then the intensity's to set)")
+  boolean gainFromParents;
+
   int warpGrid(int otherwise) {
     return warpGrid == null ? otherwise : warpGrid;
   }
@@ -261,9 +265,10 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--parents-every-scale, --image-init, --kl-weight and "
           + "--cf-hold-reconstruction are for the paper's VAE image mechanism, not --image-kind deformation");
     }
-    if (!deformation && (warpGrid != null || appearanceGrid != null || parentModes != null || composeWarps)) {
-      throw new IllegalArgumentException("--warp-grid, --appearance-grid, --parent-modes and --compose-warps are for "
-          + "--image-kind deformation");
+    if (!deformation && (warpGrid != null || appearanceGrid != null || parentModes != null || composeWarps
+        || gainFromParents)) {
+      throw new IllegalArgumentException("--warp-grid, --appearance-grid, --parent-modes, --compose-warps and "
+          + "--gain-from-parents are for --image-kind deformation");
     }
     if (deformation) {
       checkFineTuningOptions(false);
@@ -286,7 +291,8 @@ final class TrainCommand implements Callable<Integer> {
     if (deformation) {
       DeformationArchitecture a = DeformationArchitecture.morphoMnist();
       builder.deformation(a.withGrids(warpGrid(a.parentGrid()), appearanceGrid(a.appearanceGrid()))
-          .withParentModes(parentModes(a.parentModes())).withComposedWarps(composeWarps));
+          .withParentModes(parentModes(a.parentModes())).withComposedWarps(composeWarps)
+          .withGainFromZ(!gainFromParents));
     }
     for (var v : builder.graph().variables()) {
       if (v.kind().isScalar() && !builder.graph().parents(v.name()).isEmpty()) {
@@ -755,7 +761,7 @@ final class TrainCommand implements Callable<Integer> {
         DeformationArchitecture a = DeformationArchitecture.morphoMnist();
         c.append(" --warp-grid ").append(warpGrid(a.parentGrid())).append(" --appearance-grid ")
             .append(appearanceGrid(a.appearanceGrid())).append(" --parent-modes ").append(parentModes(a.parentModes()))
-            .append(composeWarps ? " --compose-warps" : "");
+            .append(composeWarps ? " --compose-warps" : "").append(gainFromParents ? " --gain-from-parents" : "");
       }
       c.append(" --image-epochs ").append(imageEpochs).append(" --image-lr ").append(imageLearningRate)
           .append(" --image-batch ").append(imageBatch);

@@ -21,7 +21,9 @@ import org.deepscm.scm.InvalidModelException;
  *                        appearanceHidden > 0 a hidden layer first (z -> Linear(appearanceHidden), LeakyReLU),
  *                        and with appearanceParents the parents beside z: a change of the parents then adds or
  *                        removes matter in the template's frame (a digit's stroke thickened), which no warp can
- * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up
+ * gain:                  log g = Linear([z, pa-hat] -> gainGrid^2), bilinear up (without gainFromZ:
+ *                        Linear(pa-hat), so the parents alone set the brightness, a power of each positive
+ *                        parent encoded by its log)
  * </pre>
  *
  * phi = exp(v_parents + v_subject) (or, with composeWarps, exp(v_parents) o exp(v_subject): the subject's warp
@@ -32,14 +34,15 @@ import org.deepscm.scm.InvalidModelException;
  */
 public record DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
     int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
-    int fieldGrid, int parentModes, int appearanceHidden, boolean appearanceParents, boolean composeWarps) {
+    int fieldGrid, int parentModes, int appearanceHidden, boolean appearanceParents, boolean composeWarps,
+    boolean gainFromZ) {
 
   /** Networks whose appearance is a linear function of z alone (the brain's). */
   public DeformationArchitecture(int channels, int height, int width, int zDim, int enc1, int enc2, int enc3,
       int encHidden, int parentHidden, int parentGrid, int subjectGrid, int appearanceGrid, int gainGrid, int steps,
       int fieldGrid, int parentModes) {
     this(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden, parentGrid, subjectGrid,
-        appearanceGrid, gainGrid, steps, fieldGrid, parentModes, 0, false, false);
+        appearanceGrid, gainGrid, steps, fieldGrid, parentModes, 0, false, false, true);
   }
 
   public DeformationArchitecture {
@@ -94,7 +97,7 @@ public record DeformationArchitecture(int channels, int height, int width, int z
    */
   public static DeformationArchitecture morphoMnist() {
     return new DeformationArchitecture(1, 28, 28, 16, 16, 32, 32, 128, 64, 14, 7, 28, 2, 7, 28, 8, 256, true,
-        false);
+        false, true);
   }
 
   /** The same networks with the parents' velocity on {@code parentGrid} and the appearance on {@code appearanceGrid}
@@ -102,21 +105,28 @@ public record DeformationArchitecture(int channels, int height, int width, int z
   public DeformationArchitecture withGrids(int parentGrid, int appearanceGrid) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
         parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
-        appearanceParents, composeWarps);
+        appearanceParents, composeWarps, gainFromZ);
   }
 
   /** The same networks with {@code modes} subject-shaped modes in the parents' velocity. */
   public DeformationArchitecture withParentModes(int modes) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
         parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, modes, appearanceHidden,
-        appearanceParents, composeWarps);
+        appearanceParents, composeWarps, gainFromZ);
   }
 
   /** The same networks with the parents' warp after the subject's (true) or both in one velocity (false). */
   public DeformationArchitecture withComposedWarps(boolean compose) {
     return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
         parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
-        appearanceParents, compose);
+        appearanceParents, compose, gainFromZ);
+  }
+
+  /** The same networks with the gain a function of the parents alone (false) or of z too (true). */
+  public DeformationArchitecture withGainFromZ(boolean fromZ) {
+    return new DeformationArchitecture(channels, height, width, zDim, enc1, enc2, enc3, encHidden, parentHidden,
+        parentGrid, subjectGrid, appearanceGrid, gainGrid, steps, fieldGrid, parentModes, appearanceHidden,
+        appearanceParents, composeWarps, fromZ);
   }
 
   public int pixels() {
@@ -162,6 +172,7 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     o.addProperty("appearance_hidden", appearanceHidden);
     o.addProperty("appearance_parents", appearanceParents);
     o.addProperty("compose_warps", composeWarps);
+    o.addProperty("gain_from_z", gainFromZ);
     return o;
   }
 
@@ -182,7 +193,9 @@ public record DeformationArchitecture(int channels, int height, int width, int z
     boolean parents = o.has("appearance_parents") && o.get("appearance_parents").getAsBoolean();
     // ... nor composed warps: one velocity, the parents' and the subject's summed
     boolean compose = o.has("compose_warps") && o.get("compose_warps").getAsBoolean();
+    // ... and a gain of z and the parents
+    boolean gainFromZ = !o.has("gain_from_z") || o.get("gain_from_z").getAsBoolean();
     return new DeformationArchitecture(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        v[12], v[13], v[14], modes, hidden, parents, compose);
+        v[12], v[13], v[14], modes, hidden, parents, compose, gainFromZ);
   }
 }

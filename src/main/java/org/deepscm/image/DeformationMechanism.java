@@ -113,7 +113,7 @@ public final class DeformationMechanism implements ImageMechanism {
     } else {
       linear("app.out", c * arch.appearanceGrid() * arch.appearanceGrid(), appearanceIn, random, 0.001);
     }
-    linear("gain.out", arch.gainGrid() * arch.gainGrid(), arch.zDim() + p, random, 0.001);
+    linear("gain.out", arch.gainGrid() * arch.gainGrid(), (arch.gainFromZ() ? arch.zDim() : 0) + p, random, 0.001);
     weights.create(prefix + "log_sigma", new Shape(1), 0, random);
     if (random != null) {
       // the pixel noise starts at 20 grey levels (put, not set in place: the parameter is a leaf with gradients)
@@ -325,7 +325,8 @@ public final class DeformationMechanism implements ImageMechanism {
   NDArray logGain(Function<String, NDArray> w, NDArray z, NDArray c) {
     long n = z.getShape().get(0);
     int g = arch.gainGrid();
-    return Warp.upsample(lin(w, prefix + "gain.out", z.concat(c, 1)).reshape(n, 1, g, g), arch.height(),
+    NDArray in = arch.gainFromZ() ? z.concat(c, 1) : c;
+    return Warp.upsample(lin(w, prefix + "gain.out", in).reshape(n, 1, g, g), arch.height(),
         arch.width());
   }
 

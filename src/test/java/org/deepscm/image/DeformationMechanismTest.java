@@ -151,7 +151,7 @@ class DeformationMechanismTest {
   /** Digit-sized (28 x 28: not a multiple of 8) networks whose appearance is a decoder of z and the parents. */
   static DeformationMechanism digitSized(NDManager m, long seed) {
     DeformationArchitecture a = new DeformationArchitecture(1, 28, 28, 4, 8, 8, 8, 32, 32, 14, 7, 28, 2, 7, 28, 2,
-        16, true, false);
+        16, true, false, true);
     return new DeformationMechanism(Variable.image("x", 28, 28), CONTEXT, a, new ParameterSet(m))
         .initParameters(new Random(seed));
   }
