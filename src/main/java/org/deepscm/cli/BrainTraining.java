@@ -115,9 +115,9 @@ final class BrainTraining {
           + "'");
     };
     if (deformation) {
-      if (o.parentsEveryScale || o.cfFinetune || o.imageInit != null || o.freshSubjects) {
-        throw new IllegalArgumentException("--parents-every-scale, --cf-finetune, --image-init and --fresh-subjects "
-            + "are for the paper's VAE image mechanism, not --image-kind deformation");
+      if (o.parentsEveryScale || o.freshSubjects || o.cfHoldReconstruction || o.klWeight != 1) {
+        throw new IllegalArgumentException("--parents-every-scale, --fresh-subjects, --cf-hold-reconstruction and "
+            + "--kl-weight are for the paper's VAE image mechanism, not --image-kind deformation");
       }
       builder.deformation(DeformationArchitecture.brain(BrainSliceRenderer.SIDE, BrainSliceRenderer.SIDE)
           .withGrids(o.warpGrid(32), o.appearanceGrid(16)).withParentModes(o.parentModes(0))
@@ -126,12 +126,15 @@ final class BrainTraining {
     if (o.parentsEveryScale) {
       builder.imageArchitecture(BrainModels.imageArchitecture().withParentFilm());
     }
-    o.checkFineTuningOptions();
+    // the deformation's counterfactual term may train from the first step; the VAE's fine-tunes a trained model
+    o.checkFineTuningOptions(!deformation);
     if (o.imageInit != null) {
       // the warm start's networks learnt with its own parent encodings: keep them
       try (SavedModel from = ModelFolder.load(o.imageInit)) {
-        if (!(from.scm().mechanism("x") instanceof VaeImageMechanism warm)) {
-          throw new IllegalArgumentException("--image-init " + o.imageInit + ": the model has no image mechanism 'x'");
+        if (!(from.scm().mechanism("x") instanceof ImageMechanism warm)
+            || (warm instanceof DeformationMechanism) != deformation) {
+          throw new IllegalArgumentException("--image-init " + o.imageInit + ": the model has no image mechanism 'x' of "
+              + "the kind asked for (--image-kind " + o.imageKind + ")");
         }
         List<String> parents = warm.context().stream().map(org.deepscm.scm.ContextEncoding::parent).toList();
         if (!parents.equals(List.of("brain_volume", "ventricle_volume"))) {
@@ -175,6 +178,21 @@ final class BrainTraining {
           o.imageParticles, o.minutes, DeformationTrainer.Smoothness.parse(o.warpSmoothness), o.warpWeight,
           o.subjectWarpWeight, 1.0, o.seed, checkpoints.resolve("deformation"), o.resume);
       ImageData trainData = imageData(image, train);
+      boolean resuming = o.resume && java.nio.file.Files.isRegularFile(
+          checkpoints.resolve("deformation").resolve(DeformationTrainer.STATE_FILE));
+      if (o.imageInit != null && !resuming) {
+        warmStart(image, o.imageInit);
+        training.addProperty("image_init", o.imageInit.toString());
+      }
+      ParentPredictor predictors = null;
+      if (o.cfFinetune) {
+        long p0 = System.nanoTime();
+        predictors = brainPredictors(image, trainData, train, validation, checkpoints.resolve("predictors"), training);
+        seconds += (System.nanoTime() - p0) / 1e9;
+        d = d.withCounterfactual(o.fineTuningTerm(predictors, List.of("brain_volume", "ventricle_volume"), List.of()));
+        training.addProperty("cf_finetune", o.describeFineTuning("one volume shuffled within each batch, brain and "
+            + "ventricle volume in turn").replace("; batch norm on its running statistics", ""));
+      }
       DeformationTrainer.Result ir = new DeformationTrainer().train(image, epoch -> trainData,
           imageData(image, validation), d, o.progress("image"));
       if (ir.cancelled()) {
@@ -195,6 +213,12 @@ final class BrainTraining {
       training.addProperty("trained_at", Instant.now().toString());
       SavedModel saved = new SavedModel(name, scm, builder.trainingRanges(train.covariates()), training, o.out);
       ModelFolder.save(saved, o.out);
+      if (predictors != null) {
+        if (o.predictorsFrom == null) {
+          predictors.save(o.out);
+        }
+        predictors.close();
+      }
       ModelCard.write(saved, deformationDescription(source, o), o.out);
       o.spec.commandLine().getOut().println("saved " + o.out);
       scm.close();
@@ -263,7 +287,7 @@ final class BrainTraining {
    * training images (resumable) and measured on the held-out images (the test split of the synthetic
    * world, the validation rows of a user's own data).
    */
-  private ParentPredictor brainPredictors(VaeImageMechanism image, ImageData trainImages, BrainPart train,
+  private ParentPredictor brainPredictors(ImageMechanism image, ImageData trainImages, BrainPart train,
       BrainPart validation, Path checkpoints, JsonObject training) throws IOException {
     if (o.predictorsFrom != null) {
       return o.loadPredictors(training);
@@ -281,6 +305,21 @@ final class BrainTraining {
     }
     return o.fitPredictors(targets, BrainSliceRenderer.SIDE, trainImages.withParents(allColumns(train)),
         ImageData.of(heldOut.images(), allColumns(heldOut)), heldOutName, checkpoints, training);
+  }
+
+  /** Copies the weights of the deformation mechanism saved in {@code folder} (same architecture and parents). */
+  private void warmStart(DeformationMechanism image, Path folder) {
+    try (SavedModel from = ModelFolder.load(folder)) {
+      DeformationMechanism source = (DeformationMechanism) from.scm().mechanism("x");
+      if (!source.architecture().equals(image.architecture())) {
+        throw new IllegalArgumentException("--image-init " + folder + ": its deformation networks differ from these ("
+            + source.architecture().toJson() + "; this model: " + image.architecture().toJson() + ")");
+      }
+      try (ai.djl.ndarray.NDManager tmp = ai.djl.ndarray.NDManager.newBaseManager()) {
+        image.restore(source.snapshot(tmp), "--image-init " + folder);
+      }
+      o.log.println("image mechanism starts from " + folder);
+    }
   }
 
   private static Map<String, double[]> allColumns(BrainPart part) {

@@ -108,6 +108,16 @@ public final class DeformationTrainer {
     m.setTemplate(mean);
   }
 
+  /** Whether the template is still all zeros (fresh weights, not yet set or trained). */
+  static boolean templateIsBlank(DeformationMechanism m) {
+    try (NDManager scope = m.weights().manager().newSubManager()) {
+      NDArray t = m.weights().get(m.variable().name() + ".app.template");
+      NDArray sum = t.abs().sum();
+      sum.attach(scope);
+      return sum.getFloat() == 0;
+    }
+  }
+
   /**
    * Clips a step's gradients to a multiple of their recent norm, a guard against one step throwing the weights
    * far: a resumed brain run (Adam at 3e-4) went from its best fit to an ELBO 8 times worse within one epoch
@@ -303,7 +313,8 @@ public final class DeformationTrainer {
         bestElbo = state.get("best_validation_elbo").getAsDouble();
         listener.message(String.format(Locale.ROOT, "resuming after epoch %d (%.0f s so far, best epoch %d)",
             startEpoch - 1, seconds, bestEpoch));
-      } else {
+      } else if (templateIsBlank(m)) {
+        // a fresh model; a warm-started one keeps its template
         initTemplate(m, trainForEpoch.apply(1));
       }
       int epoch = startEpoch;

@@ -84,9 +84,25 @@ class BrainTrainCommandTest {
         "ventricle_volume*=2", "--particles", "2", "--jacobian-out", dir.resolve("vae-motion.png").toString());
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("moves tissue"), r.err());
+    // counterfactual fine-tuning on top of it: warm-started, the predictors' term on the warp
+    Path tuned = dir.resolve("deformation-tuned");
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--epochs", "2", "--image-kind",
+        "deformation", "--image-epochs", "1", "--image-batch", "8", "--image-particles", "1", "--image-init",
+        out.toString(), "--cf-finetune", "--predictors", "models/brain-synthetic", "--out", tuned.toString(),
+        "--checkpoint", dir.resolve("ckpt-tuned").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("image mechanism starts from"), r.err());
+    assertTrue(r.err().contains("counterfactual -log q") || r.err().contains("image epoch"), r.err());
+    String tunedJson = Files.readString(tuned.resolve("model.json"));
+    assertTrue(tunedJson.contains("cf_finetune") && tunedJson.contains("image_init"), "model.json records how");
+    // a VAE folder cannot start a deformation mechanism
+    r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--image-kind", "deformation",
+        "--image-init", "models/brain-synthetic", "--out", dir.resolve("z").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("of the kind asked for"), r.err());
     // refused with the paper's options
     r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--image-kind", "deformation",
-        "--cf-finetune", "--out", dir.resolve("x").toString());
+        "--kl-weight", "4", "--out", dir.resolve("x").toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("not --image-kind deformation"), r.err());
     r = CommandLineTest.run("train", "--dataset", "brain", "--data", csv.toString(), "--image-kind", "diffusion",
