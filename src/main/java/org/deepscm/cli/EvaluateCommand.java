@@ -17,6 +17,7 @@ import org.deepscm.data.brain.BrainTemplate;
 import org.deepscm.eval.BrainEvaluation;
 import org.deepscm.eval.CovariateEvaluation;
 import org.deepscm.eval.MorphoMnistEvaluation;
+import org.deepscm.image.DigitClassifier;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.eval.Measures;
@@ -68,6 +69,12 @@ final class EvaluateCommand implements Callable<Integer> {
       + "them)")
   Path predictors;
 
+  @Option(names = "--digit-judge", paramLabel = "FILE", description = "Morpho-MNIST image models: the digit "
+      + "classifier that judges digit_kept_do_t / digit_kept_do_i and digit_read_observed (default: the shipped "
+      + "resources/mnist/digit-classifier.safetensors, trained apart from every model on the training digits; "
+      + "see resources/mnist/README.md; retrain with train --dataset digit-classifier --out FILE)")
+  Path digitJudge;
+
   @Spec
   CommandSpec spec;
 
@@ -92,8 +99,13 @@ final class EvaluateCommand implements Callable<Integer> {
         measures = CovariateEvaluation.logLikelihoods(m.scm(), test);
       } else {
         var err = spec.commandLine().getErr();
+        if (digitJudge != null && !"morphomnist".equals(dataset(m))) {
+          throw new IllegalArgumentException("--digit-judge is for Morpho-MNIST image models; " + model.model
+              + " was trained on " + dataset(m));
+        }
         measures = builtIn(m, model.model, units == null ? Integer.MAX_VALUE : units, seed, realDigits,
-            predictors != null ? predictors : AppPaths.resolve(model.model), predictors != null, err);
+            predictors != null ? predictors : AppPaths.resolve(model.model), predictors != null,
+            digitJudge != null ? digitJudge : DigitClassifier.SHIPPED, err);
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println("model " + m.name() + " (" + model.model + ")");
@@ -108,7 +120,8 @@ final class EvaluateCommand implements Callable<Integer> {
         Path folder = AppPaths.resolve(model.model);
         String how = String.format(java.util.Locale.ROOT, "Measured on %s with `evaluate --model %s --seed %d%s` "
             + "in %.0f s (%s).", about(measures, seed).getOrDefault("unit_sample", "the test split"), model.model, seed,
-            (units == null ? "" : " --units " + units) + (realDigits == 60 ? "" : " --real-digits " + realDigits),
+            (units == null ? "" : " --units " + units) + (realDigits == 60 ? "" : " --real-digits " + realDigits)
+                + (digitJudge == null ? "" : " --digit-judge " + digitJudge),
             (System.nanoTime() - started) / 1e9, DeviceInfo.describe());
         ModelCard.recordMeasures(folder, measures, how);
         spec.commandLine().getErr().println("recorded the measures in " + folder);
@@ -124,36 +137,42 @@ final class EvaluateCommand implements Callable<Integer> {
    */
   static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, PrintWriter err)
       throws IOException {
-    return builtIn(m, folder, units, seed, 0, folder, false, err);
+    return builtIn(m, folder, units, seed, 0, folder, false, null, err);
   }
 
   /**
    * @param predictorFolder where the brain's anticausal predictors are looked for (the second opinion)
    * @param predictorsRequired whether their absence is an error (the user named the folder)
+   * @param digitJudge Morpho-MNIST: the weights of the digit classifier that judges digit kept (null: none;
+   *     missing or damaged: an error naming the file, before anything is measured)
    */
   static Map<String, Double> builtIn(SavedModel m, Path folder, int units, int seed, int realDigits,
-      Path predictorFolder, boolean predictorsRequired, PrintWriter err) throws IOException {
+      Path predictorFolder, boolean predictorsRequired, Path digitJudge, PrintWriter err) throws IOException {
     if ("morphomnist".equals(dataset(m))) {
       MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
       int size = MorphoMnistDataset.labels(digits, MorphoMnistDataset.Split.TEST).length;
-      err.println("measuring " + MorphoMnistEvaluation.describeSample(Math.min(units, size), size, seed));
       Map<String, Double> measures;
-      try (ai.djl.ndarray.NDManager pm = ai.djl.ndarray.NDManager.newBaseManager()) {
+      try (ai.djl.ndarray.NDManager pm = ai.djl.ndarray.NDManager.newBaseManager();
+          DigitClassifier judge = digitJudge == null ? null : DigitClassifier.load(AppPaths.resolve(digitJudge))) {
+        if (judge != null) {
+          err.println("digit kept judged by the classifier in " + AppPaths.resolve(digitJudge));
+        }
+        err.println("measuring " + MorphoMnistEvaluation.describeSample(Math.min(units, size), size, seed));
         ParentPredictor p = predictors(predictorFolder, predictorsRequired, pm, err);
         measures = MorphoMnistEvaluation.evaluateTestSplit(m.scm(), digits, units,
-            ImageMechanism.DEFAULT_PARTICLES, seed, p, done -> {
+            ImageMechanism.DEFAULT_PARTICLES, seed, p, judge, done -> {
               err.printf("\revaluated %d units", done);
               err.flush();
             });
-      }
-      err.println();
-      if (realDigits > 0) {
-        err.println("counterfactuals of " + realDigits + " real MNIST test digits (as given, then at the model's "
-            + "typical intensity)…");
-        measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
-            seed, false, "real_"));
-        measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
-            seed, true, "real_typical_"));
+        err.println();
+        if (realDigits > 0) {
+          err.println("counterfactuals of " + realDigits + " real MNIST test digits (as given, then at the model's "
+              + "typical intensity)…");
+          measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
+              seed, false, judge, "real_"));
+          measures.putAll(MorphoMnistEvaluation.realDigits(m, digits, realDigits, ImageMechanism.DEFAULT_PARTICLES,
+              seed, true, judge, "real_typical_"));
+        }
       }
       return measures;
     }

@@ -17,6 +17,7 @@ import org.deepscm.data.morphomnist.MorphoMnistTrueScm;
 import org.deepscm.data.morphomnist.Morphology;
 import org.deepscm.data.morphomnist.TypicalIntensity;
 import org.deepscm.scm.SavedModel;
+import org.deepscm.image.DigitClassifier;
 import org.deepscm.image.ImageMechanism;
 import org.deepscm.image.ParentPredictor;
 import org.deepscm.image.ParticleSpread;
@@ -46,7 +47,11 @@ import org.deepscm.scm.StructuralCausalModel;
  *   <li>{@code composition_l1_1}, {@code composition_l1_10}: the null intervention applied 1 and
  *       10 times, mean absolute pixel change;
  *   <li>{@code reversibility_l1}: do(t := t + 1), then back to the observed (t, i);
- *   <li>{@code do_t_mean_abs_error}: E[i | do(t)] against the true SCM (t = 1..4).
+ *   <li>{@code do_t_mean_abs_error}: E[i | do(t)] against the true SCM (t = 1..4);
+ *   <li>with a judge ({@link DigitClassifier}, trained apart from every model): {@code digit_kept_do_t},
+ *       {@code digit_kept_do_i}, the share of counterfactuals still read as the unit's own digit, and
+ *       {@code digit_read_observed}, the share of observed images read right (the ceiling); the anticausal
+ *       predictors' digit head gives the same as {@code pred_digit_*}.
  * </ul>
  */
 public final class MorphoMnistEvaluation {
@@ -68,18 +73,29 @@ public final class MorphoMnistEvaluation {
 
   /**
    * As above, with the anticausal predictors' second opinion when {@code predictors} is not null:
-   * {@code digit_kept_do_t} and {@code digit_kept_do_i}, the share of counterfactuals whose digit the
-   * classifier still reads as the unit's own (beside {@code digit_read_observed}, its share on the observed
-   * images: the ceiling), and {@code pred_t_error_do_t} / {@code pred_i_error_do_i},
-   * the predictors' reading of the intervened value against the one asked for (mean absolute error).
+   * {@code pred_digit_kept_do_t} and {@code pred_digit_kept_do_i}, the share of counterfactuals whose digit
+   * their classifier head still reads as the unit's own (beside {@code pred_digit_read_observed}, its share
+   * on the observed images), and {@code pred_t_error_do_t} / {@code pred_i_error_do_i}, the predictors'
+   * reading of the intervened value against the one asked for (mean absolute error).
    */
   public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
       int particles, long seed, ParentPredictor predictors, IntConsumer progress) {
+    return evaluateTestSplit(scm, digits, units, particles, seed, predictors, null, progress);
+  }
+
+  /**
+   * As above, with the judge of "digit kept" when {@code judge} is not null (a classifier trained apart
+   * from every model, {@link DigitClassifier#shipped()}): {@code digit_kept_do_t} and {@code digit_kept_do_i},
+   * the share of counterfactuals whose digit it still reads as the unit's own, beside
+   * {@code digit_read_observed}, its share on the observed images (the ceiling of digit kept).
+   */
+  public static Map<String, Double> evaluateTestSplit(StructuralCausalModel scm, MnistDigits digits, int units,
+      int particles, long seed, ParentPredictor predictors, DigitClassifier judge, IntConsumer progress) {
     MorphoMnistDataset test = MorphoMnistDataset.render(digits, MorphoMnistDataset.Split.TEST,
         MorphoMnistDataset.DEFAULT_SEED, testSample(digits, units, seed));
     return evaluate(scm, digits, test,
         MorphoMnistDataset.covariates(digits, MorphoMnistDataset.Split.TEST, MorphoMnistDataset.DEFAULT_SEED),
-        particles, seed, predictors, progress);
+        particles, seed, predictors, judge, progress);
   }
 
   /** The test units (indices into the test split) that {@link #evaluateTestSplit} measures. */
@@ -108,6 +124,12 @@ public final class MorphoMnistEvaluation {
   public static Map<String, Double> evaluate(StructuralCausalModel scm, MnistDigits digits,
       MorphoMnistDataset test, CovariateTable testCovariates, int particles, long seed, ParentPredictor predictors,
       IntConsumer progress) {
+    return evaluate(scm, digits, test, testCovariates, particles, seed, predictors, null, progress);
+  }
+
+  public static Map<String, Double> evaluate(StructuralCausalModel scm, MnistDigits digits,
+      MorphoMnistDataset test, CovariateTable testCovariates, int particles, long seed, ParentPredictor predictors,
+      DigitClassifier judge, IntConsumer progress) {
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     StructuralCausalModel covariates = scm.scalarPart();
     int n = test.size();
@@ -137,8 +159,11 @@ public final class MorphoMnistEvaluation {
     Regression slopeT = new Regression();
     Regression slopeI = new Regression();
     // the predictors' second opinion per [do(t), do(i)]: digit kept, reading of the intervened value
+    double[] predDigitKept = new double[2];
+    // their digit head's accuracy on the observed digits
+    double[] predDigitReadObserved = new double[1];
+    // the judge's reading per [do(t), do(i)], and on the observed digits (the ceiling of digit_kept)
     double[] digitKept = new double[2];
-    // the classifier's own accuracy on the observed digits: the ceiling of digit_kept
     double[] digitReadObserved = new double[1];
     double[] predError = new double[2];
     int digitIndex = predictors == null ? -1 : predictors.indexOf("digit");
@@ -195,7 +220,13 @@ public final class MorphoMnistEvaluation {
         if (digitIndex >= 0) {
           double[][] read = predictors.predict(chunk.pixels(), m);
           for (int u = 0; u < m; u++) {
-            digitReadObserved[0] += read[u][digitIndex] == test.label(from + u) ? 1 : 0;
+            predDigitReadObserved[0] += read[u][digitIndex] == test.label(from + u) ? 1 : 0;
+          }
+        }
+        if (judge != null) {
+          int[] read = judge.classify(chunk.pixels(), m);
+          for (int u = 0; u < m; u++) {
+            digitReadObserved[0] += read[u] == test.label(from + u) ? 1 : 0;
           }
         }
         double[] tObs = pa.get("t").toType(DataType.FLOAT64, false).toDoubleArray();
@@ -210,10 +241,14 @@ public final class MorphoMnistEvaluation {
           double[] iStar = star.get("i").toType(DataType.FLOAT64, false).toDoubleArray();
           int target = dos.containsKey("t") ? 0 : 1;
           double[][] read = predictors == null ? null : predictors.predict(cfPx, m);
+          int[] judged = judge == null ? null : judge.classify(cfPx, m);
           for (int u = 0; u < m; u++) {
+            if (judged != null && judged[u] == test.label(from + u)) {
+              digitKept[target]++;
+            }
             if (read != null) {
               if (digitIndex >= 0 && read[u][digitIndex] == test.label(from + u)) {
-                digitKept[target]++;
+                predDigitKept[target]++;
               }
               if (predIndex[target] >= 0) {
                 predError[target] += Math.abs(read[u][predIndex[target]] - (target == 0 ? tStar[u] : iStar[u]));
@@ -272,10 +307,15 @@ public final class MorphoMnistEvaluation {
     out.put("cf_true_mae", cfTrue[0] / all.cfCount);
     // does the spread over the particles say where the counterfactual is wrong (against the TRUE image)?
     out.putAll(spread.measures());
-    if (digitIndex >= 0) {
+    if (judge != null) {
       out.put("digit_kept_do_t", digitKept[0] / byTargetCount[0]);
       out.put("digit_kept_do_i", digitKept[1] / byTargetCount[1]);
       out.put("digit_read_observed", digitReadObserved[0] / n);
+    }
+    if (digitIndex >= 0) {
+      out.put("pred_digit_kept_do_t", predDigitKept[0] / byTargetCount[0]);
+      out.put("pred_digit_kept_do_i", predDigitKept[1] / byTargetCount[1]);
+      out.put("pred_digit_read_observed", predDigitReadObserved[0] / n);
     }
     if (predIndex[0] >= 0) {
       out.put("pred_t_error_do_t", predError[0] / byTargetCount[0]);
@@ -313,6 +353,15 @@ public final class MorphoMnistEvaluation {
    */
   public static Map<String, Double> realDigits(SavedModel model, MnistDigits digits, int units, int particles,
       long seed, boolean typicalIntensity, String prefix) {
+    return realDigits(model, digits, units, particles, seed, typicalIntensity, null, prefix);
+  }
+
+  /**
+   * As above, with {@code <prefix>digit_kept_do_t}, {@code <prefix>digit_kept_do_i} and
+   * {@code <prefix>digit_read_observed} when {@code judge} is not null (as in {@link #evaluateTestSplit}).
+   */
+  public static Map<String, Double> realDigits(SavedModel model, MnistDigits digits, int units, int particles,
+      long seed, boolean typicalIntensity, DigitClassifier judge, String prefix) {
     StructuralCausalModel scm = model.scm();
     ImageMechanism image = (ImageMechanism) scm.mechanism("x");
     StructuralCausalModel covariates = scm.scalarPart();
@@ -323,6 +372,11 @@ public final class MorphoMnistEvaluation {
     }
     int[] chosen = StratifiedSample.of(labels, units, seed);
     int n = chosen.length;
+    int[] classes = new int[n];
+    for (int k = 0; k < n; k++) {
+      classes[k] = labels[chosen[k]];
+    }
+    double[] kept = new double[2];
     float[] px = new float[n * MnistDigits.PIXELS];
     double[] t = new double[n];
     double[] i = new double[n];
@@ -355,6 +409,7 @@ public final class MorphoMnistEvaluation {
         for (double target : T_TARGETS) {
           Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("t", Intervention.set(target)));
           float[] cf = image.counterfactual(a, ImageEvaluation.parentsOf(image, star), nd).toFloatArray();
+          kept[0] += judge == null ? 0 : judgedRight(judge, cf, classes);
           for (int k = 0; k < n; k++) {
             double got = Morphology.measureThickness(unit(cf, k));
             errT += Math.abs(got - target);
@@ -364,6 +419,7 @@ public final class MorphoMnistEvaluation {
         for (double target : I_TARGETS) {
           Map<String, NDArray> star = covariates.counterfactual(pa, Map.of("i", Intervention.set(target)));
           float[] cf = image.counterfactual(a, ImageEvaluation.parentsOf(image, star), nd).toFloatArray();
+          kept[1] += judge == null ? 0 : judgedRight(judge, cf, classes);
           for (int k = 0; k < n; k++) {
             double got = Morphology.measureIntensity(unit(cf, k));
             errI += Math.abs(got - target);
@@ -378,8 +434,23 @@ public final class MorphoMnistEvaluation {
     out.put(prefix + "cf_thickness_slope_do_t", slopeT.slope());
     out.put(prefix + "cf_intensity_slope_do_i", slopeI.slope());
     out.put(prefix + "atypical_fraction", (double) atypical / n);
+    if (judge != null) {
+      out.put(prefix + "digit_kept_do_t", kept[0] / (n * T_TARGETS.length));
+      out.put(prefix + "digit_kept_do_i", kept[1] / (n * I_TARGETS.length));
+      out.put(prefix + "digit_read_observed", judgedRight(judge, px, classes) / n);
+    }
     out.put(prefix + "units", (double) n);
     return out;
+  }
+
+  /** How many of the images the judge reads as their class. */
+  private static double judgedRight(DigitClassifier judge, float[] pixels, int[] classes) {
+    int[] read = judge.classify(pixels, classes.length);
+    int right = 0;
+    for (int k = 0; k < classes.length; k++) {
+      right += read[k] == classes[k] ? 1 : 0;
+    }
+    return right;
   }
 
   private static double[] unit(float[] images, int k) {

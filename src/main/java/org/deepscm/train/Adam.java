@@ -13,7 +13,7 @@ import org.deepscm.flow.ParameterSet;
  * it stopped, not with a cold optimiser).
  */
 public final class Adam {
-  private final double learningRate;
+  private double learningRate;
   private final double beta1;
   private final double beta2;
   private final double epsilon;
@@ -28,6 +28,14 @@ public final class Adam {
     this.beta1 = 0.9;
     this.beta2 = 0.999;
     this.epsilon = epsilon;
+  }
+
+  /** Sets the learning rate of the next steps (a schedule); the moments are kept. */
+  public void learningRate(double rate) {
+    if (!(rate > 0)) {
+      throw new IllegalArgumentException("learning rate must be positive, got " + rate);
+    }
+    learningRate = rate;
   }
 
   public long steps() {

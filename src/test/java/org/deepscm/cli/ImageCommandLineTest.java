@@ -234,7 +234,7 @@ class ImageCommandLineTest {
         "cf_thickness_mae", "cf_intensity_mae", "cf_true_mae", "composition_l1_1", "composition_l1_10",
         "reversibility_l1", "do_t_mean_abs_error", "cf_thickness_slope_do_t", "cf_intensity_slope_do_i",
         "cf_thickness_mae_do_t", "cf_intensity_mae_do_i", "recon_mae_class_0", "recon_mae_class_9",
-        "cf_intensity_mae_class_5"}) {
+        "cf_intensity_mae_class_5", "digit_kept_do_t", "digit_kept_do_i", "digit_read_observed"}) {
       assertTrue(m.has(key), key + " in " + m.keySet());
       assertTrue(Double.isFinite(m.get(key).getAsDouble()), key + " = " + m.get(key));
     }
@@ -247,5 +247,28 @@ class ImageCommandLineTest {
     assertTrue(m.get("unit_sample").getAsString().contains("class-stratified random sample of 10"),
         m.get("unit_sample").getAsString());
     assertEquals(1, m.get("seed").getAsInt());
+    // the judge of digit kept is the shipped classifier: it reads the observed test renderings
+    assertTrue(m.get("digit_read_observed").getAsDouble() >= 0.9, "digit_read_observed " + m.get(
+        "digit_read_observed"));
+    assertTrue(r.err().contains("digit kept judged by the classifier in"), r.err());
+    // no predictors in this folder: no second opinion under the pred_ keys
+    assertTrue(!m.has("pred_digit_kept_do_t"), m.keySet().toString());
+  }
+
+  @Test
+  void evaluateNamesAMissingOrDamagedDigitJudge() throws IOException {
+    Path missing = dir.resolve("no-judge.safetensors");
+    var r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "10", "--digit-judge",
+        missing.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains(missing.toString()) && r.err().contains("missing"), r.err());
+    assertTrue(!r.err().contains("evaluated"), "nothing is measured without the judge: " + r.err());
+
+    Path damaged = dir.resolve("damaged.safetensors");
+    Files.write(damaged, new byte[] {42, 0, 0, 0, 0, 0, 0, 0, 123});
+    r = CommandLineTest.run("evaluate", "--model", model.toString(), "--units", "10", "--digit-judge",
+        damaged.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains(damaged.toString()) && r.err().contains("cannot be read"), r.err());
   }
 }
