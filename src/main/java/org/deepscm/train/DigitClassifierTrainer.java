@@ -61,7 +61,7 @@ public final class DigitClassifierTrainer {
     }
 
     public static Options defaults(long seed) {
-      return new Options(3, 3, 24, 128, 1e-3, 2, seed);
+      return new Options(3, 3, 8, 128, 1e-3, 2, seed);
     }
   }
 
@@ -276,7 +276,9 @@ public final class DigitClassifierTrainer {
         // no foreground to scale: keep the image as it is
       }
     }
-    x = elastic(x, rng, ELASTIC_ALPHA, ELASTIC_SIGMA);
+    if (rng.nextBoolean()) {
+      x = elastic(x, rng, ELASTIC_ALPHA, ELASTIC_SIGMA);
+    }
     double angle = Math.toRadians(MAX_ROTATION_DEGREES * (2 * rng.nextDouble() - 1));
     double scale = 1 + MAX_SCALE_CHANGE * (2 * rng.nextDouble() - 1);
     double dx = maxShift * (2 * rng.nextDouble() - 1);
