@@ -65,8 +65,8 @@ final class DigitClassifierTraining {
     MnistDigits digits = MnistDigits.load(AppPaths.resolve(Path.of("resources", "mnist")));
     MnistDigits.Split split = digits.split();
     log.printf(Locale.ROOT, "digit classifier on %s: the %d training digits as given and %d renderings of each "
-        + "(t uniform in %.1f..%.0f px, i uniform in %.0f..%.0f drawn afresh at every step), elastic distortions "
-        + "and small random affine maps (shifts up to %d px); "
+        + "(t uniform in %.1f..%.0f px, i uniform in %.0f..%.0f drawn afresh at every step), elastic "
+        + "distortions of half of them and small random affine maps (shifts up to %d px); "
         + "%d epochs, batch %d, Adam lr %s (cosine), seed %d%n", DeviceInfo.describe(), split.train().length,
         opt.variants(), DigitClassifierTrainer.T_MIN, DigitClassifierTrainer.T_MAX, DigitClassifierTrainer.I_MIN,
         DigitClassifierTrainer.I_MAX, opt.maxShift(), opt.epochs(), opt.batchSize(), opt.learningRate(), opt.seed());

@@ -58,7 +58,7 @@ final class TrainCommand implements Callable<Integer> {
       + "population (resources/brain/README.md; 9,800 training and 2,100 validation subjects), or your own "
       + "subjects with --data; digit-classifier: the judge of \"digit kept\" in evaluate (3 small CNNs on the "
       + "training digits and their renderings at random thickness and intensity; --out FILE.safetensors, and only "
-      + "--seed, --epochs (default 8), --batch (128), --lr (1e-3) and --variants (3) apply)")
+      + "--seed, --epochs (default 6), --batch (128), --lr (1e-3) and --variants (3) apply)")
   String dataset;
 
   @Option(names = "--data", paramLabel = "CSV", description = "brain: your own subjects instead of the synthetic "

@@ -61,7 +61,7 @@ public final class DigitClassifierTrainer {
     }
 
     public static Options defaults(long seed) {
-      return new Options(3, 3, 8, 128, 1e-3, 2, seed);
+      return new Options(3, 3, 6, 128, 1e-3, 2, seed);
     }
   }
 
@@ -287,7 +287,7 @@ public final class DigitClassifierTrainer {
   }
 
   /** Elastic distortion (Simard et al. 2003): displacement fields of this size (px) ... */
-  static final double ELASTIC_ALPHA = 34;
+  static final double ELASTIC_ALPHA = 17;
   /** ... smoothed by a Gaussian of this width (px). */
   static final double ELASTIC_SIGMA = 4;
 
