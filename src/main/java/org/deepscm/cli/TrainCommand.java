@@ -833,7 +833,8 @@ final class TrainCommand implements Callable<Integer> {
         + " -> sigmoid -> affine onto the training range."
         + (dataset.equals("morphomnist") && imageKind.equals("deformation") ? " Image x: a deformation mechanism, "
             + "x = ((A(z, t, i) + u) o phi) g with phi = exp(v(t, i, z)) (8 fields placed by z, sized by t and i) and "
-            + "g = exp(linear in z, log t, log i): a power of the intensity; A is a small decoder of z and the parents "
+            + "g = exp(linear in " + (gainFromParents ? "" : "z, ") + "log t, log i): a power of the intensity; A is a "
+            + "small decoder of z and the parents "
             + "(thickening adds ink, which no warp can). A counterfactual resamples the observed digit once." : "")
         + (dataset.equals("morphomnist") && imageKind.equals("vae") ? " Image x: encoder/decoder (paper Appendix A.2, nearest upsampling + "
             + "convolution instead of transposed convolution), fixed log-variance -5 in logit space, "

@@ -134,6 +134,21 @@ class BrainTrainCommandTest {
     r = CommandLineTest.run("train", "--dataset", "morphomnist", "--data", "x.csv", "--out", dir.resolve("m").toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--data and --slice-mm are for --dataset brain"), r.err());
+    // a digit deformation model needs the parents of the full graph; the warp's options need the mechanism
+    r = CommandLineTest.run("train", "--dataset", "morphomnist", "--graph", "independent", "--image-kind",
+        "deformation", "--out", dir.resolve("m").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--image-kind deformation needs --dataset morphomnist (or brain) and --graph full"),
+        r.err());
+    r = CommandLineTest.run("train", "--dataset", "morphomnist", "--gain-from-parents", "--out",
+        dir.resolve("m").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("are for --image-kind deformation"), r.err());
+    r = CommandLineTest.run("train", "--dataset", "morphomnist", "--image-kind", "deformation", "--kl-weight", "2",
+        "--out", dir.resolve("m").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("not --image-kind deformation"), r.err());
+    assertFalse(Files.exists(dir.resolve("m")), "nothing written");
   }
 
   @Test
