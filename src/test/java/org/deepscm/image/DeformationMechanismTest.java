@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The deformation mechanism: exact null intervention, a model.json round trip, and a tiny world of discs
- * whose true mechanism is a scaling, where a briefly trained deformation moves the disc most of the way and the
+ * whose true mechanism is a scaling, where a briefly trained deformation (its gain from the parents alone) moves the disc at least 0.9 of the way and the
  * paper's VAE, trained as long, much less.
  */
 class DeformationMechanismTest {
@@ -343,20 +343,23 @@ class DeformationMechanismTest {
   @Test
   void aTrainedDeformationScalesDiscsFurtherThanThePapersVae() {
     ImageData data = discs(256, 11);
-    // a minute or two of CPU. Measured here, deformation against VAE: 0.80 / 0.16 (240 steps each), 0.88 (100
-    // steps), 0.85 (175), 0.64 / 0.21 (120); longer runs at this learning rate drifted (NaN counterfactuals after
-    // 300 steps; all of these measured while the template was still an alias of freed memory). So the bar is the gap between the two, which every run kept, not the 0.9 a longer fit should reach
+    // a few seconds of CPU. Measured here (bending 0.1, lr 3e-3): with the gain reading the parents alone,
+    // slope 0.94 after 120 steps, 0.88 - 0.90 up to 600; with the gain reading z too, 0.91 after 120 steps and
+    // falling to 0.60 by 600 (z took the radius through the brightness); a stronger subject's prior made that
+    // worse (0.32). The VAE: 0.16 - 0.21
     int steps = 120;
     try (NDManager m = NDManager.newBaseManager()) {
       ai.djl.engine.Engine.getInstance().setRandomSeed(7);
-      DeformationMechanism d = mechanism(m, 7);
+      DeformationMechanism d = new DeformationMechanism(Variable.image("x", SIDE, SIDE), CONTEXT,
+          small().withGainFromZ(false), new ParameterSet(m)).initParameters(new Random(7));
       DeformationTrainer.initTemplate(d, data);
       DeformationTrainer.Options o = new DeformationTrainer.Options(1, 32, 3e-3, 1, 60,
-          DeformationTrainer.Smoothness.BENDING, 1, 10, 1, 7, null, false);
+          DeformationTrainer.Smoothness.BENDING, 0.1, 10, 1, 7, null, false);
       Adam adam = new Adam(m, o.learningRate(), 1e-8);
       Random pick = new Random(7);
+      DeformationTrainer.GradientClip clip = new DeformationTrainer.GradientClip();
       for (int s = 0; s < steps; s++) {
-        DeformationTrainer.step(d, adam, data, pick.ints(32, 0, data.n()).toArray(), o);
+        DeformationTrainer.step(d, adam, data, pick.ints(32, 0, data.n()).toArray(), o, clip);
       }
       VaeImageMechanism vae = new VaeImageMechanism(Variable.image("x", SIDE, SIDE), CONTEXT,
           ImageArchitecture.tiny(SIDE, SIDE), new ParameterSet(m)).initParameters(new Random(7));
@@ -366,7 +369,7 @@ class DeformationMechanismTest {
       }
       double deformationSlope = slope(d, m);
       double vaeSlope = slope(vae, m);
-      assertTrue(deformationSlope >= 0.5, "deformation slope " + deformationSlope + " (VAE " + vaeSlope + ")");
+      assertTrue(deformationSlope >= 0.9, "deformation slope " + deformationSlope + " (VAE " + vaeSlope + ")");
       assertTrue(vaeSlope < deformationSlope - 0.25, "VAE slope " + vaeSlope + ", deformation " + deformationSlope);
 
       // where tissue moves: a larger disc grows at its rim (log area change > 0), nothing far outside it
