@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The deformation mechanism: exact null intervention, a model.json round trip, and a tiny world of discs
- * whose true mechanism is a scaling, where a briefly trained deformation (its gain from the parents alone) moves the disc at least 0.9 of the way and the
- * paper's VAE, trained as long, much less.
+ * whose true mechanism is a scaling, where a briefly trained deformation (its gain from the parents alone)
+ * moves the disc at least 0.9 of the way and the paper's VAE, trained as long, much less.
  */
 class DeformationMechanismTest {
   static final int SIDE = 32;
