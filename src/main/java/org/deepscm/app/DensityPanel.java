@@ -283,6 +283,11 @@ final class DensityPanel {
     return trajectory.size();
   }
 
+  /** The trajectory's points (x, y), oldest first: a copy. */
+  List<double[]> trajectoryPoints() {
+    return trajectory.stream().map(double[]::clone).toList();
+  }
+
   String xName() {
     return xName;
   }

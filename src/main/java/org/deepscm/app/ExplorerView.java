@@ -976,6 +976,11 @@ public final class ExplorerView {
   /** Every do() off, in one click (the model opens with one: see ExplorerSession.openingIntervention). */
   public void resetInterventions() {
     session.setInterventions(Map.of());
+    if (density != null) {
+      // the case as observed: the counterfactual trajectory starts again at its observed point
+      Map<String, Double> obs = session.observed();
+      density.observe(obs.get(density.xName()), obs.get(density.yName()));
+    }
     refresh();
   }
 

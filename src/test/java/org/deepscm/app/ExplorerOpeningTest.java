@@ -77,9 +77,18 @@ class ExplorerOpeningTest {
 
     Button reset = robot.lookup("#reset-interventions").queryButton();
     assertFalse(reset.isDisabled());
+    assertTrue(app.view().densityPanel().trajectoryLength() >= 1, "the opening do(age) drew a trajectory");
     robot.clickOn(reset);
     WaitForAsyncUtils.waitForFxEvents();
     assertEquals(Map.of(), session.interventions(), "reset: the case as observed");
+    // the trajectory starts again at the observed case: no point of the path to the old do() is left
+    DensityPanel chart = app.view().densityPanel();
+    WaitForAsyncUtils.waitFor(30, TimeUnit.SECONDS, () -> chart.trajectoryLength() >= 1);
+    WaitForAsyncUtils.waitForFxEvents();
+    double observedX = session.observed().get(chart.xName());
+    for (double[] p : chart.trajectoryPoints()) {
+      assertEquals(observedX, p[0], 1e-3, "a trajectory point after reset: " + chart.xName() + " " + p[0]);
+    }
     assertFalse(app.view().doSwitch("age").isSelected());
     assertEquals(age, app.view().slider("age").getValue(), 1e-2);
     assertEquals(1, differenceColours(robot), "no do(), no difference");
