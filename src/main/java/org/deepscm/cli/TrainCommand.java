@@ -341,7 +341,8 @@ final class TrainCommand implements Callable<Integer> {
     if (deformation) {
       // both parents by their logs: the gain, linear in them, is then a power of the intensity, as SetIntensity's
       // scaling of a digit's brightness is
-      builder.imageContext(List.of(logEncoding("t", train.column("t")), logEncoding("i", train.column("i"))));
+      builder.imageContext(List.of(ScmBuilder.logEncoding("t", train.column("t")),
+          ScmBuilder.logEncoding("i", train.column("i"))));
     }
     StructuralCausalModel scm = builder.build(train, seed);
     log.printf("training %s (%s graph) on %d units, validating on %d; checkpoints in %s%n", name, graph,
@@ -498,14 +499,6 @@ final class TrainCommand implements Callable<Integer> {
       predictors.close();
     }
     return new Trained(measures, seconds);
-  }
-
-  /** A positive parent encoded by its log, normalised on the training values. */
-  private static org.deepscm.scm.ContextEncoding logEncoding(String parent, double[] values) {
-    double[] logs = java.util.Arrays.stream(values).map(Math::log).toArray();
-    double mean = java.util.Arrays.stream(logs).average().orElse(0);
-    double sd = Math.sqrt(java.util.Arrays.stream(logs).map(v -> (v - mean) * (v - mean)).sum() / logs.length);
-    return new org.deepscm.scm.ContextEncoding(parent, true, mean, sd > 0 ? sd : 1);
   }
 
   /** The fine-tuning term of these options: the weight, and the reconstruction held when asked. */

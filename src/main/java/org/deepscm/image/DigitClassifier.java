@@ -19,8 +19,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import org.deepscm.flow.ParameterSet;
@@ -65,7 +63,7 @@ public final class DigitClassifier implements AutoCloseable {
   private final ParameterSet weights;
   private final int members;
   /** Batch norm's running statistics: not trained, saved with the weights. */
-  private final Map<String, NDArray> buffers = new LinkedHashMap<>();
+  private final RunningStatistics buffers;
 
   /** A classifier of {@code members} networks over {@code weights} (empty: call {@link #initParameters}). */
   public DigitClassifier(ParameterSet weights, int members) {
@@ -74,6 +72,7 @@ public final class DigitClassifier implements AutoCloseable {
     }
     this.weights = weights;
     this.members = members;
+    this.buffers = new RunningStatistics(weights.manager());
   }
 
   public ParameterSet weights() {
@@ -101,8 +100,8 @@ public final class DigitClassifier implements AutoCloseable {
         String bn = "bn" + (k + 1);
         weights.put(name(j, bn + ".gamma"), m.ones(new Shape(CONV[k])));
         weights.put(name(j, bn + ".beta"), m.zeros(new Shape(CONV[k])));
-        putBuffer(name(j, bn + ".running_mean"), m.zeros(new Shape(CONV[k])));
-        putBuffer(name(j, bn + ".running_var"), m.ones(new Shape(CONV[k])));
+        buffers.put(name(j, bn + ".running_mean"), m.zeros(new Shape(CONV[k])));
+        buffers.put(name(j, bn + ".running_var"), m.ones(new Shape(CONV[k])));
         in = CONV[k];
       }
       weights.create(name(j, "fc.weight"), new Shape(HIDDEN, flat()), Math.sqrt(2.0 / flat()), random);
@@ -212,26 +211,10 @@ public final class DigitClassifier implements AutoCloseable {
 
   // ------------------------------------------------------------------ files
 
-  private void putBuffer(String name, NDArray values) {
-    NDArray stored = values.toType(DataType.FLOAT32, true);
-    if (stored.getManager() != weights.manager()) {
-      stored.attach(weights.manager());
-    }
-    stored.setName(name);
-    NDArray old = buffers.put(name, stored);
-    if (old != null && old != stored) {
-      old.close();
-    }
-  }
-
   /** Named copies of every weight and running statistic, in {@code target}'s manager. */
   public NDList snapshot(NDManager target) {
     NDList list = weights.snapshot(target);
-    for (Map.Entry<String, NDArray> e : buffers.entrySet()) {
-      NDArray copy = target.create(e.getValue().toFloatArray(), e.getValue().getShape());
-      copy.setName(e.getKey());
-      list.add(copy);
-    }
+    buffers.copyInto(list, target);
     return list;
   }
 
@@ -242,28 +225,7 @@ public final class DigitClassifier implements AutoCloseable {
    */
   public void restore(NDList list, String source) {
     weights.restore(list, source);
-    Map<String, NDArray> byName = new LinkedHashMap<>();
-    for (NDArray a : list) {
-      byName.put(a.getName(), a);
-    }
-    for (Map.Entry<String, NDArray> e : Map.copyOf(buffers).entrySet()) {
-      NDArray saved = byName.get(e.getKey());
-      if (saved == null) {
-        throw new IllegalArgumentException(source + " has no values for '" + e.getKey() + "'");
-      }
-      if (!saved.getShape().equals(e.getValue().getShape())) {
-        throw new IllegalArgumentException(source + ": '" + e.getKey() + "' has shape " + saved.getShape()
-            + " but the classifier needs " + e.getValue().getShape());
-      }
-      float[] values = saved.toType(DataType.FLOAT32, false).toFloatArray();
-      for (float v : values) {
-        if (!Float.isFinite(v) || e.getKey().endsWith("running_var") && v < 0) {
-          throw new IllegalArgumentException(source + ": '" + e.getKey() + "' contains NaN, infinite or "
-              + "(variances) negative values");
-        }
-      }
-      putBuffer(e.getKey(), weights.manager().create(values, saved.getShape()));
-    }
+    buffers.restore(list, source, "the classifier", true);
   }
 
   /** Writes the weights to {@code file} as safetensors, float16 when {@code half} (else float32); atomic. */

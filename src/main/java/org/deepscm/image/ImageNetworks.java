@@ -9,7 +9,6 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.core.Linear;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
@@ -40,7 +39,7 @@ public final class ImageNetworks {
   private final int parents;
   private final String prefix;
   private final ParameterSet weights;
-  private final Map<String, NDArray> buffers = new LinkedHashMap<>();
+  private final RunningStatistics buffers;
 
   /**
    * @param parents number of (normalised) parent values fed to both networks
@@ -51,6 +50,7 @@ public final class ImageNetworks {
     this.parents = parents;
     this.prefix = prefix;
     this.weights = weights;
+    this.buffers = new RunningStatistics(weights.manager());
   }
 
   public ImageArchitecture architecture() {
@@ -63,7 +63,7 @@ public final class ImageNetworks {
 
   /** The batch-norm running statistics by name (live arrays; do not close). */
   public Map<String, NDArray> buffers() {
-    return java.util.Collections.unmodifiableMap(buffers);
+    return buffers.view();
   }
 
   /**
@@ -162,27 +162,14 @@ public final class ImageNetworks {
     NDManager m = weights.manager();
     weights.put(prefix + name + ".gamma", m.ones(new Shape(features)));
     weights.put(prefix + name + ".beta", m.zeros(new Shape(features)));
-    putBuffer(prefix + name + ".running_mean", m.zeros(new Shape(features)));
-    putBuffer(prefix + name + ".running_var", m.ones(new Shape(features)));
-  }
-
-  private void putBuffer(String name, NDArray values) {
-    NDArray stored = ParameterSet.ownCopy(values, weights.manager());
-    stored.setName(name);
-    NDArray old = buffers.put(name, stored);
-    if (old != null && old != stored) {
-      old.close();
-    }
+    buffers.put(prefix + name + ".running_mean", m.zeros(new Shape(features)));
+    buffers.put(prefix + name + ".running_var", m.ones(new Shape(features)));
   }
 
   /** Named copies of every weight and running statistic, in {@code target}'s manager. */
   public NDList snapshot(NDManager target) {
     NDList list = weights.snapshot(target);
-    for (Map.Entry<String, NDArray> e : buffers.entrySet()) {
-      NDArray copy = target.create(e.getValue().toFloatArray(), e.getValue().getShape());
-      copy.setName(e.getKey());
-      list.add(copy);
-    }
+    buffers.copyInto(list, target);
     return list;
   }
 
@@ -200,29 +187,7 @@ public final class ImageNetworks {
       }
     }
     weights.restore(mine, source);
-    Map<String, NDArray> byName = new LinkedHashMap<>();
-    for (NDArray a : list) {
-      byName.put(a.getName(), a);
-    }
-    for (Map.Entry<String, NDArray> e : Map.copyOf(buffers).entrySet()) {
-      NDArray saved = byName.get(e.getKey());
-      if (saved == null) {
-        throw new IllegalArgumentException(source + " has no values for '" + e.getKey() + "'");
-      }
-      if (!saved.getShape().equals(e.getValue().getShape())) {
-        throw new IllegalArgumentException(source + ": '" + e.getKey() + "' has shape " + saved.getShape()
-            + " but the model needs " + e.getValue().getShape());
-      }
-      float[] values = saved.toType(DataType.FLOAT32, false).toFloatArray();
-      for (float v : values) {
-        if (!Float.isFinite(v)) {
-          throw new IllegalArgumentException(source + ": '" + e.getKey() + "' contains NaN or infinite values");
-        }
-      }
-      try (NDArray read = weights.manager().create(values, saved.getShape())) {
-        putBuffer(e.getKey(), read);
-      }
-    }
+    buffers.restore(list, source, "the model", false);
     // the running statistics were replaced after the weights: fold again from both
     weights.changed();
   }

@@ -110,10 +110,8 @@ public final class DeformationTrainer {
 
   /** Whether the template is still all zeros (fresh weights, not yet set or trained). */
   static boolean templateIsBlank(DeformationMechanism m) {
-    try (NDManager scope = m.weights().manager().newSubManager()) {
-      NDArray t = m.weights().get(m.variable().name() + ".app.template");
-      NDArray sum = t.abs().sum();
-      sum.attach(scope);
+    NDArray t = m.weights().get(m.variable().name() + ".app.template");
+    try (NDArray abs = t.abs(); NDArray sum = abs.sum()) {
       return sum.getFloat() == 0;
     }
   }

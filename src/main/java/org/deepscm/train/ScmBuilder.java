@@ -189,15 +189,21 @@ public final class ScmBuilder {
     if (parent.kind().isDiscrete()) {
       return new ContextEncoding(parent.name(), false, 0, 1);
     }
-    boolean log = parent.kind() == VariableKind.POSITIVE;
-    double[] v = values.clone();
-    if (log) {
-      for (int k = 0; k < v.length; k++) {
-        v[k] = Math.log(v[k]);
-      }
+    if (parent.kind() == VariableKind.POSITIVE) {
+      return logEncoding(parent.name(), values);
+    }
+    double sd = std(values);
+    return new ContextEncoding(parent.name(), false, mean(values), sd > 0 ? sd : 1);
+  }
+
+  /** A positive parent encoded by its log, normalised by the mean and standard deviation of the logs. */
+  public static ContextEncoding logEncoding(String parent, double[] values) {
+    double[] v = new double[values.length];
+    for (int k = 0; k < v.length; k++) {
+      v[k] = Math.log(values[k]);
     }
     double sd = std(v);
-    return new ContextEncoding(parent.name(), log, mean(v), sd > 0 ? sd : 1);
+    return new ContextEncoding(parent, true, mean(v), sd > 0 ? sd : 1);
   }
 
   static double mean(double[] x) {
